@@ -1,0 +1,78 @@
+#include "cli.hpp"
+
+#include "config_file.hpp"
+#include "keys.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <sstream>
+
+namespace aiot::common {
+namespace {
+
+// Reads the original's config-example.py format into CLI11 items; option
+// names with '_' become the '-' spelling of the command line.
+class python_config : public CLI::Config {
+public:
+    std::string to_config(const CLI::App*, bool, bool, std::string) const override
+    {
+        return {};
+    }
+
+    std::vector<CLI::ConfigItem> from_config(std::istream& in) const override
+    {
+        std::ostringstream text;
+        text << in.rdbuf();
+        std::vector<config_entry> entries;
+        try {
+            entries = parse_config(text.str(), "config file");
+        } catch (const config_error& e) {
+            throw CLI::ConfigError(e.what());
+        }
+        std::vector<CLI::ConfigItem> result;
+        for (auto& e : entries) {
+            if (!e.value) {
+                continue; // None: keep the default
+            }
+            CLI::ConfigItem item;
+            item.name = e.name;
+            std::replace(item.name.begin(), item.name.end(), '_', '-');
+            item.inputs.push_back(std::move(*e.value));
+            result.push_back(std::move(item));
+        }
+        return result;
+    }
+};
+
+} // namespace
+
+void use_python_config(CLI::App& app)
+{
+    app.set_config("--config", "", "Python-style config file (name = value per line)");
+    app.config_formatter(std::make_shared<python_config>());
+}
+
+void add_common_options(CLI::App& app, common_options& opts)
+{
+    app.option_defaults()->always_capture_default();
+    if (opts.key_file.empty()) {
+        opts.key_file = default_key_path().string();
+    }
+    app.add_option("--broker-host", opts.broker_host, "Broker host name or address");
+    app.add_option("--broker-port", opts.broker_port, "Broker websocket port");
+    app.add_option("--key-file", opts.key_file, "Key file (from aiot-generate-keys)");
+    app.add_flag("--debug", opts.debug, "Log debug messages");
+    use_python_config(app);
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv)
+{
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return std::nullopt;
+}
+
+} // namespace aiot::common
