@@ -1,0 +1,57 @@
+#include "broker/handshake.hpp"
+
+#include "common/ws_frame.hpp"
+
+namespace aiot::broker {
+namespace {
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+} // namespace
+
+std::optional<std::string_view> gateway_token(std::string_view header)
+{
+    const auto comma = header.find(',');
+    if (comma == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto first = trim(header.substr(0, comma));
+    const auto second = trim(header.substr(comma + 1));
+    if (first != "token" || second.empty() || second.find(',') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return second;
+}
+
+std::string_view first_subprotocol(std::string_view header)
+{
+    return trim(header.substr(0, header.find(',')));
+}
+
+std::string switching_protocols(std::string_view client_key, std::string_view subprotocol)
+{
+    std::string r = "HTTP/1.1 101 Switching Protocols\r\n"
+                    "Upgrade: websocket\r\n"
+                    "Connection: Upgrade\r\n"
+                    "Sec-WebSocket-Accept: ";
+    r += common::ws::accept_key(client_key);
+    r += "\r\n";
+    if (!subprotocol.empty()) {
+        r += "Sec-WebSocket-Protocol: ";
+        r += subprotocol;
+        r += "\r\n";
+    }
+    r += "\r\n";
+    return r;
+}
+
+} // namespace aiot::broker

@@ -1,0 +1,21 @@
+#pragma once
+// Pure pieces of the broker's opening handshake (PROTOCOL.md section 2).
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aiot::broker {
+
+// The token of a gateway's `Sec-WebSocket-Protocol: token, <token>`:
+// exactly two comma-separated items, the first `token`, whitespace around
+// items ignored. std::nullopt for anything else.
+std::optional<std::string_view> gateway_token(std::string_view protocol_header);
+
+// The first subprotocol a browser offers (empty if none), to echo back.
+std::string_view first_subprotocol(std::string_view protocol_header);
+
+// The 101 answer that accepts an upgrade, with the client's key and the
+// subprotocol to echo (none if empty).
+std::string switching_protocols(std::string_view client_key, std::string_view subprotocol);
+
+} // namespace aiot::broker

@@ -1,0 +1,181 @@
+#include "broker/http_session.hpp"
+
+#include "broker/client_session.hpp"
+#include "broker/gateway_session.hpp"
+#include "broker/handshake.hpp"
+#include "broker/server.hpp"
+#include "common/system.hpp"
+#include "common/ws_frame.hpp"
+
+namespace aiot::broker {
+
+namespace {
+
+constexpr std::size_t max_request_body = 4096;
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string endpoint_text(const tcp::socket& s)
+{
+    beast::error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    if (ec) {
+        return "?";
+    }
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+    }
+    return addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(ep.port())
+                        : addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+} // namespace
+
+http_session::http_session(server& srv, tcp::socket socket)
+    : server_(srv), stream_(std::move(socket)), peer_name_(endpoint_text(stream_.socket()))
+{
+    server_.http_started(*this);
+}
+
+http_session::~http_session() { server_.http_ended(*this); }
+
+void http_session::run()
+{
+    parser_.emplace();
+    parser_->body_limit(max_request_body);
+    stream_.expires_after(server_.config().handshake_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->on_read(ec);
+                     });
+}
+
+void http_session::cancel()
+{
+    beast::error_code ec;
+    stream_.socket().close(ec);
+}
+
+void http_session::on_read(beast::error_code ec)
+{
+    if (ec == beast::error::timeout) {
+        server_.log().warn("{}: no complete HTTP request in time, closed", peer_name_);
+        return;
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || server_.stopping()) {
+        return;
+    }
+    if (ec) {
+        server_.log().warn("{}: bad HTTP request ({})", peer_name_, ec.message());
+        refuse(http::status::bad_request, "bad request");
+        return;
+    }
+    const auto& req = parser_->get();
+    const std::string_view target(req.target().data(), req.target().size());
+    const auto path = target.substr(0, target.find('?'));
+    const bool is_client = path == "/ws";
+    if (!is_client && path != "/gw") {
+        server_.log().warn("{}: request for unknown path {}", peer_name_, path);
+        refuse(http::status::not_found, "not found");
+        return;
+    }
+    if (!websocket::is_upgrade(req)) {
+        server_.log().warn("{}: {} request on {} is not a websocket upgrade", peer_name_,
+                           std::string(req.method_string()), path);
+        refuse(http::status::upgrade_required, "websocket upgrade required");
+        return;
+    }
+    if (req[http::field::sec_websocket_version] != "13") {
+        server_.log().warn("{}: unsupported websocket version '{}'", peer_name_,
+                           std::string(req[http::field::sec_websocket_version]));
+        refuse(http::status::upgrade_required, "websocket version 13 required");
+        return;
+    }
+    const auto key = sv(req[http::field::sec_websocket_key]);
+    if (!common::ws::valid_client_key(key)) {
+        server_.log().warn("{}: invalid Sec-WebSocket-Key", peer_name_);
+        refuse(http::status::bad_request, "invalid Sec-WebSocket-Key");
+        return;
+    }
+    const auto protocols = sv(req[http::field::sec_websocket_protocol]);
+    if (is_client) {
+        upgrade<client_session>(first_subprotocol(protocols), common::make_uuid());
+        return;
+    }
+    const auto token = gateway_token(protocols);
+    if (!token) {
+        server_.log().warn("{}: gateway refused, Sec-WebSocket-Protocol is not 'token, <token>'",
+                           peer_name_);
+        refuse(http::status::unauthorized, "unauthorized");
+        return;
+    }
+    const auto max_age = server_.config().token_max_age_s;
+    if (!common::verify_gateway_token(server_.config().keys, *token,
+                                      max_age ? std::optional<std::uint64_t>(max_age)
+                                              : std::nullopt)) {
+        server_.log().warn("{}: gateway refused, invalid token", peer_name_);
+        refuse(http::status::unauthorized, "unauthorized");
+        return;
+    }
+    upgrade<gateway_session>("token");
+}
+
+template <class Session, class... Args>
+void http_session::upgrade(std::string_view subprotocol, Args&&... args)
+{
+    const auto& req = parser_->get();
+    auto response = switching_protocols(sv(req[http::field::sec_websocket_key]), subprotocol);
+    // Bytes the client sent after its request belong to the websocket.
+    std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    stream_.expires_never();
+    auto session = std::make_shared<Session>(server_, server_.next_id(), stream_.release_socket(),
+                                             peer_name_, std::forward<Args>(args)...);
+    session->start(std::move(response), std::move(early));
+}
+
+void http_session::refuse(http::status status, std::string_view why)
+{
+    response_ = {};
+    response_.version(11);
+    response_.result(status);
+    response_.set(http::field::server, "aiot-broker");
+    response_.set(http::field::content_type, "text/plain");
+    response_.set(http::field::connection, "close");
+    if (status == http::status::upgrade_required) {
+        response_.set(http::field::upgrade, "websocket");
+        response_.set(http::field::sec_websocket_version, "13");
+    }
+    response_.body() = std::string(why) + "\n";
+    response_.prepare_payload();
+    stream_.expires_after(server_.config().handshake_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          self->on_refused(ec);
+                      });
+}
+
+void http_session::on_refused(beast::error_code ec)
+{
+    if (ec) {
+        return;
+    }
+    // Half-close, then read until the client closes, so that unread request
+    // bytes do not turn our close into a reset that loses the answer.
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+}
+
+void http_session::drain()
+{
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (!ec) {
+                                    self->drain();
+                                }
+                            });
+}
+
+} // namespace aiot::broker

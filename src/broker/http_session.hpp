@@ -1,0 +1,45 @@
+#pragma once
+// Reads the HTTP upgrade request of a new connection and either refuses it
+// (404 unknown path, 426 not an upgrade, 400 bad key, 401 bad gateway
+// token) or hands the socket to a client_session (/ws) or a
+// gateway_session (/gw).
+#include "common/net.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aiot::broker {
+
+class server;
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(server& srv, tcp::socket socket);
+    ~http_session();
+    http_session(const http_session&) = delete;
+    http_session& operator=(const http_session&) = delete;
+
+    void run();
+    // Abandons the handshake (server stopping).
+    void cancel();
+
+private:
+    void on_read(beast::error_code ec);
+    void refuse(http::status status, std::string_view why);
+    void on_refused(beast::error_code ec);
+    void drain();
+    template <class Session, class... Args>
+    void upgrade(std::string_view subprotocol, Args&&... args);
+
+    server& server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> response_;
+    std::string peer_name_;
+    char drain_buffer_[512];
+};
+
+} // namespace aiot::broker

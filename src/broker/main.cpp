@@ -1,0 +1,75 @@
+// aiot-broker: routes messages between gateways (/gw) and web clients (/ws).
+#include "broker/server.hpp"
+#include "common/cli.hpp"
+#include "common/keys.hpp"
+#include "common/logging.hpp"
+#include "common/system.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+
+int main(int argc, char** argv)
+{
+    namespace common = aiot::common;
+    CLI::App app{"aiot-broker: websocket broker between gateways (/gw) and web clients (/ws)"};
+    common::common_options opts;
+    aiot::broker::server_config cfg;
+    std::uint64_t idle_timeout_s = 120;
+    std::uint64_t handshake_timeout_s = 10;
+    common::add_common_options(app, opts);
+    app.add_option("--bind", cfg.bind_address, "Listen address (:: is IPv6 and IPv4)");
+    app.add_option("--max-message-size", cfg.max_message_size,
+                   "Largest message accepted, in bytes (larger: close 1009)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-queue-messages", cfg.max_queue_messages,
+                   "Messages waiting for one connection before it is dropped as too slow")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-queue-bytes", cfg.max_queue_bytes,
+                   "Bytes waiting for one connection before it is dropped as too slow")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--token-max-age", cfg.token_max_age_s,
+                   "Refuse gateway tokens older than this many seconds (0: never expire)");
+    app.add_option("--idle-timeout", idle_timeout_s,
+                   "Ping a silent connection after half this many seconds, close it at the "
+                   "end (0: never)");
+    app.add_option("--handshake-timeout", handshake_timeout_s,
+                   "Seconds a new connection has to complete its upgrade request")
+        ->check(CLI::PositiveNumber);
+    if (const auto code = common::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+
+    common::init_logging(opts.debug);
+    const auto log = common::get_logger("broker");
+    try {
+        cfg.keys = common::load_keys(opts.key_file);
+    } catch (const common::key_error& e) {
+        log->error("{}", e.what());
+        return 1;
+    }
+    cfg.port = opts.broker_port;
+    cfg.idle_timeout = std::chrono::seconds(idle_timeout_s);
+    cfg.handshake_timeout = std::chrono::seconds(handshake_timeout_s);
+    const auto fds = common::raise_fd_limit();
+    log->info("open file limit: {} before, {} now", fds.before, fds.after);
+
+    aiot::net::io_context ioc{1};
+    aiot::broker::server srv(ioc, cfg);
+    try {
+        srv.start();
+    } catch (const std::exception& e) {
+        log->error("cannot listen on {} port {}: {}", cfg.bind_address, cfg.port, e.what());
+        return 1;
+    }
+    aiot::net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const aiot::beast::error_code& ec, int sig) {
+        if (!ec) {
+            log->info("signal {} received, shutting down", sig);
+            srv.stop();
+        }
+    });
+    ioc.run();
+    log->info("stopped");
+    return 0;
+}

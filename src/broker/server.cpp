@@ -1,0 +1,254 @@
+#include "broker/server.hpp"
+
+#include "broker/client_session.hpp"
+#include "broker/gateway_session.hpp"
+#include "broker/http_session.hpp"
+#include "common/logging.hpp"
+#include "common/ws_frame.hpp"
+
+namespace aiot::broker {
+
+namespace {
+
+constexpr std::size_t read_buffer_size = 64 * 1024;
+constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+constexpr auto shutdown_close_timeout = std::chrono::milliseconds(1000);
+
+ws_session::frame_ptr text_frame(std::string_view text)
+{
+    auto frame = std::make_shared<std::string>();
+    frame->reserve(common::ws::frame_header_size(text.size(), false) + text.size());
+    common::ws::append_frame(*frame, common::ws::opcode::text, text);
+    return frame;
+}
+
+} // namespace
+
+server::server(net::io_context& ioc, server_config cfg)
+    : ioc_(ioc),
+      cfg_(std::move(cfg)),
+      log_(common::get_logger("broker")),
+      ws_log_(common::get_logger("broker.ws")),
+      router_(log_),
+      acceptor_(ioc),
+      accept_retry_(ioc),
+      idle_timer_(ioc),
+      close_timeout_(cfg_.close_timeout),
+      read_buffer_(read_buffer_size)
+{
+}
+
+server::~server() = default;
+
+void server::open_acceptor(const tcp::endpoint& ep)
+{
+    acceptor_.open(ep.protocol());
+    if (ep.address().is_v6() && ep.address().is_unspecified()) {
+        acceptor_.set_option(net::ip::v6_only(false));
+    }
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void server::start()
+{
+    const auto address = net::ip::make_address(cfg_.bind_address);
+    try {
+        open_acceptor({address, cfg_.port});
+    } catch (const std::system_error& e) {
+        if (!(address.is_v6() && address.is_unspecified())) {
+            throw;
+        }
+        log_->warn("cannot listen on [::]:{} ({}), using 0.0.0.0", cfg_.port, e.what());
+        beast::error_code ec;
+        acceptor_.close(ec);
+        open_acceptor({net::ip::address_v4::any(), cfg_.port});
+    }
+    const auto local = acceptor_.local_endpoint();
+    port_ = local.port();
+    log_->info("listening on {}:{} (/ws for web clients, /gw for gateways)",
+               local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                       : local.address().to_string(),
+               port_);
+    do_accept();
+    schedule_idle_check();
+}
+
+void server::stop()
+{
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    log_->info("stopping: closing {} client(s) and {} gateway(s)", clients_.size(),
+               gateways_.size());
+    beast::error_code ec;
+    acceptor_.close(ec);
+    accept_retry_.cancel();
+    idle_timer_.cancel();
+    close_timeout_ = std::min(close_timeout_, shutdown_close_timeout);
+    for (auto* h : std::vector<http_session*>(handshakes_.begin(), handshakes_.end())) {
+        h->cancel();
+    }
+    for (const auto& [id, s] : clients_) {
+        s->close(common::ws::close_code::going_away, "server shutting down");
+    }
+    for (const auto& [id, s] : gateways_) {
+        s->close(common::ws::close_code::going_away, "server shutting down");
+    }
+}
+
+void server::do_accept()
+{
+    acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
+        on_accept(ec, std::move(socket));
+    });
+}
+
+void server::on_accept(const beast::error_code& ec, tcp::socket socket)
+{
+    if (stopping_ || ec == net::error::operation_aborted) {
+        return;
+    }
+    if (ec) {
+        // EMFILE and friends: keep listening, try again shortly. Logged
+        // once per episode, not once per retry.
+        if (!accept_failing_) {
+            log_->warn("accept failed: {}; retrying every {} ms", ec.message(),
+                       accept_retry_delay.count());
+        }
+        accept_failing_ = true;
+        accept_retry_.expires_after(accept_retry_delay);
+        accept_retry_.async_wait([this](const beast::error_code& wait_ec) {
+            if (!wait_ec && !stopping_) {
+                do_accept();
+            }
+        });
+        return;
+    }
+    if (accept_failing_) {
+        accept_failing_ = false;
+        log_->info("accepting connections again");
+    }
+    std::make_shared<http_session>(*this, std::move(socket))->run();
+    do_accept();
+}
+
+void server::schedule_idle_check()
+{
+    if (cfg_.idle_timeout.count() <= 0) {
+        return;
+    }
+    idle_timer_.expires_after(cfg_.idle_timeout / 2);
+    idle_timer_.async_wait([this](const beast::error_code& ec) {
+        if (ec || stopping_) {
+            return;
+        }
+        for (const auto& [id, s] : clients_) {
+            s->idle_check();
+        }
+        for (const auto& [id, s] : gateways_) {
+            s->idle_check();
+        }
+        schedule_idle_check();
+    });
+}
+
+void server::http_started(http_session& s) { handshakes_.insert(&s); }
+
+void server::http_ended(http_session& s) { handshakes_.erase(&s); }
+
+void server::opened(ws_session& s)
+{
+    log_->info("{} connected from {} ({} clients, {} gateways)", s.describe(), s.peer_name(),
+               clients_.size(), gateways_.size());
+    if (stopping_) {
+        s.close(common::ws::close_code::going_away, "server shutting down");
+    }
+}
+
+std::optional<common::message> server::parse(ws_session& s, std::string_view text)
+{
+    auto parsed = common::parse_message(text);
+    if (!parsed) {
+        log_->warn("{}: {} closing", s.describe(), parsed.error);
+        s.close(common::ws::close_code::unsupported_data, parsed.error);
+    }
+    return std::move(parsed.msg);
+}
+
+void server::client_opened(client_session& s)
+{
+    clients_[s.id()] = &s;
+    router_.client_opened(s.id(), s.uuid());
+    opened(s);
+}
+
+void server::client_message(client_session& s, std::string_view text)
+{
+    if (auto msg = parse(s, text)) {
+        deliver(router_.client_message(s.id(), std::move(*msg)), {});
+    }
+}
+
+void server::client_closed(client_session& s)
+{
+    clients_.erase(s.id());
+    router_.client_closed(s.id());
+    log_->info("client {} disconnected ({} clients)", s.uuid(), clients_.size());
+}
+
+void server::gateway_opened(gateway_session& s)
+{
+    gateways_[s.id()] = &s;
+    router_.gateway_opened(s.id());
+    opened(s);
+}
+
+void server::gateway_message(gateway_session& s, std::string_view text)
+{
+    if (auto msg = parse(s, text)) {
+        deliver(router_.gateway_message(s.id(), std::move(*msg)), text);
+    }
+}
+
+void server::gateway_closed(gateway_session& s)
+{
+    gateways_.erase(s.id());
+    log_->info("gateway #{} disconnected, {} node(s) out", s.id(), router_.node_count(s.id()));
+    deliver(router_.gateway_closed(s.id()), {});
+}
+
+void server::deliver(std::vector<delivery> deliveries, std::string_view received)
+{
+    for (auto& d : deliveries) {
+        // Framed once; every recipient shares the same bytes.
+        const auto frame = d.unchanged && !received.empty()
+                               ? text_frame(received)
+                               : text_frame(common::serialize(d.payload));
+        switch (d.target) {
+        case delivery::target_kind::client:
+            if (const auto it = clients_.find(d.client); it != clients_.end()) {
+                it->second->send(frame);
+            }
+            break;
+        case delivery::target_kind::all_clients:
+            for (const auto id : router_.subscribers()) {
+                if (const auto it = clients_.find(id); it != clients_.end()) {
+                    it->second->send(frame);
+                }
+            }
+            break;
+        case delivery::target_kind::all_gateways:
+            for (const auto id : router_.gateways()) {
+                if (const auto it = gateways_.find(id); it != gateways_.end()) {
+                    it->second->send(frame);
+                }
+            }
+            break;
+        }
+    }
+}
+
+} // namespace aiot::broker

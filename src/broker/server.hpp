@@ -1,0 +1,105 @@
+#pragma once
+// The broker's network side: listens, hands connections to http_session for
+// the upgrade, keeps the live websocket sessions by id, runs the router and
+// carries out its deliveries. One io_context, one thread: no locks.
+#include "broker/router.hpp"
+#include "common/keys.hpp"
+#include "common/net.hpp"
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace aiot::broker {
+
+class client_session;
+class gateway_session;
+class http_session;
+class ws_session;
+
+struct server_config {
+    std::string bind_address = "::"; // "::" is dual-stack; 0.0.0.0 if IPv6 is missing
+    std::uint16_t port = 8000;
+    common::key_pair keys;
+    std::uint64_t token_max_age_s = 0; // 0: tokens never expire (as the original)
+    std::size_t max_message_size = 1024 * 1024;
+    std::size_t max_queue_messages = 16384; // per connection
+    std::size_t max_queue_bytes = 16 * 1024 * 1024;
+    std::chrono::milliseconds handshake_timeout{10000};
+    std::chrono::milliseconds idle_timeout{120000}; // ping at half, close at full; 0: off
+    std::chrono::milliseconds close_timeout{5000};
+};
+
+class server {
+public:
+    server(net::io_context& ioc, server_config cfg);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds and starts accepting. Throws std::system_error if it cannot.
+    void start();
+    // Stops accepting and closes every connection with 1001 (going away);
+    // the io_context runs out of work once they are gone.
+    void stop();
+
+    std::uint16_t port() const { return port_; }
+    const server_config& config() const { return cfg_; }
+    spdlog::logger& log() { return *ws_log_; }
+    std::chrono::milliseconds close_timeout() const { return close_timeout_; }
+    bool stopping() const { return stopping_; }
+    // Scratch space for socket reads, shared by every session.
+    std::span<char> read_buffer() { return read_buffer_; }
+    peer_id next_id() { return ++last_id_; }
+
+    // Called by the sessions.
+    void http_started(http_session& s);
+    void http_ended(http_session& s);
+    void client_opened(client_session& s);
+    void client_message(client_session& s, std::string_view text);
+    void client_closed(client_session& s);
+    void gateway_opened(gateway_session& s);
+    void gateway_message(gateway_session& s, std::string_view text);
+    void gateway_closed(gateway_session& s);
+
+private:
+    void open_acceptor(const tcp::endpoint& ep);
+    void do_accept();
+    void on_accept(const beast::error_code& ec, tcp::socket socket);
+    void schedule_idle_check();
+    void opened(ws_session& s);
+    // The message, or std::nullopt after closing s with 1003 and the reason.
+    std::optional<common::message> parse(ws_session& s, std::string_view text);
+    void deliver(std::vector<delivery> deliveries, std::string_view received);
+
+    net::io_context& ioc_;
+    server_config cfg_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::shared_ptr<spdlog::logger> ws_log_;
+    router router_;
+    tcp::acceptor acceptor_;
+    net::steady_timer accept_retry_;
+    net::steady_timer idle_timer_;
+    std::uint16_t port_ = 0;
+    std::chrono::milliseconds close_timeout_;
+    bool stopping_ = false;
+    bool accept_failing_ = false;
+    peer_id last_id_ = 0;
+    std::vector<char> read_buffer_;
+
+    // Live sessions; each removes itself when its connection ends.
+    std::unordered_set<http_session*> handshakes_;
+    std::unordered_map<peer_id, client_session*> clients_;
+    std::unordered_map<peer_id, gateway_session*> gateways_;
+};
+
+} // namespace aiot::broker

@@ -1,0 +1,334 @@
+#include "broker/ws_session.hpp"
+
+#include "broker/server.hpp"
+
+namespace aiot::broker {
+
+namespace ws = common::ws;
+
+namespace {
+
+// Reads per readiness wake-up before others get a turn.
+constexpr int max_reads_per_wakeup = 4;
+// How long a peer presumed gone (silent, or not reading) gets for its close
+// reply.
+constexpr std::chrono::milliseconds quick_close{1000};
+// Frames smaller than this are copied into one contiguous block per write:
+// fewer, larger segments for the kernel than one iovec per frame.
+constexpr std::size_t copy_below = 4096;
+// Memory kept between writes; anything larger is given back when idle.
+constexpr std::size_t keep_entries = 64;
+constexpr std::size_t keep_bytes = 16 * 1024;
+
+template <class T>
+void trim(std::vector<T>& v)
+{
+    if (v.empty() && v.capacity() > keep_entries) {
+        std::vector<T>().swap(v);
+    }
+}
+
+} // namespace
+
+ws_session::ws_session(server& srv, peer_id id, tcp::socket socket, std::string peer_name)
+    : server_(srv),
+      id_(id),
+      peer_name_(std::move(peer_name)),
+      socket_(std::move(socket)),
+      decoder_(ws::role::server, srv.config().max_message_size),
+      close_timer_(socket_.get_executor())
+{
+}
+
+ws_session::~ws_session() = default;
+
+void ws_session::start(std::string handshake_response, std::string early_bytes)
+{
+    beast::error_code ec;
+    socket_.non_blocking(true, ec);
+    socket_.set_option(tcp::no_delay(true), ec);
+    send_control(std::move(handshake_response));
+    on_open();
+    if (!early_bytes.empty() && !finished_) {
+        decoder_.feed(std::span<char>(early_bytes.data(), early_bytes.size()),
+                      [this](const ws::event& e) { on_event(e); });
+    }
+    if (!finished_) {
+        do_wait_read();
+    }
+}
+
+void ws_session::do_wait_read()
+{
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](const beast::error_code& ec) {
+                           self->on_readable(ec);
+                       });
+}
+
+void ws_session::on_readable(const beast::error_code& ec)
+{
+    if (finished_) {
+        return;
+    }
+    if (ec) {
+        finish(ec.message());
+        return;
+    }
+    const auto buffer = server_.read_buffer();
+    for (int i = 0; i < max_reads_per_wakeup && !finished_; ++i) {
+        beast::error_code read_ec;
+        const std::size_t n = socket_.read_some(net::buffer(buffer.data(), buffer.size()), read_ec);
+        if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
+            break;
+        }
+        if (read_ec) {
+            finish(read_ec == net::error::eof ? "connection closed by peer" : read_ec.message());
+            return;
+        }
+        active_ = true;
+        decoder_.feed(buffer.first(n), [this](const ws::event& e) { on_event(e); });
+        if (n < buffer.size()) {
+            break;
+        }
+    }
+    if (!finished_) {
+        do_wait_read();
+    }
+}
+
+void ws_session::on_event(const ws::event& e)
+{
+    if (finished_) {
+        return;
+    }
+    switch (e.type) {
+    case ws::event::kind::message:
+        if (close_sent_) {
+            return; // closing: data is no longer processed
+        }
+        if (e.op == ws::opcode::binary && !ws::valid_utf8(e.payload)) {
+            server_.log().warn("{}: binary message is not UTF-8 text, closing", describe());
+            close(ws::close_code::invalid_payload, "message is not UTF-8");
+            return;
+        }
+        on_message(e.payload);
+        return;
+    case ws::event::kind::ping:
+        if (!close_sent_) {
+            send_control(*ws::control_reply(e));
+        }
+        return;
+    case ws::event::kind::pong:
+        return;
+    case ws::event::kind::close:
+        if (close_sent_) {
+            finish("closing handshake done");
+            return;
+        }
+        server_.log().debug("{}: peer closed with {} '{}'", describe(), e.code, e.reason);
+        send_control(*ws::control_reply(e));
+        close_sent_ = true;
+        shutdown_after_write_ = true;
+        arm_close_timer();
+        return;
+    case ws::event::kind::error:
+        server_.log().warn("{}: websocket protocol error ({}), closing with {}", describe(),
+                           e.reason, e.code);
+        if (!close_sent_) {
+            send_control(*ws::control_reply(e));
+            close_sent_ = true;
+            arm_close_timer();
+        }
+        shutdown_after_write_ = true;
+        if (!write_pending_) {
+            half_close();
+        }
+        return;
+    }
+}
+
+void ws_session::send(const frame_ptr& frame)
+{
+    if (close_sent_ || finished_) {
+        return;
+    }
+    const auto& cfg = server_.config();
+    if (queue_.size() + writing_.size() >= cfg.max_queue_messages ||
+        queued_bytes_ + frame->size() > cfg.max_queue_bytes) {
+        overflow();
+        return;
+    }
+    queued_bytes_ += frame->size();
+    queue_.push_back(frame);
+    schedule_write();
+}
+
+void ws_session::send_control(std::string frame)
+{
+    if (finished_) {
+        return;
+    }
+    queued_bytes_ += frame.size();
+    queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
+    schedule_write();
+}
+
+void ws_session::schedule_write()
+{
+    if (write_pending_) {
+        return;
+    }
+    write_pending_ = true;
+    // Deferred, so every message routed in this turn of the loop goes out
+    // in the same gathered write.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+void ws_session::do_write()
+{
+    if (finished_) {
+        return;
+    }
+    if (queue_.empty()) {
+        write_pending_ = false;
+        if (shutdown_after_write_) {
+            half_close();
+        }
+        return;
+    }
+    writing_.swap(queue_);
+    // Small frames are copied into copied_ (its size is known first, so it
+    // is never reallocated while buffers point into it); large ones are
+    // written from the shared frame itself.
+    std::size_t small_bytes = 0;
+    for (const auto& f : writing_) {
+        small_bytes += f->size() < copy_below ? f->size() : 0;
+    }
+    copied_.clear();
+    copied_.reserve(small_bytes);
+    buffers_.clear();
+    std::size_t run_start = 0;
+    for (const auto& f : writing_) {
+        if (f->size() < copy_below) {
+            copied_.append(*f);
+            continue;
+        }
+        if (copied_.size() > run_start) {
+            buffers_.emplace_back(copied_.data() + run_start, copied_.size() - run_start);
+        }
+        run_start = copied_.size();
+        buffers_.emplace_back(f->data(), f->size());
+    }
+    if (copied_.size() > run_start) {
+        buffers_.emplace_back(copied_.data() + run_start, copied_.size() - run_start);
+    }
+    net::async_write(socket_, buffers_,
+                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                         self->on_write(ec);
+                     });
+}
+
+void ws_session::on_write(const beast::error_code& ec)
+{
+    if (finished_) {
+        return;
+    }
+    if (ec) {
+        finish(ec.message());
+        return;
+    }
+    for (const auto& f : writing_) {
+        queued_bytes_ -= f->size();
+    }
+    writing_.clear();
+    trim(writing_);
+    trim(queue_);
+    buffers_.clear();
+    trim(buffers_);
+    if (copied_.capacity() > keep_bytes) {
+        std::string().swap(copied_);
+    }
+    do_write();
+}
+
+void ws_session::overflow()
+{
+    const auto& cfg = server_.config();
+    server_.log().warn("{}: too slow, {} messages / {} bytes waiting (limits {} / {}), dropping it",
+                       describe(), queue_.size() + writing_.size(), queued_bytes_,
+                       cfg.max_queue_messages, cfg.max_queue_bytes);
+    for (const auto& f : queue_) {
+        queued_bytes_ -= f->size();
+    }
+    queue_.clear();
+    // It is not reading: its close reply is not worth a long wait.
+    close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
+}
+
+void ws_session::close(std::uint16_t code, std::string_view reason,
+                       std::chrono::milliseconds wait_limit)
+{
+    if (close_sent_ || finished_) {
+        return;
+    }
+    close_sent_ = true;
+    send_control(ws::encode_close(code, reason));
+    arm_close_timer(wait_limit);
+}
+
+void ws_session::arm_close_timer(std::chrono::milliseconds limit)
+{
+    close_timer_.expires_after(std::min(limit, server_.close_timeout()));
+    close_timer_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+        if (!ec && !self->finished_) {
+            self->server_.log().debug("{}: no close reply in time", self->describe());
+            self->finish("close timeout");
+        }
+    });
+}
+
+void ws_session::idle_check()
+{
+    if (finished_ || close_sent_) {
+        return;
+    }
+    if (active_) {
+        active_ = false;
+        pinged_ = false;
+        return;
+    }
+    if (!pinged_) {
+        pinged_ = true;
+        send_control(ws::encode_frame(ws::opcode::ping, {}));
+        return;
+    }
+    server_.log().info("{}: silent for too long, closing", describe());
+    close(ws::close_code::going_away, "idle timeout", quick_close);
+}
+
+void ws_session::half_close()
+{
+    // Our last frame is out: send FIN and read (discarding) until the peer
+    // closes too, so that unread bytes cannot turn into a reset that loses
+    // the close frame. The close timer bounds the wait.
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void ws_session::finish(std::string_view why)
+{
+    if (finished_) {
+        return;
+    }
+    finished_ = true;
+    server_.log().debug("{}: connection ends ({})", describe(), why);
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    close_timer_.cancel();
+    queue_.clear();
+    on_closed();
+}
+
+} // namespace aiot::broker

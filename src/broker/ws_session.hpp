@@ -1,0 +1,96 @@
+#pragma once
+// One accepted websocket connection: our own framing (common/ws_frame) on a
+// plain TCP socket. Reads wait for readability and then read into the
+// server's shared buffer, so an idle connection holds no buffer. Sends are
+// shared, already framed messages; everything queued is written with one
+// gathered write (small frames copied into one block, large ones by
+// reference). The queue is bounded by count and bytes: a peer that
+// falls behind is closed (1013) instead of slowing anyone else.
+#include "broker/router.hpp"
+#include "common/net.hpp"
+#include "common/ws_frame.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aiot::broker {
+
+class server;
+
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+    using frame_ptr = std::shared_ptr<const std::string>;
+
+    ws_session(server& srv, peer_id id, tcp::socket socket, std::string peer_name);
+    virtual ~ws_session();
+    ws_session(const ws_session&) = delete;
+    ws_session& operator=(const ws_session&) = delete;
+
+    // Sends the handshake response, decodes bytes that came with the
+    // request, then reads.
+    void start(std::string handshake_response, std::string early_bytes);
+
+    // Queues a framed message (nothing once closing).
+    void send(const frame_ptr& frame);
+
+    // Starts the closing handshake with code and reason; the connection is
+    // cut if the peer does not answer within the close timeout (or
+    // wait_limit if shorter).
+    void close(std::uint16_t code, std::string_view reason,
+               std::chrono::milliseconds wait_limit = std::chrono::milliseconds::max());
+
+    // Called by the server's idle sweep: ping a quiet peer, close one that
+    // stayed quiet after the ping.
+    void idle_check();
+
+    peer_id id() const { return id_; }
+    const std::string& peer_name() const { return peer_name_; }
+    bool closing() const { return close_sent_ || finished_; }
+    // "client <uuid>" or "gateway #<id>", for log lines.
+    virtual std::string describe() const = 0;
+
+protected:
+    virtual void on_open() = 0;
+    virtual void on_message(std::string_view text) = 0;
+    // Called once, when the connection is gone.
+    virtual void on_closed() = 0;
+
+    server& server_;
+
+private:
+    void do_wait_read();
+    void on_readable(const beast::error_code& ec);
+    void on_event(const common::ws::event& e);
+    void send_control(std::string frame);
+    void schedule_write();
+    void do_write();
+    void on_write(const beast::error_code& ec);
+    void arm_close_timer(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
+    void overflow();
+    void half_close();
+    void finish(std::string_view why);
+
+    peer_id id_;
+    std::string peer_name_;
+    tcp::socket socket_;
+    common::ws::decoder decoder_;
+    net::steady_timer close_timer_;
+
+    std::vector<frame_ptr> queue_;    // waiting for the next write
+    std::vector<frame_ptr> writing_;  // in the write under way
+    std::vector<net::const_buffer> buffers_;
+    std::string copied_;              // small frames of the write under way
+    std::size_t queued_bytes_ = 0;    // both vectors
+    bool write_pending_ = false;      // write scheduled or under way
+    bool close_sent_ = false;
+    bool shutdown_after_write_ = false;
+    bool finished_ = false;
+    bool active_ = true;   // read something since the last idle check
+    bool pinged_ = false;
+};
+
+} // namespace aiot::broker

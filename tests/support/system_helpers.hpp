@@ -1,0 +1,40 @@
+#pragma once
+// Small helpers for end-to-end tests: free loopback ports, a temporary
+// folder, and polling with a deadline instead of sleeping.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+
+namespace aiot::test {
+
+using namespace std::chrono_literals;
+
+// A port that was free on 127.0.0.1 a moment ago (bound to port 0, then
+// released). Races with other programs are possible but rare.
+std::uint16_t free_tcp_port();
+std::uint16_t free_udp_port();
+
+// A fresh folder under the system temp folder, removed with its contents
+// when the object dies.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Calls pred until it returns true (true) or the timeout passes (false),
+// polling every `period`.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = 5s,
+                std::chrono::milliseconds period = 10ms);
+
+} // namespace aiot::test

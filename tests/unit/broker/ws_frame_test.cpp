@@ -1,0 +1,306 @@
+#include "common/ws_frame.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ws = aiot::common::ws;
+using ws::event;
+using ws::opcode;
+
+namespace {
+
+const ws::mask_key mask{0x37, 0xfa, 0x21, 0x3d};
+
+// What a decoder reported, copied out of the callback.
+struct seen {
+    event::kind type;
+    opcode op;
+    std::string payload;
+    std::uint16_t code;
+    std::string reason;
+};
+
+std::vector<seen> decode(ws::decoder& d, std::string bytes)
+{
+    std::vector<seen> out;
+    d.feed(std::span<char>(bytes.data(), bytes.size()), [&](const event& e) {
+        out.push_back({e.type, e.op, std::string(e.payload), e.code, std::string(e.reason)});
+    });
+    return out;
+}
+
+std::string client_frame(opcode op, std::string_view payload, bool fin = true)
+{
+    auto f = ws::encode_frame(op, payload, &mask);
+    if (!fin) {
+        f[0] = static_cast<char>(f[0] & 0x7F);
+    }
+    return f;
+}
+
+} // namespace
+
+TEST(ws_frame, accept_key_matches_rfc_6455_example)
+{
+    EXPECT_EQ(ws::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST(ws_frame, client_keys_must_be_16_bytes_of_base64)
+{
+    EXPECT_TRUE(ws::valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+    EXPECT_FALSE(ws::valid_client_key(""));
+    EXPECT_FALSE(ws::valid_client_key("dGhlIHNhbXBsZSBub25jZQ"));
+    EXPECT_FALSE(ws::valid_client_key("dGhlIHNhbXBsZSBub25jZQ=a"));
+    EXPECT_FALSE(ws::valid_client_key("dGhlIHNhbXBsZSBub25j*Q=="));
+}
+
+TEST(ws_frame, client_handshake_round_trip)
+{
+    const auto req = ws::client_handshake_request("h:1", "/gw", "dGhlIHNhbXBsZSBub25jZQ==",
+                                                  "token, abc");
+    EXPECT_TRUE(req.starts_with("GET /gw HTTP/1.1\r\nHost: h:1\r\n"));
+    EXPECT_NE(req.find("Sec-WebSocket-Protocol: token, abc\r\n"), std::string::npos);
+    EXPECT_TRUE(req.ends_with("\r\n\r\n"));
+    EXPECT_TRUE(ws::client_handshake_accepted(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
+        "sec-websocket-accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+        "dGhlIHNhbXBsZSBub25jZQ=="));
+    EXPECT_FALSE(ws::client_handshake_accepted(
+        "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: wrong=\r\n\r\n",
+        "dGhlIHNhbXBsZSBub25jZQ=="));
+    EXPECT_FALSE(ws::client_handshake_accepted("HTTP/1.1 401 Unauthorized\r\n\r\n", "x"));
+}
+
+TEST(ws_frame, encodes_the_three_length_forms)
+{
+    const auto small = ws::encode_frame(opcode::text, "Hello");
+    EXPECT_EQ(small, std::string("\x81\x05Hello", 7));
+
+    const std::string mid(300, 'a');
+    const auto f16 = ws::encode_frame(opcode::binary, mid);
+    ASSERT_EQ(f16.size(), 4 + mid.size());
+    EXPECT_EQ(static_cast<unsigned char>(f16[0]), 0x82);
+    EXPECT_EQ(static_cast<unsigned char>(f16[1]), 126);
+    EXPECT_EQ(static_cast<unsigned char>(f16[2]), 0x01);
+    EXPECT_EQ(static_cast<unsigned char>(f16[3]), 0x2C);
+
+    const std::string big(70000, 'b');
+    const auto f64 = ws::encode_frame(opcode::text, big);
+    ASSERT_EQ(f64.size(), 10 + big.size());
+    EXPECT_EQ(static_cast<unsigned char>(f64[1]), 127);
+    EXPECT_EQ(f64.substr(2, 8), std::string("\0\0\0\0\0\x01\x11\x70", 8));
+    EXPECT_EQ(ws::frame_header_size(125, false), 2u);
+    EXPECT_EQ(ws::frame_header_size(126, false), 4u);
+    EXPECT_EQ(ws::frame_header_size(65535, true), 8u);
+    EXPECT_EQ(ws::frame_header_size(65536, true), 14u);
+}
+
+TEST(ws_frame, masked_frame_matches_rfc_example)
+{
+    const ws::mask_key key{0x37, 0xfa, 0x21, 0x3d};
+    EXPECT_EQ(ws::encode_frame(opcode::text, "Hello", &key),
+              std::string("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11));
+}
+
+TEST(ws_frame, server_decodes_masked_text_binary_and_control_frames)
+{
+    ws::decoder d(ws::role::server, 1024);
+    const auto out = decode(d, client_frame(opcode::text, "Hello") +
+                                   client_frame(opcode::binary, std::string("\0\1", 2)) +
+                                   client_frame(opcode::ping, "p") +
+                                   client_frame(opcode::pong, "") + ws::encode_close(1000, "bye", &mask));
+    ASSERT_EQ(out.size(), 5u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+    EXPECT_EQ(out[0].op, opcode::text);
+    EXPECT_EQ(out[0].payload, "Hello");
+    EXPECT_EQ(out[1].op, opcode::binary);
+    EXPECT_EQ(out[1].payload, std::string("\0\1", 2));
+    EXPECT_EQ(out[2].type, event::kind::ping);
+    EXPECT_EQ(out[2].payload, "p");
+    EXPECT_EQ(out[3].type, event::kind::pong);
+    EXPECT_EQ(out[4].type, event::kind::close);
+    EXPECT_EQ(out[4].code, 1000);
+    EXPECT_EQ(out[4].reason, "bye");
+    EXPECT_EQ(d.buffered(), 0u);
+}
+
+TEST(ws_frame, decodes_a_frame_fed_one_byte_at_a_time)
+{
+    ws::decoder d(ws::role::server, 100000);
+    const std::string text(70000, 'x');
+    const auto bytes = client_frame(opcode::text, text) + client_frame(opcode::text, "°C");
+    std::vector<seen> out;
+    for (char c : bytes) {
+        auto part = decode(d, std::string(1, c));
+        out.insert(out.end(), part.begin(), part.end());
+    }
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].payload, text);
+    EXPECT_EQ(out[1].payload, "°C");
+    EXPECT_EQ(d.buffered(), 0u);
+}
+
+TEST(ws_frame, reassembles_fragments_with_interleaved_control_frames)
+{
+    ws::decoder d(ws::role::server, 1024);
+    auto out = decode(d, client_frame(opcode::text, "23", false) + client_frame(opcode::ping, "x") +
+                             client_frame(opcode::continuation, "\xC2", false));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::ping);
+    out = decode(d, client_frame(opcode::continuation, "\xB0" "C"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+    EXPECT_EQ(out[0].op, opcode::text);
+    EXPECT_EQ(out[0].payload, "23°C");
+}
+
+TEST(ws_frame, client_role_decodes_unmasked_frames_and_refuses_masked_ones)
+{
+    ws::decoder d(ws::role::client, 1024);
+    auto out = decode(d, ws::encode_frame(opcode::text, "hi"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, "hi");
+    out = decode(d, client_frame(opcode::text, "hi"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::error);
+    EXPECT_EQ(out[0].code, 1002);
+}
+
+TEST(ws_frame, oversized_message_gives_1009_from_the_header_alone)
+{
+    ws::decoder d(ws::role::server, 1000);
+    auto frame = client_frame(opcode::text, std::string(1001, 'a'));
+    const auto out = decode(d, frame.substr(0, 8)); // header only
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::error);
+    EXPECT_EQ(out[0].code, 1009);
+    EXPECT_TRUE(d.failed());
+    EXPECT_EQ(d.buffered(), 0u);
+    EXPECT_TRUE(decode(d, client_frame(opcode::text, "ok")).empty()); // ignored after failing
+}
+
+TEST(ws_frame, oversized_fragmented_message_gives_1009)
+{
+    ws::decoder d(ws::role::server, 1000);
+    auto out = decode(d, client_frame(opcode::text, std::string(600, 'a'), false));
+    EXPECT_TRUE(out.empty());
+    out = decode(d, client_frame(opcode::continuation, std::string(600, 'a')));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].code, 1009);
+}
+
+TEST(ws_frame, message_of_exactly_the_limit_is_accepted)
+{
+    ws::decoder d(ws::role::server, 1000);
+    const auto out = decode(d, client_frame(opcode::text, std::string(1000, 'a')));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+}
+
+TEST(ws_frame, protocol_errors_give_1002)
+{
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"unmasked", ws::encode_frame(opcode::text, "x")},
+        {"rsv1", [] { auto f = client_frame(opcode::text, "x"); f[0] |= 0x40; return f; }()},
+        {"opcode 3", [] { auto f = client_frame(opcode::text, "x"); f[0] = char(0x83); return f; }()},
+        {"long ping", client_frame(opcode::ping, std::string(126, 'p'))},
+        {"fragmented ping", client_frame(opcode::ping, "p", false)},
+        {"lone continuation", client_frame(opcode::continuation, "x")},
+        {"text inside fragments",
+         client_frame(opcode::text, "a", false) + client_frame(opcode::text, "b")},
+        {"one-byte close", client_frame(opcode::close, "\x03")},
+        {"close code 1005", ws::encode_close(1005, "", &mask)},
+        {"close code 999", ws::encode_close(999, "", &mask)},
+        {"64-bit length with top bit",
+         std::string("\x81\xFF\x80\0\0\0\0\0\0\0\x37\xfa\x21\x3d", 14)},
+    };
+    for (const auto& [name, bytes] : cases) {
+        ws::decoder d(ws::role::server, 1 << 20);
+        const auto out = decode(d, bytes);
+        ASSERT_FALSE(out.empty()) << name;
+        EXPECT_EQ(out.back().type, event::kind::error) << name;
+        EXPECT_EQ(out.back().code, 1002) << name << ": " << out.back().reason;
+    }
+}
+
+TEST(ws_frame, invalid_utf8_gives_1007)
+{
+    for (const std::string bad : {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "a\xFF"}) {
+        ws::decoder d(ws::role::server, 1024);
+        const auto out = decode(d, client_frame(opcode::text, bad));
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].type, event::kind::error);
+        EXPECT_EQ(out[0].code, 1007);
+    }
+    // Binary messages are not text: no UTF-8 check.
+    ws::decoder d(ws::role::server, 1024);
+    const auto out = decode(d, client_frame(opcode::binary, "\xFF"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+    // Close reasons must be UTF-8 too.
+    ws::decoder d2(ws::role::server, 1024);
+    const auto out2 = decode(d2, ws::encode_frame(opcode::close, std::string("\x03\xE8\xFF", 3), &mask));
+    ASSERT_EQ(out2.size(), 1u);
+    EXPECT_EQ(out2[0].code, 1007);
+}
+
+TEST(ws_frame, utf8_validation)
+{
+    EXPECT_TRUE(ws::valid_utf8(""));
+    EXPECT_TRUE(ws::valid_utf8("plain ascii text longer than eight bytes"));
+    EXPECT_TRUE(ws::valid_utf8("23°C, 𝄞, €, ☃ and more ascii"));
+    EXPECT_FALSE(ws::valid_utf8("abcdefgh\x80"));
+    EXPECT_FALSE(ws::valid_utf8("\xE2\x82"));
+    EXPECT_FALSE(ws::valid_utf8("\xE0\x80\x80"));
+}
+
+TEST(ws_frame, control_replies)
+{
+    event ping;
+    ping.type = event::kind::ping;
+    ping.payload = "abc";
+    EXPECT_EQ(ws::control_reply(ping), ws::encode_frame(opcode::pong, "abc"));
+
+    event close;
+    close.type = event::kind::close;
+    close.code = 1001;
+    EXPECT_EQ(ws::control_reply(close), ws::encode_close(1001, ""));
+    close.code = 1005;
+    EXPECT_EQ(ws::control_reply(close), ws::encode_close(1000, ""));
+
+    event error;
+    error.type = event::kind::error;
+    error.code = 1009;
+    error.reason = "message too big";
+    EXPECT_EQ(ws::control_reply(error), ws::encode_close(1009, "message too big"));
+
+    event message;
+    EXPECT_FALSE(ws::control_reply(message));
+}
+
+TEST(ws_frame, close_reason_is_cut_to_fit_a_control_frame)
+{
+    const std::string reason(300, 'r');
+    const auto f = ws::encode_close(1003, reason);
+    ASSERT_LE(f.size(), 2u + 125u);
+    ws::decoder d(ws::role::client, 1024);
+    const auto out = decode(d, f);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::close);
+    EXPECT_EQ(out[0].code, 1003);
+    EXPECT_LE(out[0].reason.size(), 123u);
+}
+
+TEST(ws_frame, large_buffer_memory_is_released_after_use)
+{
+    ws::decoder d(ws::role::server, 1 << 20);
+    const auto frame = client_frame(opcode::text, std::string(200000, 'z'));
+    std::size_t got = 0;
+    for (std::size_t i = 0; i < frame.size(); i += 4096) {
+        got += decode(d, frame.substr(i, 4096)).size();
+    }
+    EXPECT_EQ(got, 1u);
+    EXPECT_EQ(d.buffered(), 0u);
+}
