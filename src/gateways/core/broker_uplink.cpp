@@ -1,0 +1,347 @@
+#include "broker_uplink.hpp"
+
+#include "common/logging.hpp"
+#include "common/net.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+
+namespace aiot::gw {
+
+namespace {
+
+// One connection attempt: its stream, buffers and write queue. Every
+// pending operation holds it, so it outlives its last handler even after
+// the uplink has moved on to the next attempt.
+struct connection {
+    explicit connection(net::io_context& ioc) : ws(ioc) {}
+
+    websocket::stream<beast::tcp_stream> ws;
+    beast::flat_buffer buffer;
+    websocket::response_type response;
+    std::deque<std::string> queue;
+    std::size_t queued_bytes = 0;
+    bool writing = false;
+};
+
+using connection_ptr = std::shared_ptr<connection>;
+
+} // namespace
+
+class broker_uplink::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(net::io_context& ioc, uplink_config config, handlers h,
+         std::shared_ptr<spdlog::logger> log)
+        : ioc_(ioc),
+          config_(std::move(config)),
+          handlers_(std::move(h)),
+          log_(log ? std::move(log) : common::get_logger("gw")),
+          resolver_(ioc),
+          retry_timer_(ioc)
+    {
+    }
+
+    void start()
+    {
+        stopping_ = false;
+        log_->info("connecting to broker {}", url());
+        connect();
+    }
+
+    void stop()
+    {
+        stopping_ = true;
+        retry_timer_.cancel();
+        resolver_.cancel();
+        auto c = std::exchange(conn_, nullptr);
+        const bool was_connected = connected_;
+        connected_ = false;
+        if (!c) {
+            return;
+        }
+        if (was_connected) {
+            log_->info("closing the broker connection");
+            // The websocket's own timeout (handshake_timeout) bounds the close.
+            c->ws.async_close(websocket::close_code::going_away,
+                              [c](beast::error_code) { beast::get_lowest_layer(c->ws).close(); });
+        } else {
+            beast::get_lowest_layer(c->ws).close();
+        }
+    }
+
+    // No handler may run once the owner is gone.
+    void detach()
+    {
+        handlers_ = {};
+        stop();
+    }
+
+    bool connected() const { return connected_; }
+
+    bool send(std::string text)
+    {
+        if (!connected_ || !conn_) {
+            return false;
+        }
+        auto c = conn_;
+        if (c->queue.size() >= config_.max_queued_messages ||
+            c->queued_bytes + text.size() > config_.max_queued_bytes) {
+            log_->warn("broker too slow: {} messages ({} bytes) queued; reconnecting to resend "
+                       "the node cache",
+                       c->queue.size(), c->queued_bytes);
+            lost(c, "outgoing queue full");
+            return false;
+        }
+        c->queued_bytes += text.size();
+        c->queue.push_back(std::move(text));
+        if (!c->writing) {
+            do_write(c);
+        }
+        return true;
+    }
+
+private:
+    std::string url() const
+    {
+        return fmt::format("ws://{}:{}{}", config_.host, config_.port, config_.target);
+    }
+
+    void connect()
+    {
+        if (stopping_) {
+            return;
+        }
+        auto c = std::make_shared<connection>(ioc_);
+        conn_ = c;
+        c->ws.read_message_max(config_.max_incoming_bytes);
+        resolver_.async_resolve(
+            config_.host, std::to_string(config_.port),
+            [self = shared_from_this(), c](beast::error_code ec,
+                                           tcp::resolver::results_type results) {
+                self->on_resolve(c, ec, std::move(results));
+            });
+    }
+
+    void on_resolve(const connection_ptr& c, beast::error_code ec,
+                    tcp::resolver::results_type results)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            return failed(c, "resolve: " + ec.message());
+        }
+        beast::get_lowest_layer(c->ws).expires_after(config_.connect_timeout);
+        beast::get_lowest_layer(c->ws).async_connect(
+            results, [self = shared_from_this(), c](beast::error_code e, const tcp::endpoint&) {
+                self->on_connect(c, e);
+            });
+    }
+
+    void on_connect(const connection_ptr& c, beast::error_code ec)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            return failed(c, "connect: " + ec.message());
+        }
+        beast::error_code ignored;
+        beast::get_lowest_layer(c->ws).socket().set_option(tcp::no_delay(true), ignored);
+        c->ws.set_option(websocket::stream_base::decorator(
+            [token = config_.token](websocket::request_type& req) {
+                req.set(http::field::sec_websocket_protocol, "token, " + token);
+                req.set(http::field::user_agent, "aiot-gateway");
+            }));
+        c->ws.async_handshake(
+            c->response, config_.host + ":" + std::to_string(config_.port), config_.target,
+            [self = shared_from_this(), c](beast::error_code e) { self->on_handshake(c, e); });
+    }
+
+    void on_handshake(const connection_ptr& c, beast::error_code ec)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec == websocket::error::upgrade_declined) {
+            const auto status = c->response.result_int();
+            if (c->response.result() == http::status::unauthorized) {
+                return failed(c,
+                              fmt::format("the broker refused the gateway token (HTTP 401): "
+                                          "the key file '{}' does not match the broker's keys",
+                                          config_.key_file),
+                              true);
+            }
+            return failed(c, fmt::format("the broker declined the websocket upgrade (HTTP {})",
+                                         status));
+        }
+        if (ec) {
+            return failed(c, "handshake: " + ec.message());
+        }
+        beast::get_lowest_layer(c->ws).expires_never();
+        websocket::stream_base::timeout timeouts{};
+        timeouts.handshake_timeout = std::chrono::seconds(5);
+        timeouts.idle_timeout = config_.idle_timeout;
+        timeouts.keep_alive_pings = true;
+        c->ws.set_option(timeouts);
+        c->ws.text(true);
+        connected_ = true;
+        last_failure_.clear();
+        log_->info("connected to broker {}", url());
+        do_read(c);
+        if (handlers_.connected) {
+            handlers_.connected();
+        }
+    }
+
+    void do_read(const connection_ptr& c)
+    {
+        c->ws.async_read(c->buffer, [self = shared_from_this(), c](beast::error_code ec,
+                                                                   std::size_t) {
+            self->on_read(c, ec);
+        });
+    }
+
+    void on_read(const connection_ptr& c, beast::error_code ec)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            return lost(c, ec == websocket::error::closed
+                               ? std::string("closed by the broker")
+                               : ec.message());
+        }
+        const std::string text = beast::buffers_to_string(c->buffer.data());
+        c->buffer.consume(c->buffer.size());
+        if (!c->ws.got_text()) {
+            log_->warn("binary message from the broker ignored ({} bytes)", text.size());
+        } else if (handlers_.message) {
+            handlers_.message(text);
+        }
+        if (c == conn_) {
+            do_read(c);
+        }
+    }
+
+    void do_write(const connection_ptr& c)
+    {
+        c->writing = true;
+        c->ws.async_write(net::buffer(c->queue.front()),
+                          [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
+                              self->on_write(c, ec);
+                          });
+    }
+
+    void on_write(const connection_ptr& c, beast::error_code ec)
+    {
+        c->queued_bytes -= c->queue.front().size();
+        c->queue.pop_front();
+        c->writing = false;
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            return lost(c, "write: " + ec.message());
+        }
+        if (!c->queue.empty()) {
+            do_write(c);
+        }
+    }
+
+    // An attempt that never got connected.
+    void failed(const connection_ptr& c, const std::string& reason, bool operator_error = false)
+    {
+        drop(c);
+        if (reason != last_failure_) {
+            const auto level = operator_error ? spdlog::level::err : spdlog::level::warn;
+            log_->log(level, "cannot connect to broker {}: {}; retrying every {} ms", url(),
+                      reason, config_.retry_delay.count());
+            last_failure_ = reason;
+        } else {
+            log_->debug("cannot connect to broker {}: {}", url(), reason);
+        }
+        schedule_retry();
+    }
+
+    // An established connection ended.
+    void lost(const connection_ptr& c, const std::string& reason)
+    {
+        drop(c);
+        connected_ = false;
+        log_->warn("lost the broker connection: {}; reconnecting every {} ms", reason,
+                   config_.retry_delay.count());
+        last_failure_.clear();
+        if (handlers_.disconnected) {
+            handlers_.disconnected();
+        }
+        schedule_retry();
+    }
+
+    void drop(const connection_ptr& c)
+    {
+        if (conn_ == c) {
+            conn_.reset();
+        }
+        beast::error_code ignored;
+        beast::get_lowest_layer(c->ws).socket().close(ignored);
+    }
+
+    void schedule_retry()
+    {
+        if (stopping_) {
+            return;
+        }
+        retry_timer_.expires_after(config_.retry_delay);
+        retry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec && !self->stopping_) {
+                self->connect();
+            }
+        });
+    }
+
+    net::io_context& ioc_;
+    uplink_config config_;
+    handlers handlers_;
+    std::shared_ptr<spdlog::logger> log_;
+    tcp::resolver resolver_;
+    net::steady_timer retry_timer_;
+    connection_ptr conn_;
+    bool connected_ = false;
+    bool stopping_ = false;
+    std::string last_failure_;
+};
+
+broker_uplink::broker_uplink(net::io_context& ioc, uplink_config config, handlers h,
+                             std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_shared<impl>(ioc, std::move(config), std::move(h), std::move(log)))
+{
+}
+
+broker_uplink::~broker_uplink()
+{
+    impl_->detach();
+}
+
+void broker_uplink::start()
+{
+    impl_->start();
+}
+
+void broker_uplink::stop()
+{
+    impl_->stop();
+}
+
+bool broker_uplink::send(std::string text)
+{
+    return impl_->send(std::move(text));
+}
+
+bool broker_uplink::connected() const
+{
+    return impl_->connected();
+}
+
+} // namespace aiot::gw

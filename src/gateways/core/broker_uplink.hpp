@@ -1,0 +1,61 @@
+#pragma once
+// The gateway's websocket connection to the broker (ws://host:port/gw with
+// the token subprotocol). Connects, retries every retry_delay forever,
+// sends through a bounded queue (one write in flight) and hands every text
+// message to a callback. Runs on the caller's io_context (one thread).
+// No Beast in this header: the connection lives in broker_uplink.cpp.
+#include "gateways/core/fwd.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace aiot::gw {
+
+struct uplink_config {
+    std::string host = "localhost";
+    std::uint16_t port = 8000;
+    std::string target = "/gw";
+    std::string token;    // common::make_gateway_token(keys)
+    std::string key_file; // named in the error when the broker refuses the token
+    std::chrono::milliseconds retry_delay{3000};
+    std::chrono::milliseconds connect_timeout{10000}; // resolve+connect+handshake
+    std::chrono::seconds idle_timeout{60};            // pings after half of it
+    std::size_t max_queued_messages = 1'000'000;
+    std::size_t max_queued_bytes = 128u << 20;
+    std::size_t max_incoming_bytes = 1u << 20;
+};
+
+class broker_uplink {
+public:
+    struct handlers {
+        std::function<void()> connected;    // handshake done: announce now
+        std::function<void()> disconnected; // an established connection was lost
+        std::function<void(std::string_view)> message; // a text from the broker
+    };
+
+    broker_uplink(boost::asio::io_context& ioc, uplink_config config, handlers h,
+                  std::shared_ptr<spdlog::logger> log);
+    ~broker_uplink(); // stops; no handler is called afterwards
+    broker_uplink(const broker_uplink&) = delete;
+    broker_uplink& operator=(const broker_uplink&) = delete;
+
+    void start();
+    // Closes the connection (going away) and stops retrying.
+    void stop();
+    // Queues a text for the broker. False (dropped) when not connected, or
+    // when the queue is full: then the connection is dropped and remade, so
+    // the broker gets a fresh announcement instead of a gap.
+    bool send(std::string text);
+    bool connected() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace aiot::gw

@@ -1,0 +1,34 @@
+#pragma once
+// What every gateway daemon is configured with, and the command-line
+// options for it. CLI11 stays out of this header.
+#include "common/cli.hpp"
+#include "gateways/core/node_registry.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace CLI {
+class App;
+}
+
+namespace aiot::gw {
+
+struct gateway_config {
+    common::common_options common; // --broker-host --broker-port --key-file --debug
+    std::uint32_t max_time = 120;  // --max-time, seconds; 0: nodes never expire
+
+    // Tuning, without command-line options.
+    std::chrono::seconds keepalive_interval{30};
+    std::chrono::milliseconds retry_delay{3000};
+    std::chrono::milliseconds tick_interval{1000};
+    registry_limits limits{};
+    std::size_t max_queued_messages = 1'000'000; // towards the broker
+    std::size_t max_queued_bytes = 128u << 20;
+};
+
+// Adds the common options (add_common_options, --config included) and,
+// if with_max_time, --max-time. Call before the gateway's own options.
+void add_gateway_options(CLI::App& app, gateway_config& config, bool with_max_time = true);
+
+} // namespace aiot::gw

@@ -1,0 +1,201 @@
+#include "gateway_service.hpp"
+
+#include "common/keys.hpp"
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "gateways/core/broker_uplink.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace aiot::gw {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+core_config make_core_config(const gateway_config& config, std::string protocol)
+{
+    core_config c;
+    c.protocol = std::move(protocol);
+    c.max_time = std::chrono::seconds(config.max_time);
+    c.keepalive_interval = config.keepalive_interval;
+    c.limits = config.limits;
+    return c;
+}
+
+uplink_config make_uplink_config(const gateway_config& config)
+{
+    uplink_config u;
+    u.host = config.common.broker_host;
+    u.port = config.common.broker_port;
+    u.key_file = config.common.key_file;
+    u.token = common::make_gateway_token(common::load_keys(config.common.key_file));
+    u.retry_delay = config.retry_delay;
+    u.max_queued_messages = config.max_queued_messages;
+    u.max_queued_bytes = config.max_queued_bytes;
+    return u;
+}
+
+} // namespace
+
+struct gateway_service::impl {
+    impl(net::io_context& ioc, const gateway_config& config, std::string protocol,
+         std::shared_ptr<spdlog::logger> logger)
+        : log(logger ? std::move(logger) : common::get_logger("gw")),
+          core(make_core_config(config, std::move(protocol)), log),
+          tick_interval(config.tick_interval),
+          timer(ioc),
+          uplink(ioc, make_uplink_config(config),
+                 {[this] { core.broker_connected(steady::now()); flush(); },
+                  [this] { core.broker_disconnected(); },
+                  [this](std::string_view text) { core.broker_message(text); flush(); }},
+                 log)
+    {
+    }
+
+    // Carries out what the core decided.
+    void flush()
+    {
+        auto out = core.take_output();
+        for (auto& text : out.to_broker) {
+            uplink.send(std::move(text));
+        }
+        for (const auto& w : out.writes) {
+            if (on_write) {
+                on_write(w);
+            } else {
+                log->warn("node '{}': write to '{}' dropped: the adapter takes no writes", w.uid,
+                          w.endpoint);
+            }
+        }
+        for (const auto& uid : out.expired) {
+            if (on_node_expired) {
+                on_node_expired(uid);
+            }
+        }
+    }
+
+    template <class R>
+    R flushed(R result)
+    {
+        flush();
+        return result;
+    }
+
+    void schedule_tick()
+    {
+        next_tick += tick_interval;
+        timer.expires_at(next_tick);
+        timer.async_wait([this, alive = std::weak_ptr<int>(alive)](
+                             const boost::system::error_code& ec) {
+            if (ec || alive.expired()) {
+                return; // cancelled, or the service is gone
+            }
+            const auto now = steady::now();
+            if (next_tick + tick_interval < now) {
+                next_tick = now; // fell behind: skip, do not burst
+            }
+            core.tick(now);
+            flush();
+            schedule_tick();
+        });
+    }
+
+    std::shared_ptr<spdlog::logger> log;
+    gateway_core core;
+    steady::duration tick_interval;
+    net::steady_timer timer;
+    steady::time_point next_tick{};
+    std::function<void(const write_command&)> on_write;
+    std::function<void(const std::string&)> on_node_expired;
+    std::shared_ptr<int> alive = std::make_shared<int>(0); // watched by the tick handler
+    broker_uplink uplink; // last: destroyed first, so no callback reaches a dead core
+};
+
+gateway_service::gateway_service(net::io_context& ioc, const gateway_config& config,
+                                 std::string protocol, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<impl>(ioc, config, std::move(protocol), std::move(log)))
+{
+}
+
+gateway_service::~gateway_service() = default;
+
+void gateway_service::on_write(std::function<void(const write_command&)> handler)
+{
+    impl_->on_write = std::move(handler);
+}
+
+void gateway_service::on_node_expired(std::function<void(const std::string&)> handler)
+{
+    impl_->on_node_expired = std::move(handler);
+}
+
+void gateway_service::start()
+{
+    impl_->next_tick = steady::now();
+    impl_->schedule_tick();
+    impl_->uplink.start();
+}
+
+void gateway_service::stop()
+{
+    impl_->log->info("stopping ({} nodes)", impl_->core.registry().size());
+    impl_->timer.cancel();
+    impl_->uplink.stop();
+    impl_->core.broker_disconnected();
+}
+
+registry_status gateway_service::add_node(std::string_view uid,
+                                          const std::vector<resource>& initial)
+{
+    return impl_->flushed(impl_->core.node_added(uid, steady::now(), initial));
+}
+
+registry_status gateway_service::set_resource(std::string_view uid, std::string_view name,
+                                              json value)
+{
+    return impl_->flushed(impl_->core.resource_changed(uid, name, std::move(value), steady::now()));
+}
+
+registry_status gateway_service::touch(std::string_view uid)
+{
+    return impl_->core.node_seen(uid, steady::now());
+}
+
+registry_status gateway_service::reset_node(std::string_view uid,
+                                            const std::vector<std::string>& keep)
+{
+    return impl_->flushed(impl_->core.node_reset(uid, steady::now(), keep));
+}
+
+bool gateway_service::remove_node(std::string_view uid)
+{
+    return impl_->flushed(impl_->core.node_removed(uid));
+}
+
+registry_status gateway_service::bind_key(std::string_view uid, std::string_view key)
+{
+    return impl_->core.bind_key(uid, key);
+}
+
+const node* gateway_service::find(std::string_view uid) const
+{
+    return impl_->core.registry().find(uid);
+}
+
+const node* gateway_service::find_by_key(std::string_view key) const
+{
+    return impl_->core.registry().find_by_key(key);
+}
+
+const node_registry& gateway_service::nodes() const
+{
+    return impl_->core.registry();
+}
+
+bool gateway_service::broker_connected() const
+{
+    return impl_->core.broker_connected();
+}
+
+} // namespace aiot::gw

@@ -1,0 +1,187 @@
+#include "node_registry.hpp"
+
+#include "common/message.hpp"
+
+#include <algorithm>
+
+namespace aiot::gw {
+
+const json* node::find(std::string_view name) const
+{
+    for (const auto& r : resources) {
+        if (r.name == name) {
+            return &r.value;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view to_string(registry_status s)
+{
+    switch (s) {
+    case registry_status::ok: return "ok";
+    case registry_status::exists: return "node already known";
+    case registry_status::unknown_node: return "unknown node";
+    case registry_status::invalid_name: return "empty or too long name";
+    case registry_status::too_many_nodes: return "too many nodes";
+    case registry_status::too_many_resources: return "too many resources";
+    case registry_status::value_too_large: return "value too large";
+    }
+    return "?";
+}
+
+node_registry::node_registry(registry_limits limits) : limits_(limits) {}
+
+bool node_registry::valid_name(std::string_view name) const
+{
+    return !name.empty() && name.size() <= limits_.max_name_bytes;
+}
+
+node* node_registry::find_mutable(std::string_view uid)
+{
+    const auto it = nodes_.find(uid);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const node* node_registry::find(std::string_view uid) const
+{
+    const auto it = nodes_.find(uid);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const node* node_registry::find_by_key(std::string_view key) const
+{
+    const auto it = keys_.find(key);
+    return it == keys_.end() ? nullptr : find(it->second);
+}
+
+registry_status node_registry::add(std::string_view uid, time_point now)
+{
+    if (!valid_name(uid)) {
+        return registry_status::invalid_name;
+    }
+    if (nodes_.find(uid) != nodes_.end()) {
+        return registry_status::exists;
+    }
+    if (nodes_.size() >= limits_.max_nodes) {
+        return registry_status::too_many_nodes;
+    }
+    node n;
+    n.uid = std::string(uid);
+    n.last_seen = now;
+    nodes_.emplace(n.uid, std::move(n));
+    return registry_status::ok;
+}
+
+registry_status node_registry::touch(std::string_view uid, time_point now)
+{
+    node* n = find_mutable(uid);
+    if (!n) {
+        return registry_status::unknown_node;
+    }
+    n->last_seen = now;
+    return registry_status::ok;
+}
+
+registry_status node_registry::set_resource(std::string_view uid, std::string_view name,
+                                            json value)
+{
+    node* n = find_mutable(uid);
+    if (!n) {
+        return registry_status::unknown_node;
+    }
+    if (!valid_name(name)) {
+        return registry_status::invalid_name;
+    }
+    if (common::serialize(value).size() > limits_.max_value_bytes) {
+        return registry_status::value_too_large;
+    }
+    for (auto& r : n->resources) {
+        if (r.name == name) {
+            r.value = std::move(value);
+            return registry_status::ok;
+        }
+    }
+    if (n->resources.size() >= limits_.max_resources) {
+        return registry_status::too_many_resources;
+    }
+    n->resources.push_back({std::string(name), std::move(value)});
+    return registry_status::ok;
+}
+
+registry_status node_registry::clear_resources(std::string_view uid,
+                                               const std::vector<std::string>& keep)
+{
+    node* n = find_mutable(uid);
+    if (!n) {
+        return registry_status::unknown_node;
+    }
+    std::erase_if(n->resources, [&](const resource& r) {
+        return std::find(keep.begin(), keep.end(), r.name) == keep.end();
+    });
+    return registry_status::ok;
+}
+
+void node_registry::unbind(node& n)
+{
+    if (!n.key.empty()) {
+        keys_.erase(n.key);
+        n.key.clear();
+    }
+}
+
+bool node_registry::remove(std::string_view uid)
+{
+    const auto it = nodes_.find(uid);
+    if (it == nodes_.end()) {
+        return false;
+    }
+    unbind(it->second);
+    nodes_.erase(it);
+    return true;
+}
+
+std::vector<std::string> node_registry::expire(time_point now,
+                                               std::chrono::steady_clock::duration max_age)
+{
+    std::vector<std::string> removed;
+    for (auto it = nodes_.begin(); it != nodes_.end();) {
+        if (now - it->second.last_seen > max_age) {
+            removed.push_back(it->first);
+            unbind(it->second);
+            it = nodes_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return removed;
+}
+
+registry_status node_registry::bind_key(std::string_view uid, std::string_view key)
+{
+    node* n = find_mutable(uid);
+    if (!n) {
+        return registry_status::unknown_node;
+    }
+    if (!valid_name(key)) {
+        return registry_status::invalid_name;
+    }
+    if (n->key == key) {
+        return registry_status::ok;
+    }
+    unbind(*n);
+    const auto it = keys_.find(key);
+    if (it != keys_.end()) {
+        // The key now belongs to this node (e.g. an address reused).
+        if (node* previous = find_mutable(it->second)) {
+            previous->key.clear();
+        }
+        it->second = n->uid;
+    } else {
+        keys_.emplace(std::string(key), n->uid);
+    }
+    n->key = std::string(key);
+    return registry_status::ok;
+}
+
+} // namespace aiot::gw

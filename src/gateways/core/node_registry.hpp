@@ -1,0 +1,96 @@
+#pragma once
+// The nodes a gateway knows: resources, last-seen time and an optional
+// protocol key (a CoAP address, an MQTT node id, a websocket session id) so
+// an adapter can find a node's uid from what its protocol gives it.
+// Sans-I/O: no clock reads, time is passed in. Every container is bounded
+// by registry_limits; a refusal is a status, never an exception.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aiot::gw {
+
+using json = nlohmann::json;
+using time_point = std::chrono::steady_clock::time_point;
+
+struct resource {
+    std::string name;
+    json value;
+};
+
+struct node {
+    std::string uid;
+    std::vector<resource> resources; // in the order they were first set
+    time_point last_seen{};
+    std::string key; // bound protocol key, empty if none
+
+    // The value of resource `name`, or nullptr.
+    const json* find(std::string_view name) const;
+};
+
+struct registry_limits {
+    std::size_t max_nodes = 10000;
+    std::size_t max_resources = 64;      // per node
+    std::size_t max_value_bytes = 16384; // one value, serialised
+    std::size_t max_name_bytes = 256;    // uid, resource name, key
+};
+
+enum class registry_status {
+    ok,
+    exists,             // add: the uid is already known (nothing changed)
+    unknown_node,       // the uid is not known
+    invalid_name,       // empty or longer than max_name_bytes
+    too_many_nodes,     // max_nodes reached
+    too_many_resources, // max_resources reached for this node
+    value_too_large,    // value longer than max_value_bytes
+};
+
+// A short text for logs ("too many nodes", ...).
+std::string_view to_string(registry_status s);
+
+class node_registry {
+public:
+    explicit node_registry(registry_limits limits = {});
+
+    // A new node with no resources, last seen `now`.
+    registry_status add(std::string_view uid, time_point now);
+    // Sets last-seen to `now`.
+    registry_status touch(std::string_view uid, time_point now);
+    // Adds or replaces a resource (a new one goes last).
+    registry_status set_resource(std::string_view uid, std::string_view name, json value);
+    // Drops every resource whose name is not in `keep` (order kept).
+    registry_status clear_resources(std::string_view uid, const std::vector<std::string>& keep);
+    // Forgets the node and its key. False if unknown.
+    bool remove(std::string_view uid);
+    // Removes the nodes not seen for more than max_age; returns their uids.
+    std::vector<std::string> expire(time_point now, std::chrono::steady_clock::duration max_age);
+
+    // Binds `key` to the node (replacing its previous key; a key bound to
+    // another node moves to this one).
+    registry_status bind_key(std::string_view uid, std::string_view key);
+
+    const node* find(std::string_view uid) const;
+    const node* find_by_key(std::string_view key) const;
+    bool contains(std::string_view uid) const { return find(uid) != nullptr; }
+    std::size_t size() const { return nodes_.size(); }
+    const registry_limits& limits() const { return limits_; }
+
+    // Every node, ordered by uid.
+    const std::map<std::string, node, std::less<>>& nodes() const { return nodes_; }
+
+private:
+    bool valid_name(std::string_view name) const;
+    node* find_mutable(std::string_view uid);
+    void unbind(node& n);
+
+    registry_limits limits_;
+    std::map<std::string, node, std::less<>> nodes_;
+    std::map<std::string, std::string, std::less<>> keys_; // key -> uid
+};
+
+} // namespace aiot::gw
