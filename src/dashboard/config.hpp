@@ -1,0 +1,37 @@
+#pragma once
+// Everything aiot-dashboard is told at start: the common options, the HTTP
+// server's own, and the page options (PROTOCOL.md section 7).
+#include "common/cli.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace aiot::dashboard {
+
+struct config {
+    common::common_options common; // broker_host/broker_port: what the page opens
+
+    // HTTP server
+    std::uint16_t web_port = 8080;
+    std::string bind = "::"; // dual-stack; falls back to 0.0.0.0 without IPv6
+    std::filesystem::path static_path; // empty: default_static_path()
+    std::chrono::seconds http_timeout{30}; // idle keep-alive and one request/response
+    std::size_t max_connections = 512;
+
+    // Page options
+    std::string title = "IoT Dashboard";
+    std::string logo;        // URL, or a local image file served at /_aiot/logo
+    std::string favicon;     // URL, or a local image file served at /_aiot/favicon
+    std::string camera_url;  // image or MJPEG stream shown in a camera card
+    std::string map_api_key; // accepted and handed to the page
+    std::string map_tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"; // "" or none: no tiles
+    bool broker_ssl = false; // the page opens wss:// instead of ws://
+};
+
+// The installed web folder when it holds index.html, else the source tree's
+// web/ (so a build folder works without installing).
+std::filesystem::path default_static_path();
+
+} // namespace aiot::dashboard

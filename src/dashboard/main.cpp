@@ -1,0 +1,66 @@
+// aiot-dashboard: serves the dashboard page, which talks to the broker.
+#include "common/cli.hpp"
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "common/system.hpp"
+#include "dashboard/config.hpp"
+#include "dashboard/server.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+
+int main(int argc, char** argv)
+{
+    using namespace aiot;
+    dashboard::config cfg;
+    CLI::App app{"aiot-dashboard: the web page showing the nodes known to the aiot broker"};
+    common::add_common_options(app, cfg.common);
+    std::string static_path;
+    int http_timeout = static_cast<int>(cfg.http_timeout.count());
+    app.add_option("--web-port", cfg.web_port, "HTTP port of the dashboard");
+    app.add_option("--bind", cfg.bind, "Address to listen on (:: is dual-stack)");
+    app.add_option("--static-path", static_path,
+                   "Folder of the web page (default: the installed one, else the source tree's)");
+    app.add_option("--title", cfg.title, "Title of the page");
+    app.add_option("--logo", cfg.logo, "Logo image: a URL or a local file");
+    app.add_option("--favicon", cfg.favicon, "Favicon: a URL or a local file");
+    app.add_option("--camera-url", cfg.camera_url, "URL of a camera image or stream to show");
+    app.add_option("--map-api-key", cfg.map_api_key, "API key handed to the page's map");
+    app.add_option("--map-tile-url", cfg.map_tile_url,
+                   "Map tile URL template ({z}/{x}/{y}); 'none' shows the map without tiles");
+    app.add_flag("--broker-ssl", cfg.broker_ssl, "The page reaches the broker with wss://");
+    app.add_option("--http-timeout", http_timeout, "Seconds an idle or slow connection is kept")
+        ->check(CLI::Range(1, 3600));
+    if (auto code = common::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+    cfg.static_path =
+        static_path.empty() ? dashboard::default_static_path() : std::filesystem::path{static_path};
+    cfg.http_timeout = std::chrono::seconds(http_timeout);
+
+    common::init_logging(cfg.common.debug);
+    auto log = common::get_logger("dashboard");
+    try {
+        common::raise_fd_limit();
+        net::io_context ioc{1};
+        dashboard::server server(ioc, cfg);
+        server.start();
+        log->info("the page reaches the broker at {}://{}:{}/ws", cfg.broker_ssl ? "wss" : "ws",
+                  cfg.common.broker_host, cfg.common.broker_port);
+
+        net::signal_set signals(ioc, SIGINT, SIGTERM);
+        signals.async_wait([&](const beast::error_code& ec, int signal) {
+            if (!ec) {
+                log->info("signal {}: shutting down", signal);
+                server.stop();
+            }
+        });
+        ioc.run();
+    } catch (const std::exception& e) {
+        log->error("{}", e.what());
+        return 1;
+    }
+    log->info("stopped");
+    return 0;
+}

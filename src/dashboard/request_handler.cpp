@@ -1,0 +1,372 @@
+#include "request_handler.hpp"
+
+#include "mime_types.hpp"
+#include "page_config.hpp"
+#include "url_path.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <system_error>
+
+namespace aiot::dashboard {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view html_type = "text/html; charset=utf-8";
+constexpr std::string_view json_type = "application/json";
+constexpr std::string_view revalidate = "no-cache";
+constexpr std::string_view vendor_cache = "public, max-age=86400";
+
+// The page loads its scripts, styles and data from this server only; images
+// (logo, camera, map tiles) and the broker's websocket may be elsewhere.
+constexpr std::string_view content_security_policy =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src * data: blob:; media-src *; connect-src 'self' ws: wss: http: https:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'self'";
+
+std::string reason_phrase(unsigned status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
+    default: return "Error";
+    }
+}
+
+// A target as it may appear in a log line: printable ASCII, at most 200 bytes.
+std::string printable(std::string_view text)
+{
+    std::string out;
+    for (const char c : text.substr(0, 200)) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += byte >= 0x20 && byte < 0x7f ? c : '?';
+    }
+    return out;
+}
+
+std::string hex(std::uint64_t value)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    do {
+        out.insert(out.begin(), digits[value & 0xf]);
+        value >>= 4;
+    } while (value != 0);
+    return out;
+}
+
+std::uint64_t fnv1a(std::string_view data)
+{
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char c : data) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+bool is_head(const request& req) { return req.method == "HEAD"; }
+
+void add_common_headers(response& res)
+{
+    res.headers.emplace_back("Server", "aiot-dashboard");
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+}
+
+void set_body(response& res, const request& req, std::string body)
+{
+    res.content_length = body.size();
+    if (!is_head(req)) {
+        res.body = std::move(body);
+    }
+}
+
+response not_modified(std::string etag, std::string_view cache_control,
+                      std::string last_modified)
+{
+    response res;
+    res.status = 304;
+    res.has_content_length = false;
+    add_common_headers(res);
+    res.headers.emplace_back("ETag", std::move(etag));
+    res.headers.emplace_back("Cache-Control", std::string{cache_control});
+    if (!last_modified.empty()) {
+        res.headers.emplace_back("Last-Modified", std::move(last_modified));
+    }
+    return res;
+}
+
+bool read_file(const fs::path& path, std::string& out)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return false;
+    }
+    in.seekg(0, std::ios::end);
+    const auto size = in.tellg();
+    if (size < 0) {
+        return false;
+    }
+    out.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(out.data(), size);
+    return static_cast<bool>(in);
+}
+
+} // namespace
+
+namespace detail {
+
+std::string http_date(std::int64_t unix_seconds)
+{
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    const auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(buf, n);
+}
+
+std::int64_t parse_http_date(std::string_view text)
+{
+    const std::string copy{text};
+    std::tm tm{};
+    const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == nullptr || *end != '\0') {
+        return -1;
+    }
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag)
+{
+    auto strip_weak = [](std::string_view tag) {
+        if (tag.substr(0, 2) == "W/") {
+            tag.remove_prefix(2);
+        }
+        return tag;
+    };
+    const auto ours = strip_weak(etag);
+    std::size_t pos = 0;
+    while (pos <= if_none_match.size()) {
+        auto comma = if_none_match.find(',', pos);
+        if (comma == std::string_view::npos) {
+            comma = if_none_match.size();
+        }
+        auto item = if_none_match.substr(pos, comma - pos);
+        pos = comma + 1;
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+            item.remove_suffix(1);
+        }
+        if (item == "*" || (!item.empty() && strip_weak(item) == ours)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace detail
+
+std::string_view response::header(std::string_view name) const
+{
+    for (const auto& [key, value] : headers) {
+        if (key == name) {
+            return value;
+        }
+    }
+    return {};
+}
+
+request_handler::request_handler(config cfg, std::shared_ptr<spdlog::logger> log)
+    : cfg_(std::move(cfg)), log_(std::move(log))
+{
+    if (cfg_.static_path.empty()) {
+        cfg_.static_path = default_static_path();
+    }
+    std::error_code ec;
+    root_ = fs::canonical(cfg_.static_path, ec);
+    if (ec || !fs::is_directory(root_, ec)) {
+        throw std::runtime_error("web folder '" + cfg_.static_path.string() +
+                                 "' is not a readable directory (--static-path)");
+    }
+    if (!fs::is_regular_file(root_ / "index.html", ec)) {
+        log_->warn("web folder {} has no index.html", root_.string());
+    }
+}
+
+response request_handler::handle(const request& req) const
+{
+    if (req.method != "GET" && req.method != "HEAD") {
+        log_->debug("{} {}: method not allowed", printable(req.method), printable(req.target));
+        auto res = error(req, 405, "");
+        res.headers.emplace_back("Allow", "GET, HEAD");
+        return res;
+    }
+    const auto path = parse_url_path(req.target);
+    if (path.status != path_status::ok) {
+        log_->warn("refused {} {}: {}", req.method, printable(req.target), path.reason);
+        return error(req, path.status == path_status::forbidden ? 403 : 400, path.reason);
+    }
+    const auto& segs = path.segments;
+    if (segs.empty() || (segs.size() == 1 && segs[0] == "index.html")) {
+        return serve_index(req);
+    }
+    if (segs.size() == 1 && segs[0] == "config.json") {
+        return serve_generated(req, page_config(cfg_).dump(2) + "\n", json_type);
+    }
+    if (segs.size() == 2 && segs[0] == "_aiot") {
+        const std::string& image = segs[1] == "logo"      ? cfg_.logo
+                                   : segs[1] == "favicon" ? cfg_.favicon
+                                                          : std::string{};
+        if (!is_local_file(image)) {
+            return error(req, 404, "");
+        }
+        return serve_file(req, image, revalidate);
+    }
+    fs::path file = root_;
+    for (const auto& s : segs) {
+        file /= s;
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec) || path.trailing_slash) {
+        log_->debug("{} {}: not found", req.method, printable(req.target));
+        return error(req, 404, "");
+    }
+    if (!inside_root(file)) {
+        log_->warn("refused {} {}: resolves outside the web folder", req.method,
+                   printable(req.target));
+        return error(req, 403, "outside the web folder");
+    }
+    return serve_file(req, file, segs[0] == "node_modules" ? vendor_cache : revalidate);
+}
+
+bool request_handler::inside_root(const fs::path& file) const
+{
+    std::error_code ec;
+    const auto real = fs::canonical(file, ec);
+    if (ec) {
+        return false;
+    }
+    auto r = root_.begin();
+    auto f = real.begin();
+    for (; r != root_.end(); ++r, ++f) {
+        if (f == real.end() || *r != *f) {
+            return false;
+        }
+    }
+    return f != real.end();
+}
+
+response request_handler::serve_file(const request& req, const fs::path& path,
+                                     std::string_view cache_control) const
+{
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    const auto mtime = fs::last_write_time(path, ec);
+    if (ec) {
+        return error(req, 404, "");
+    }
+    const auto sys_time = std::chrono::file_clock::to_sys(mtime);
+    const auto since_epoch = sys_time.time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
+    const auto nanos =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+    std::string etag = "\"" + hex(size) + "-" + hex(static_cast<std::uint64_t>(nanos)) + "\"";
+    std::string last_modified = detail::http_date(seconds);
+
+    if (!req.if_none_match.empty()) {
+        if (detail::etag_matches(req.if_none_match, etag)) {
+            return not_modified(std::move(etag), cache_control, std::move(last_modified));
+        }
+    } else if (!req.if_modified_since.empty()) {
+        const auto since = detail::parse_http_date(req.if_modified_since);
+        if (since >= 0 && seconds <= since) {
+            return not_modified(std::move(etag), cache_control, std::move(last_modified));
+        }
+    }
+
+    if (size > max_file_size) {
+        log_->error("{}: {} bytes, larger than the {} bytes served", path.string(), size,
+                    max_file_size);
+        return error(req, 500, "file too large");
+    }
+    std::string body;
+    if (!is_head(req) && !read_file(path, body)) {
+        log_->error("cannot read {}", path.string());
+        return error(req, 500, "cannot read file");
+    }
+    response res;
+    add_common_headers(res);
+    const auto type = mime_type(path.filename().string());
+    res.headers.emplace_back("Content-Type", std::string{type});
+    res.headers.emplace_back("ETag", std::move(etag));
+    res.headers.emplace_back("Last-Modified", std::move(last_modified));
+    res.headers.emplace_back("Cache-Control", std::string{cache_control});
+    if (type == html_type) {
+        res.headers.emplace_back("Content-Security-Policy", std::string{content_security_policy});
+    }
+    if (is_head(req)) {
+        res.content_length = size;
+    } else {
+        set_body(res, req, std::move(body));
+    }
+    return res;
+}
+
+response request_handler::serve_index(const request& req) const
+{
+    const auto file = root_ / "index.html";
+    std::string tmpl;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec) || !inside_root(file) || !read_file(file, tmpl)) {
+        log_->error("no readable index.html in {}", root_.string());
+        return error(req, 404, "");
+    }
+    return serve_generated(req, render_index(tmpl, cfg_), html_type);
+}
+
+response request_handler::serve_generated(const request& req, std::string body,
+                                          std::string_view type) const
+{
+    std::string etag = "\"g" + hex(fnv1a(body)) + "-" + hex(body.size()) + "\"";
+    if (!req.if_none_match.empty() && detail::etag_matches(req.if_none_match, etag)) {
+        return not_modified(std::move(etag), revalidate, "");
+    }
+    response res;
+    add_common_headers(res);
+    res.headers.emplace_back("Content-Type", std::string{type});
+    res.headers.emplace_back("ETag", std::move(etag));
+    res.headers.emplace_back("Cache-Control", std::string{revalidate});
+    if (type == html_type) {
+        res.headers.emplace_back("Content-Security-Policy", std::string{content_security_policy});
+    }
+    set_body(res, req, std::move(body));
+    return res;
+}
+
+response request_handler::error(const request& req, unsigned status, std::string_view text) const
+{
+    response res;
+    res.status = status;
+    add_common_headers(res);
+    res.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    std::string body = std::to_string(status) + " " + reason_phrase(status);
+    if (!text.empty()) {
+        body += ": ";
+        body += text;
+    }
+    body += "\n";
+    set_body(res, req, std::move(body));
+    return res;
+}
+
+} // namespace aiot::dashboard

@@ -1,0 +1,256 @@
+#include "server.hpp"
+
+#include "common/logging.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace aiot::dashboard {
+namespace {
+
+bool is_quiet_error(const beast::error_code& ec)
+{
+    return ec == net::error::operation_aborted || ec == beast::error::timeout ||
+           ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == http::error::end_of_stream || ec == http::error::partial_message;
+}
+
+// The status to answer a request that could not be read, 0 for none.
+unsigned status_for_read_error(const beast::error_code& ec)
+{
+    if (ec.category() != make_error_code(http::error::bad_target).category() ||
+        is_quiet_error(ec)) {
+        return 0;
+    }
+    if (ec == http::error::body_limit) {
+        return 413;
+    }
+    if (ec == http::error::header_limit) {
+        return 431;
+    }
+    return 400;
+}
+
+http::response<http::string_body> to_beast(response res, unsigned version, bool keep_alive)
+{
+    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+    for (auto& [name, value] : res.headers) {
+        out.insert(name, value);
+    }
+    out.keep_alive(keep_alive);
+    out.body() = std::move(res.body);
+    if (res.has_content_length) {
+        out.content_length(res.content_length);
+    }
+    return out;
+}
+
+} // namespace
+
+server::server(net::io_context& ioc, const config& cfg)
+    : ioc_(ioc),
+      cfg_(cfg),
+      log_(common::get_logger("dashboard.http")),
+      handler_(cfg, common::get_logger("dashboard")),
+      acceptor_(ioc)
+{
+}
+
+beast::error_code server::open_acceptor(const tcp::endpoint& endpoint)
+{
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec && endpoint.address().is_v6()) {
+        beast::error_code ignored;
+        acceptor_.set_option(net::ip::v6_only(false), ignored); // dual-stack
+    }
+    if (!ec) {
+        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+    }
+    return ec;
+}
+
+void server::start()
+{
+    beast::error_code ec;
+    auto address = net::ip::make_address(cfg_.bind, ec);
+    if (ec) {
+        tcp::resolver resolver(ioc_);
+        const auto results = resolver.resolve(cfg_.bind, std::to_string(cfg_.web_port), ec);
+        if (ec || results.empty()) {
+            throw std::runtime_error("cannot resolve --bind " + cfg_.bind + ": " + ec.message());
+        }
+        address = results.begin()->endpoint().address();
+    }
+    ec = open_acceptor({address, cfg_.web_port});
+    if (ec && address.is_v6() && address.to_v6().is_unspecified()) {
+        log_->warn("cannot listen on [::]:{} ({}); using 0.0.0.0", cfg_.web_port, ec.message());
+        ec = open_acceptor({net::ip::address_v4::any(), cfg_.web_port});
+    }
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + cfg_.bind + " port " +
+                                 std::to_string(cfg_.web_port) + ": " + ec.message() +
+                                 " (--bind, --web-port)");
+    }
+    const auto ep = acceptor_.local_endpoint();
+    log_->info("listening on http://{}{}{}:{}/, serving {}", ep.address().is_v6() ? "[" : "",
+               ep.address().to_string(), ep.address().is_v6() ? "]" : "", ep.port(),
+               handler_.root().string());
+    net::co_spawn(ioc_, accept_loop(),
+                  [this](std::exception_ptr e) { on_finished(e, "listener"); });
+}
+
+tcp::endpoint server::local_endpoint() const
+{
+    return acceptor_.local_endpoint();
+}
+
+void server::stop()
+{
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    for (auto& [id, stream] : sessions_) {
+        stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream->socket().close(ec);
+    }
+    log_->info("stopped ({} connections closed)", sessions_.size());
+}
+
+void server::on_finished(std::exception_ptr e, const char* what)
+{
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log_->error("{} failed: {}", what, ex.what());
+    }
+}
+
+net::awaitable<void> server::accept_loop()
+{
+    net::steady_timer retry(ioc_);
+    bool failing = false;
+    while (!stopping_) {
+        beast::error_code ec;
+        tcp::socket socket = co_await acceptor_.async_accept(
+            net::redirect_error(net::use_awaitable, ec));
+        if (stopping_) {
+            break;
+        }
+        if (ec) {
+            // EMFILE and the like: say so once, wait, accept again.
+            if (!failing) {
+                log_->warn("accept failed: {}; retrying", ec.message());
+                failing = true;
+            }
+            retry.expires_after(std::chrono::milliseconds(200));
+            co_await retry.async_wait(net::redirect_error(net::use_awaitable, ec));
+            continue;
+        }
+        if (failing) {
+            log_->info("accepting again");
+            failing = false;
+        }
+        if (sessions_.size() >= cfg_.max_connections) {
+            if (!at_capacity_) {
+                log_->warn("{} connections open: refusing new ones", sessions_.size());
+                at_capacity_ = true;
+            }
+            socket.close(ec);
+            continue;
+        }
+        if (at_capacity_) {
+            log_->info("accepting connections again");
+            at_capacity_ = false;
+        }
+        const auto id = next_id_++;
+        net::co_spawn(ioc_, run_session(std::move(socket), id),
+                      [this](std::exception_ptr e) { on_finished(e, "session"); });
+    }
+}
+
+net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
+{
+    beast::tcp_stream stream(std::move(socket));
+    sessions_.emplace(id, &stream);
+    struct leave {
+        server& s;
+        std::uint64_t id;
+        ~leave() { s.sessions_.erase(id); }
+    } guard{*this, id};
+
+    beast::error_code ec;
+    const auto peer = stream.socket().remote_endpoint(ec);
+    log_->debug("connection {} from {}", id, ec ? "?" : peer.address().to_string());
+
+    beast::flat_buffer buffer;
+    while (!stopping_) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(header_limit);
+        parser.body_limit(body_limit);
+        stream.expires_after(cfg_.http_timeout);
+        co_await http::async_read(stream, buffer, parser,
+                                  net::redirect_error(net::use_awaitable, ec));
+        if (ec) {
+            const auto status = status_for_read_error(ec);
+            if (status == 0) {
+                if (!is_quiet_error(ec)) {
+                    log_->debug("connection {}: read: {}", id, ec.message());
+                }
+                break;
+            }
+            log_->warn("connection {}: bad request ({}): answering {}", id, ec.message(), status);
+            response res;
+            res.status = status;
+            res.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+            res.body = std::to_string(status) + " " + ec.message() + "\n";
+            res.content_length = res.body.size();
+            auto out = to_beast(std::move(res), 11, false);
+            stream.expires_after(cfg_.http_timeout);
+            co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+            break;
+        }
+        const auto& req = parser.get();
+        request r;
+        r.method = std::string(req.method_string());
+        r.target = std::string(req.target());
+        r.if_none_match = std::string(req[http::field::if_none_match]);
+        r.if_modified_since = std::string(req[http::field::if_modified_since]);
+        auto res = handler_.handle(r);
+        log_->debug("connection {}: {} {} -> {}", id, r.method, r.target, res.status);
+        const bool keep_alive = req.keep_alive() && !stopping_;
+        auto out = to_beast(std::move(res), req.version(), keep_alive);
+        stream.expires_after(cfg_.http_timeout);
+        co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+        if (ec) {
+            if (!is_quiet_error(ec)) {
+                log_->debug("connection {}: write: {}", id, ec.message());
+            }
+            break;
+        }
+        if (!keep_alive) {
+            break;
+        }
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    log_->debug("connection {} closed", id);
+}
+
+} // namespace aiot::dashboard

@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP server of aiot-dashboard: a listener and keep-alive sessions
+// (C++20 coroutines) that carry requests to request_handler and back.
+#include "common/net.hpp"
+#include "config.hpp"
+#include "request_handler.hpp"
+
+#include <spdlog/logger.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+namespace aiot::dashboard {
+
+class server {
+public:
+    // Limits of one request (the page only ever sends small GETs).
+    static constexpr std::uint32_t header_limit = 16 * 1024;
+    static constexpr std::uint64_t body_limit = 64 * 1024;
+
+    server(net::io_context& ioc, const config& cfg);
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds (--bind, --web-port) and starts accepting. Throws
+    // std::runtime_error naming the address when it cannot be bound.
+    void start();
+
+    // The bound address (the real port when web_port was 0).
+    tcp::endpoint local_endpoint() const;
+
+    // Stops accepting and closes every connection; run() then returns.
+    void stop();
+
+private:
+    net::awaitable<void> accept_loop();
+    net::awaitable<void> run_session(tcp::socket socket, std::uint64_t id);
+    beast::error_code open_acceptor(const tcp::endpoint& endpoint);
+    void on_finished(std::exception_ptr e, const char* what);
+
+    net::io_context& ioc_;
+    config cfg_;
+    std::shared_ptr<spdlog::logger> log_;
+    request_handler handler_;
+    tcp::acceptor acceptor_;
+    std::unordered_map<std::uint64_t, beast::tcp_stream*> sessions_;
+    std::uint64_t next_id_ = 1;
+    bool stopping_ = false;
+    bool at_capacity_ = false;
+};
+
+} // namespace aiot::dashboard

@@ -1,0 +1,66 @@
+#include "dashboard/page_config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace aiot::dashboard;
+
+TEST(PageConfig, CarriesTheOptions)
+{
+    config cfg;
+    cfg.title = "Lab";
+    cfg.camera_url = "http://cam.local/stream";
+    cfg.map_api_key = "k";
+    cfg.broker_ssl = true;
+    cfg.common.broker_host = "broker.example";
+    cfg.common.broker_port = 8020;
+    const auto j = page_config(cfg);
+    EXPECT_EQ(j.at("title"), "Lab");
+    EXPECT_EQ(j.at("camera_url"), "http://cam.local/stream");
+    EXPECT_EQ(j.at("map_api_key"), "k");
+    EXPECT_EQ(j.at("broker_ssl"), true);
+    EXPECT_EQ(j.at("broker_host"), "broker.example");
+    EXPECT_EQ(j.at("broker_port"), 8020);
+    EXPECT_EQ(j.at("favicon"), "favicon.svg");
+    EXPECT_EQ(j.at("logo"), "");
+    EXPECT_NE(j.at("map_tile_url"), "");
+    cfg.map_tile_url = "none";
+    cfg.logo = "https://example.com/logo.png";
+    EXPECT_EQ(page_config(cfg).at("map_tile_url"), "");
+    EXPECT_EQ(page_config(cfg).at("logo"), "https://example.com/logo.png");
+}
+
+TEST(PageConfig, HtmlEscape)
+{
+    EXPECT_EQ(html_escape("<script>alert('x')</script> & \"q\""),
+              "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+    EXPECT_EQ(html_escape("23°C"), "23°C");
+}
+
+TEST(PageConfig, JsonForScriptCannotCloseTheBlock)
+{
+    const aiot::common::json j = {{"title", "</script><script>alert(1)</script>&"}};
+    const auto text = json_for_script(j);
+    EXPECT_EQ(text.find('<'), std::string::npos);
+    EXPECT_EQ(text.find('>'), std::string::npos);
+    EXPECT_EQ(text.find('&'), std::string::npos);
+    EXPECT_EQ(aiot::common::json::parse(text), j);
+}
+
+TEST(PageConfig, RenderIndexEscapesAndDoesNotRescan)
+{
+    config cfg;
+    cfg.title = "<script>x</script> {{config}}";
+    const auto page = render_index(
+        "<title>{{title}}</title><link href=\"{{favicon}}\">"
+        "<script type=\"application/json\">{{config}}</script>{{unknown}}",
+        cfg);
+    EXPECT_NE(page.find("<title>&lt;script&gt;x&lt;/script&gt; {{config}}</title>"),
+              std::string::npos)
+        << page;
+    EXPECT_NE(page.find("href=\"favicon.svg\""), std::string::npos);
+    EXPECT_NE(page.find("{{unknown}}"), std::string::npos);
+    const auto start = page.find("application/json\">") + 18;
+    const auto end = page.find("</script>", start);
+    const auto data = aiot::common::json::parse(page.substr(start, end - start));
+    EXPECT_EQ(data.at("title"), cfg.title);
+}
