@@ -204,6 +204,7 @@ private:
     int opened_ = 0;
     int failed_ = 0;
     int dropped_ = 0;
+    int reported_ = 0;
     int alive_clients_ = 0;
 
     // Flow control: per gateway, how many clients got each recent update.
@@ -435,8 +436,7 @@ void fanout::on_open(peer& p)
 
 void fanout::on_closed(peer& p, bool was_open, const std::string& why)
 {
-    static int reported = 0;
-    if (reported++ < 5) {
+    if (reported_++ < 5) { // the first few reasons are enough
         std::fprintf(stderr, "%s %d: %s\n", p.gateway() ? "gateway" : "client", p.index(),
                      why.c_str());
     }
