@@ -20,6 +20,14 @@
 
 namespace aiot::test {
 
+// A web client's write: {"type":"update","data":{"uid","endpoint","payload"}}.
+inline nlohmann::json write_request(const std::string& uid, const std::string& endpoint,
+                                    const std::string& payload)
+{
+    return {{"type", "update"},
+            {"data", {{"uid", uid}, {"endpoint", endpoint}, {"payload", payload}}}};
+}
+
 class gateway_e2e : public ::testing::Test {
 protected:
     gateway_e2e(std::string broker_exe, std::string key_file)
@@ -70,6 +78,33 @@ protected:
                 "--key-file", key_file_};
     }
 
+    // client_ writes the LED of node uid and sees the node echo it.
+    bool toggle_led(const std::string& uid, const std::string& value)
+    {
+        return client_->send_json(write_request(uid, "led", value)) &&
+               view_.wait_value(*client_, uid, "led", value);
+    }
+
+    // The broker dies and comes back: a new web client sees node uid
+    // announced again with its resources, live `temperature` values, and
+    // its LED following a write.
+    void check_broker_restart(const std::string& uid)
+    {
+        restart_broker();
+        client_ = open_client();
+        view_ = {};
+        ASSERT_TRUE(view_.watch(
+            *client_,
+            [&](const node_view& v) {
+                return v.resource(uid, "protocol") && v.resource(uid, "name") &&
+                       v.resource(uid, "led");
+            },
+            std::chrono::seconds(15)))
+            << diagnostics();
+        EXPECT_TRUE(view_.wait_updates(*client_, uid, "temperature"));
+        EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    }
+
     // Every log in the temp folder, for a failure message.
     std::string diagnostics() const
     {
@@ -90,14 +125,8 @@ protected:
     std::uint16_t broker_port_;
     int broker_runs_ = 0;
     std::unique_ptr<process> broker_;
+    std::unique_ptr<ws_client> client_; // the test's web client
+    node_view view_;                    // what client_ has seen
 };
-
-// A web client's write: {"type":"update","data":{"uid","endpoint","payload"}}.
-inline nlohmann::json write_request(const std::string& uid, const std::string& endpoint,
-                                    const std::string& payload)
-{
-    return {{"type", "update"},
-            {"data", {{"uid", uid}, {"endpoint", endpoint}, {"payload", payload}}}};
-}
 
 } // namespace aiot::test

@@ -27,6 +27,9 @@ inline std::unique_ptr<process> start_mosquitto(const std::filesystem::path& exe
             << "allow_anonymous true\n"
             << "persistence false\n"
             << "max_queued_messages 100000\n"
+            // Started as root, mosquitto would switch to its own user, which
+            // clears test::process's kill-with-parent setting: keep the user.
+            << "user root\n"
             << extra_config << "\n";
     }
     auto p = std::make_unique<process>(exe, std::vector<std::string>{"-c", conf.string()},

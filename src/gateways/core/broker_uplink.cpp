@@ -78,6 +78,7 @@ public:
     }
 
     bool connected() const { return connected_; }
+    std::size_t queued() const { return conn_ ? conn_->queue.size() : 0; }
 
     bool send(std::string text)
     {
@@ -342,6 +343,11 @@ bool broker_uplink::send(std::string text)
 bool broker_uplink::connected() const
 {
     return impl_->connected();
+}
+
+std::size_t broker_uplink::queued() const
+{
+    return impl_->queued();
 }
 
 } // namespace aiot::gw

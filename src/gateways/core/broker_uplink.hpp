@@ -52,6 +52,8 @@ public:
     // the broker gets a fresh announcement instead of a gap.
     bool send(std::string text);
     bool connected() const;
+    // Messages queued and not yet written (0 when not connected).
+    std::size_t queued() const;
 
 private:
     class impl;

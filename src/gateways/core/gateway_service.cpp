@@ -198,4 +198,9 @@ bool gateway_service::broker_connected() const
     return impl_->core.broker_connected();
 }
 
+std::size_t gateway_service::broker_backlog() const
+{
+    return impl_->uplink.queued();
+}
+
 } // namespace aiot::gw

@@ -56,6 +56,10 @@ public:
     const node* find_by_key(std::string_view key) const;
     const node_registry& nodes() const;
     bool broker_connected() const;
+    // Messages for the broker not written yet: an adapter may stop taking
+    // input while it is high (the uplink writes one message per turn of the
+    // io_context).
+    std::size_t broker_backlog() const;
 
 private:
     struct impl;
