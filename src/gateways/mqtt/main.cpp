@@ -1,0 +1,37 @@
+// aiot-mqtt-gateway: MQTT nodes (through an MQTT broker such as mosquitto)
+// to the aiot broker (PROTOCOL.md sections 3 and 5).
+#include "common/cli.hpp"
+#include "common/logging.hpp"
+#include "gateways/core/run_gateway.hpp"
+#include "gateways/mqtt/mqtt_gateway.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv)
+{
+    using namespace aiot;
+    CLI::App app{"aiot-mqtt-gateway: bridges MQTT nodes, through an MQTT broker, to the aiot "
+                 "broker"};
+    gw::gateway_config config;
+    gw::mqtt::mqtt_gateway_config mqtt;
+    gw::add_gateway_options(app, config);
+    app.add_option("--mqtt-host", mqtt.client.host, "MQTT broker host name or address");
+    app.add_option("--mqtt-port", mqtt.client.port, "MQTT broker port");
+    app.add_option("--mqtt-client-id", mqtt.client.client_id,
+                   "MQTT client id (default: aiot-gw-<random>, unique per instance)");
+    if (auto code = common::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+    if (mqtt.client.client_id.empty()) {
+        mqtt.client.client_id = gw::mqtt::make_client_id("gw");
+    }
+    mqtt.logic.max_nodes = config.limits.max_nodes;
+
+    common::init_logging(config.common.debug);
+    auto log = common::get_logger("gw.mqtt");
+    return gw::run_gateway(config, "MQTT", log,
+                           [&](boost::asio::io_context& ioc, gw::gateway_service& service) {
+                               return std::make_unique<gw::mqtt::mqtt_gateway>(ioc, service, mqtt,
+                                                                               log);
+                           });
+}

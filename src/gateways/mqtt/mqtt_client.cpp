@@ -1,0 +1,428 @@
+#include "mqtt_client.hpp"
+
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "common/system.hpp"
+
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+namespace aiot::gw::mqtt {
+
+namespace {
+
+std::string make_server_uri(const std::string& host, std::uint16_t port)
+{
+    const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+    return fmt::format("tcp://{}{}{}:{}", ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
+}
+
+// Forwards Paho's completion callbacks (on a Paho thread) to a function.
+class listener final : public ::mqtt::iaction_listener {
+public:
+    using function = std::function<void(const ::mqtt::token&, bool ok)>;
+    explicit listener(function f) : f_(std::move(f)) {}
+    void on_success(const ::mqtt::token& t) override { f_(t, true); }
+    void on_failure(const ::mqtt::token& t) override { f_(t, false); }
+
+private:
+    function f_;
+};
+
+std::string failure_text(const ::mqtt::token& t)
+{
+    const auto rc = t.get_return_code();
+    return rc == MQTTASYNC_FAILURE ? std::string("failed (is an MQTT broker listening there?)")
+                                   : ::mqtt::exception::error_str(rc);
+}
+
+} // namespace
+
+std::string make_client_id(std::string_view prefix)
+{
+    return fmt::format("aiot-{}-{}", prefix, common::make_uuid().substr(0, 8));
+}
+
+class mqtt_client::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(net::io_context& ioc, client_config config, handlers h,
+         std::shared_ptr<spdlog::logger> log)
+        : ioc_(ioc),
+          config_(std::move(config)),
+          handlers_(std::move(h)),
+          log_(log ? std::move(log) : common::get_logger("mqtt")),
+          uri_(make_server_uri(config_.host, config_.port)),
+          retry_timer_(ioc),
+          stop_timer_(ioc),
+          connect_listener_([this](const ::mqtt::token& t, bool ok) {
+              on_paho([ok, why = ok ? std::string() : failure_text(t)](impl& self) {
+                  ok ? self.on_connected() : self.on_connect_failed(why);
+              });
+          }),
+          disconnect_listener_([this](const ::mqtt::token&, bool) {
+              on_paho([](impl& self) { self.stop_timer_.cancel(); });
+          }),
+          subscribe_listener_([this](const ::mqtt::token& t, bool ok) {
+              if (!ok) {
+                  on_paho([why = failure_text(t)](impl& self) {
+                      self.log_->warn("MQTT broker {}: subscribe/unsubscribe failed: {}",
+                                      self.uri_, why);
+                  });
+              }
+          }),
+          publish_listener_([this](const ::mqtt::token& t, bool ok) {
+              const auto generation = reinterpret_cast<std::uintptr_t>(t.get_user_context());
+              on_paho([generation, ok](impl& self) { self.on_published(generation, ok); });
+          })
+    {
+        if (config_.client_id.empty()) {
+            config_.client_id = make_client_id("client");
+        }
+        // No persistence and no offline buffer: a publish while disconnected
+        // fails. Paho also refuses publishes beyond maxBufferedMessages (100
+        // by default) waiting in its queue while connected: allow a burst as
+        // large as our own bound (e.g. discovering 1,000 nodes at once).
+        ::mqtt::create_options create;
+        create.set_max_buffered_messages(
+            static_cast<int>(std::min<std::size_t>(config_.max_pending_publishes, 1'000'000)));
+        client_ = std::make_unique<::mqtt::async_client>(uri_, config_.client_id, create);
+        client_->set_message_callback([this](::mqtt::const_message_ptr msg) {
+            // Paho thread: queue (drop if the io thread is too far behind);
+            // wake the io thread only when the queue was empty, so under
+            // load one wake-up carries many messages.
+            bool wake = false;
+            {
+                std::lock_guard lock(inbox_mutex_);
+                if (inbox_.size() >= config_.max_pending_messages) {
+                    dropped_messages_.fetch_add(1);
+                    return;
+                }
+                wake = inbox_.empty();
+                inbox_.push_back(std::move(msg));
+            }
+            if (wake) {
+                on_paho([](impl& self) { self.drain_inbox(); });
+            }
+        });
+        client_->set_connection_lost_handler([this](const std::string& cause) {
+            on_paho([cause](impl& self) { self.on_lost(cause); });
+        });
+    }
+
+    ~impl()
+    {
+        try {
+            client_->disable_callbacks(); // Paho refuses while a session is still open
+        } catch (const ::mqtt::exception&) {
+            // Its callbacks then only touch members that outlive the client.
+        }
+    }
+
+    void start()
+    {
+        stopping_ = false;
+        log_->info("connecting to MQTT broker {} as '{}'", uri_, config_.client_id);
+        connect();
+    }
+
+    void stop()
+    {
+        stopping_ = true;
+        retry_timer_.cancel();
+        if (!connected_) {
+            return;
+        }
+        connected_ = false;
+        log_->info("disconnecting from MQTT broker {}", uri_);
+        try {
+            // Paho waits up to this long for messages in flight.
+            client_->disconnect(250, nullptr, disconnect_listener_);
+            // Keeps run() going until Paho reports the end (or gives up).
+            stop_timer_.expires_after(std::chrono::seconds(2));
+            stop_timer_.async_wait([](const boost::system::error_code&) {});
+        } catch (const ::mqtt::exception& e) {
+            log_->debug("MQTT disconnect: {}", e.what());
+        }
+    }
+
+    void detach()
+    {
+        handlers_ = {};
+        stop();
+    }
+
+    bool connected() const { return connected_; }
+
+    bool subscribe(const std::vector<std::string>& topics, int qos, bool unsubscribe)
+    {
+        if (!connected_ || topics.empty()) {
+            return false;
+        }
+        const auto step = std::max<std::size_t>(1, config_.max_topics_per_request);
+        try {
+            for (std::size_t first = 0; first < topics.size(); first += step) {
+                const auto last = std::min(topics.size(), first + step);
+                auto chunk = ::mqtt::string_collection::create(
+                    std::vector<std::string>(topics.begin() + static_cast<std::ptrdiff_t>(first),
+                                             topics.begin() + static_cast<std::ptrdiff_t>(last)));
+                if (unsubscribe) {
+                    client_->unsubscribe(chunk, nullptr, subscribe_listener_);
+                } else {
+                    client_->subscribe(chunk, ::mqtt::iasync_client::qos_collection(last - first, qos),
+                                       nullptr, subscribe_listener_);
+                }
+            }
+        } catch (const ::mqtt::exception& e) {
+            log_->warn("MQTT broker {}: {} failed: {}", uri_,
+                       unsubscribe ? "unsubscribe" : "subscribe", e.what());
+            return false;
+        }
+        return true;
+    }
+
+    bool publish(const std::string& topic, std::string_view payload, int qos, bool retained)
+    {
+        if (!connected_) {
+            log_->debug("publish on '{}' dropped: not connected", topic);
+            return false;
+        }
+        if (qos > 0 && pending_publishes_ >= config_.max_pending_publishes) {
+            if (!publish_overflow_) {
+                log_->warn("MQTT broker {}: {} publishes unacknowledged; dropping new ones until "
+                           "it catches up",
+                           uri_, pending_publishes_);
+                publish_overflow_ = true;
+            }
+            return false;
+        }
+        try {
+            if (qos > 0) {
+                // The generation in the user context tells stale completions apart.
+                client_->publish(topic, payload.data(), payload.size(), qos, retained,
+                                 reinterpret_cast<void*>(generation_), publish_listener_);
+                ++pending_publishes_;
+            } else {
+                client_->publish(topic, payload.data(), payload.size(), qos, retained);
+            }
+        } catch (const ::mqtt::exception& e) {
+            log_->warn("publish on '{}' failed: {}", topic, e.what());
+            return false;
+        }
+        return true;
+    }
+
+    const std::string& uri() const { return uri_; }
+    const std::string& client_id() const { return config_.client_id; }
+    std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
+
+private:
+    // From a Paho thread: run f on the io thread if this still exists then.
+    template <class F>
+    void on_paho(F f)
+    {
+        net::post(ioc_, [w = weak_from_this(), f = std::move(f)]() mutable {
+            if (auto self = w.lock()) {
+                f(*self);
+            }
+        });
+    }
+
+    void connect()
+    {
+        if (stopping_) {
+            return;
+        }
+        const auto options = ::mqtt::connect_options_builder()
+                                 .clean_session(true)
+                                 .keep_alive_interval(config_.keep_alive)
+                                 .connect_timeout(config_.connect_timeout)
+                                 .automatic_reconnect(false)
+                                 .finalize();
+        try {
+            client_->connect(options, nullptr, connect_listener_);
+        } catch (const ::mqtt::exception& e) {
+            on_connect_failed(e.what());
+        }
+    }
+
+    void on_connected()
+    {
+        if (stopping_) {
+            try {
+                client_->disconnect(0);
+            } catch (const ::mqtt::exception&) {
+            }
+            return;
+        }
+        connected_ = true;
+        ++generation_;
+        pending_publishes_ = 0;
+        publish_overflow_ = false;
+        last_failure_.clear();
+        log_->info("connected to MQTT broker {} as '{}'", uri_, config_.client_id);
+        if (handlers_.connected) {
+            handlers_.connected();
+        }
+    }
+
+    void on_connect_failed(const std::string& why)
+    {
+        if (why != last_failure_) {
+            log_->warn("cannot connect to MQTT broker {}: {}; retrying every {} ms", uri_, why,
+                       config_.retry_delay.count());
+            last_failure_ = why;
+        } else {
+            log_->debug("cannot connect to MQTT broker {}: {}", uri_, why);
+        }
+        schedule_retry();
+    }
+
+    void on_lost(const std::string& cause)
+    {
+        if (!connected_) {
+            return;
+        }
+        connected_ = false;
+        log_->warn("lost the MQTT broker {}{}{}; reconnecting every {} ms", uri_,
+                   cause.empty() ? "" : ": ", cause, config_.retry_delay.count());
+        if (handlers_.disconnected) {
+            handlers_.disconnected();
+        }
+        schedule_retry();
+    }
+
+    void schedule_retry()
+    {
+        if (stopping_) {
+            return;
+        }
+        retry_timer_.expires_after(config_.retry_delay);
+        retry_timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+            if (auto self = w.lock(); self && !ec) {
+                self->connect();
+            }
+        });
+    }
+
+    void drain_inbox()
+    {
+        {
+            std::lock_guard lock(inbox_mutex_);
+            batch_.swap(inbox_);
+        }
+        if (const auto dropped = dropped_messages_.load(); dropped != reported_drops_) {
+            log_->warn("{} MQTT messages dropped so far: more than {} were waiting to be handled",
+                       dropped, config_.max_pending_messages);
+            reported_drops_ = dropped;
+        }
+        for (const auto& msg : batch_) {
+            if (handlers_.message) {
+                handlers_.message(msg->get_topic(), msg->get_payload_str());
+            }
+        }
+        batch_.clear(); // keeps its capacity for the next swap
+    }
+
+    void on_published(std::uintptr_t generation, bool ok)
+    {
+        if (generation != generation_ || pending_publishes_ == 0) {
+            return; // from a session that is gone
+        }
+        --pending_publishes_;
+        if (!ok) {
+            log_->debug("a publish to MQTT broker {} failed", uri_);
+        }
+        if (publish_overflow_ && pending_publishes_ <= config_.max_pending_publishes / 2) {
+            log_->info("MQTT broker {} caught up: publishing again", uri_);
+            publish_overflow_ = false;
+        }
+    }
+
+    net::io_context& ioc_;
+    client_config config_;
+    handlers handlers_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::string uri_;
+    net::steady_timer retry_timer_;
+    net::steady_timer stop_timer_;
+    bool connected_ = false;
+    bool stopping_ = false;
+    std::string last_failure_;
+    std::uintptr_t generation_ = 0;
+    std::size_t pending_publishes_ = 0;
+    bool publish_overflow_ = false;
+    std::mutex inbox_mutex_;
+    std::vector<::mqtt::const_message_ptr> inbox_; // filled by Paho, bounded
+    std::vector<::mqtt::const_message_ptr> batch_; // being handled (io thread)
+    std::atomic<std::uint64_t> dropped_messages_{0};
+    std::uint64_t reported_drops_ = 0;
+    // The listeners outlive the client, which calls them.
+    listener connect_listener_;
+    listener disconnect_listener_;
+    listener subscribe_listener_;
+    listener publish_listener_;
+    std::unique_ptr<::mqtt::async_client> client_;
+};
+
+mqtt_client::mqtt_client(net::io_context& ioc, client_config config, handlers h,
+                         std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_shared<impl>(ioc, std::move(config), std::move(h), std::move(log)))
+{
+}
+
+mqtt_client::~mqtt_client()
+{
+    impl_->detach();
+}
+
+void mqtt_client::start()
+{
+    impl_->start();
+}
+
+void mqtt_client::stop()
+{
+    impl_->stop();
+}
+
+bool mqtt_client::connected() const
+{
+    return impl_->connected();
+}
+
+bool mqtt_client::subscribe(const std::vector<std::string>& topics, int qos)
+{
+    return impl_->subscribe(topics, qos, false);
+}
+
+bool mqtt_client::unsubscribe(const std::vector<std::string>& topics)
+{
+    return impl_->subscribe(topics, 0, true);
+}
+
+bool mqtt_client::publish(const std::string& topic, std::string_view payload, int qos,
+                          bool retained)
+{
+    return impl_->publish(topic, payload, qos, retained);
+}
+
+const std::string& mqtt_client::server_uri() const
+{
+    return impl_->uri();
+}
+
+const std::string& mqtt_client::client_id() const
+{
+    return impl_->client_id();
+}
+
+std::uint64_t mqtt_client::dropped_messages() const
+{
+    return impl_->dropped_messages();
+}
+
+} // namespace aiot::gw::mqtt

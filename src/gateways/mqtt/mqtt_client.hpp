@@ -1,0 +1,74 @@
+#pragma once
+// An MQTT client (Eclipse Paho C++) that lives on an io_context: every
+// Paho callback only posts to that io_context, so the handlers below run on
+// its thread, and every call is made from it. Connects, and reconnects
+// after any loss every retry_delay, forever, with a clean session (the
+// connected handler re-subscribes). Received messages waiting for the io
+// thread and unacknowledged publishes are both bounded. No Paho or Asio in
+// this header.
+#include "gateways/core/fwd.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aiot::gw::mqtt {
+
+struct client_config {
+    std::string host = "localhost";
+    std::uint16_t port = 1886;
+    std::string client_id; // empty: "aiot-<uuid8>"
+    std::chrono::milliseconds retry_delay{2000};
+    std::chrono::seconds keep_alive{20};
+    std::chrono::seconds connect_timeout{5};
+    std::size_t max_pending_messages = 100'000; // received, not yet handled: newer ones dropped
+    std::size_t max_pending_publishes = 20'000; // sent, not yet acknowledged: newer ones dropped
+    std::size_t max_topics_per_request = 256;   // topics in one SUBSCRIBE/UNSUBSCRIBE
+};
+
+// "aiot-<prefix>-<8 random hex digits>": unique per instance.
+std::string make_client_id(std::string_view prefix);
+
+class mqtt_client {
+public:
+    struct handlers {
+        std::function<void()> connected;    // session up (again): subscribe now
+        std::function<void()> disconnected; // an established session was lost
+        std::function<void(std::string_view topic, std::string_view payload)> message;
+    };
+
+    mqtt_client(boost::asio::io_context& ioc, client_config config, handlers h,
+                std::shared_ptr<spdlog::logger> log);
+    ~mqtt_client(); // no handler is called afterwards
+    mqtt_client(const mqtt_client&) = delete;
+    mqtt_client& operator=(const mqtt_client&) = delete;
+
+    void start();
+    // Disconnects (keeping the io_context busy until Paho is done, at most
+    // about 2 s) and stops reconnecting.
+    void stop();
+
+    bool connected() const;
+    // False (nothing sent) when not connected, or for a publish when too
+    // many are unacknowledged. Failures are logged.
+    bool subscribe(const std::vector<std::string>& topics, int qos = 1);
+    bool unsubscribe(const std::vector<std::string>& topics);
+    bool publish(const std::string& topic, std::string_view payload, int qos = 1,
+                 bool retained = false);
+
+    const std::string& server_uri() const;
+    const std::string& client_id() const;
+    // Received messages dropped because the io thread was behind.
+    std::uint64_t dropped_messages() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace aiot::gw::mqtt

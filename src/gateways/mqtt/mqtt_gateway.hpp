@@ -1,0 +1,44 @@
+#pragma once
+// The MQTT gateway's adapter: wires an mqtt_client (Paho) and the topic
+// logic (mqtt_logic) to the gateway_service. Everything runs on the
+// service's io_context.
+#include "gateways/core/fwd.hpp"
+#include "gateways/core/run_gateway.hpp"
+#include "gateways/mqtt/mqtt_client.hpp"
+#include "gateways/mqtt/mqtt_logic.hpp"
+
+#include <chrono>
+#include <memory>
+
+namespace aiot::gw {
+class gateway_service;
+}
+
+namespace aiot::gw::mqtt {
+
+struct mqtt_gateway_config {
+    client_config client;
+    logic_config logic;
+    std::chrono::milliseconds tick_interval{1000};
+};
+
+class mqtt_gateway final : public gateway_adapter {
+public:
+    // Sets the service's on_write and on_node_expired hooks.
+    mqtt_gateway(boost::asio::io_context& ioc, gateway_service& service, mqtt_gateway_config config,
+                 std::shared_ptr<spdlog::logger> log);
+    ~mqtt_gateway() override;
+    mqtt_gateway(const mqtt_gateway&) = delete;
+    mqtt_gateway& operator=(const mqtt_gateway&) = delete;
+
+    void start() override;
+    void stop() override;
+
+    const mqtt_logic& logic() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace aiot::gw::mqtt

@@ -1,0 +1,119 @@
+#pragma once
+// The MQTT gateway's topic protocol (PROTOCOL.md section 5), sans-I/O.
+// Events go in (the MQTT connection came up or went down, a message
+// arrived, time passed, a web client wrote, the core expired a node); the
+// node cache is driven through a node_sink; what to do on the MQTT
+// connection comes out as data (subscribe, unsubscribe, publish) through
+// take_actions(). The node sink is the gateway_service in the daemon, a
+// recording double in tests. Single-threaded; no clock reads; every
+// container bounded.
+#include "gateways/core/fwd.hpp"
+#include "gateways/core/gateway_core.hpp"
+#include "gateways/core/node_sink.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace aiot::gw::mqtt {
+
+// Actions for the MQTT connection (always QoS 1, never retained).
+struct subscribe_topics {
+    std::vector<std::string> topics;
+};
+struct unsubscribe_topics {
+    std::vector<std::string> topics;
+};
+struct publish_message {
+    std::string topic;
+    std::string payload;
+};
+using action = std::variant<subscribe_topics, unsubscribe_topics, publish_message>;
+
+struct logic_config {
+    std::size_t max_nodes = 10000;
+    std::size_t max_resources = 60;            // resource topics per node
+    std::size_t max_name_bytes = 64;           // node id, resource name, write endpoint
+    std::size_t max_payload_bytes = 64 * 1024; // larger MQTT payloads are ignored
+    std::chrono::seconds check_interval{30};   // gateway/check; zero: never
+    std::size_t warnings_per_tick = 10;        // rejected input logged per tick, the rest counted
+};
+
+// True if `name` can be one level of a topic we subscribe to or publish:
+// not empty, at most max_bytes, no '/', '+', '#' and no control character.
+bool valid_topic_level(std::string_view name, std::size_t max_bytes);
+
+class mqtt_logic {
+public:
+    struct node_state {
+        std::string uid;
+        std::vector<std::string> resources; // subscribed node/<id>/<res>, in order
+        bool discovered = false;            // its resource list arrived
+    };
+
+    // A null logger means get_logger("gw.mqtt"); an empty make_uid means
+    // common::make_uuid.
+    mqtt_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+               std::function<std::string()> make_uid = {});
+
+    // The MQTT session is up (first time or again): subscribe node/check and
+    // every known node's topics, publish gateway/check, and ask nodes whose
+    // resource list never came for it again.
+    void connected(time_point now);
+    // Until the next connected(), nothing is published or subscribed.
+    void disconnected();
+    // A message on one of our subscriptions (or anything else the broker sends).
+    void message(std::string_view topic, std::string_view payload);
+    // About every second: gateway/check when due; summary of unlogged rejections.
+    void tick(time_point now);
+    // A web client wrote to one of our nodes: gateway/<id>/<endpoint>/set.
+    void write(const write_command& w);
+    // The core removed the node for silence (`out` is sent): forget it and
+    // unsubscribe its topics.
+    void node_expired(std::string_view uid);
+
+    // Everything decided since the last call, in order.
+    std::vector<action> take_actions();
+
+    const node_state* find(std::string_view node_id) const;
+    std::size_t size() const { return nodes_.size(); }
+    bool is_connected() const { return connected_; }
+    // Messages ignored as invalid since the start.
+    std::uint64_t rejected() const { return rejected_; }
+
+private:
+    void on_check(std::string_view payload);
+    void on_resources(const std::string& node_id, node_state& n, std::string_view payload);
+    void on_value(const std::string& node_id, node_state& n, std::string_view resource,
+                  std::string_view payload);
+    // node/<id>/resources and node/<id>/<res> for each resource.
+    static void append_topics(const std::string& node_id, const node_state& n,
+                              std::vector<std::string>& topics);
+    void discover(const std::string& node_id, std::string_view what);
+
+    // Counts an ignored message; logs it at warn while this tick's budget lasts.
+    void reject(const std::string& reason);
+
+    logic_config config_;
+    node_sink& sink_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::function<std::string()> make_uid_;
+    std::map<std::string, node_state, std::less<>> nodes_;      // node id -> state
+    std::map<std::string, std::string, std::less<>> node_ids_; // uid -> node id
+    std::vector<action> actions_;
+    bool connected_ = false;
+    time_point next_check_{};
+    std::size_t warning_budget_;
+    std::uint64_t unlogged_ = 0;
+    std::uint64_t rejected_ = 0;
+    bool full_ = false; // max_nodes reached (logged once per episode)
+};
+
+} // namespace aiot::gw::mqtt

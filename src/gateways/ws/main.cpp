@@ -1,0 +1,37 @@
+// aiot-ws-gateway: websocket nodes (ws://<host>:<port>/node) to the aiot
+// broker (PROTOCOL.md sections 3 and 6).
+#include "common/cli.hpp"
+#include "common/logging.hpp"
+#include "gateways/core/run_gateway.hpp"
+#include "gateways/ws/ws_node_server.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv)
+{
+    using namespace aiot;
+    CLI::App app{"aiot-ws-gateway: bridges websocket nodes (ws://<host>:<port>/node) to the aiot "
+                 "broker"};
+    gw::gateway_config config;
+    gw::ws::server_config server;
+    gw::add_gateway_options(app, config, false);
+    app.add_option("--gateway-port", server.port, "Port the nodes connect to");
+    app.add_option("--bind", server.bind_address,
+                   "Listen address (:: is IPv6 and IPv4, with a fallback to 0.0.0.0)");
+    app.add_option("--max-message-size", server.max_message_bytes,
+                   "Largest node message in bytes (larger: close 1009)")
+        ->check(CLI::PositiveNumber);
+    if (auto code = common::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+    config.max_time = 0; // a websocket node lives as long as its connection
+    server.max_connections = config.limits.max_nodes;
+
+    common::init_logging(config.common.debug);
+    auto log = common::get_logger("gw.ws");
+    return gw::run_gateway(config, "WebSocket", log,
+                           [&](boost::asio::io_context& ioc, gw::gateway_service& service) {
+                               return std::make_unique<gw::ws::ws_node_server>(ioc, service,
+                                                                               server, log);
+                           });
+}

@@ -1,0 +1,535 @@
+#include "ws_node_server.hpp"
+
+#include "common/logging.hpp"
+#include "common/message.hpp"
+#include "common/net.hpp"
+#include "common/system.hpp"
+#include "gateways/core/gateway_service.hpp"
+#include "gateways/ws/node_message.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <map>
+#include <optional>
+
+namespace aiot::gw::ws {
+
+namespace {
+class node_connection;
+}
+
+// The listener and the registry of connections and nodes, shared by the
+// connections (so it outlives the last one).
+class detail::node_hub : public std::enable_shared_from_this<node_hub> {
+public:
+    node_hub(net::io_context& ioc, gateway_service& service, server_config config,
+         std::shared_ptr<spdlog::logger> log)
+        : ioc_(ioc),
+          service_(service),
+          config_(std::move(config)),
+          log_(log ? std::move(log) : common::get_logger("gw.ws")),
+          acceptor_(ioc),
+          retry_timer_(ioc)
+    {
+    }
+
+    void start();
+    void stop();
+    void write(const write_command& w);
+
+    // Connection bookkeeping (node_connection calls these).
+    std::uint64_t connection_opened(const std::shared_ptr<node_connection>& c);
+    void connection_gone(std::uint64_t id);
+    registry_status node_opened(const std::string& uid, const std::shared_ptr<node_connection>& c);
+    void node_closed(const std::string& uid);
+
+    gateway_service& service() { return service_; }
+    const server_config& config() const { return config_; }
+    spdlog::logger& log() { return *log_; }
+    std::uint16_t port() const
+    {
+        beast::error_code ec;
+        const auto ep = acceptor_.local_endpoint(ec);
+        return ec ? 0 : ep.port();
+    }
+    std::size_t connection_count() const { return connections_.size(); }
+
+private:
+    void listen(const net::ip::address& address);
+    void do_accept();
+    void on_accept(beast::error_code ec, tcp::socket socket);
+
+    net::io_context& ioc_;
+    gateway_service& service_;
+    server_config config_;
+    std::shared_ptr<spdlog::logger> log_;
+    tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;
+    bool started_ = false;
+    bool stopping_ = false;
+    bool full_ = false;
+    std::uint64_t next_id_ = 0;
+    std::map<std::uint64_t, std::weak_ptr<node_connection>> connections_;
+    std::map<std::string, std::weak_ptr<node_connection>, std::less<>> nodes_; // uid ->
+};
+
+namespace {
+
+// One TCP connection: the HTTP upgrade request, then the node's websocket.
+class node_connection : public std::enable_shared_from_this<node_connection> {
+public:
+    node_connection(std::shared_ptr<detail::node_hub> server, tcp::socket socket)
+        : server_(std::move(server)), ws_(std::move(socket))
+    {
+        beast::error_code ec;
+        const auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+        peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    }
+
+    ~node_connection() { server_->connection_gone(id_); }
+
+    void start()
+    {
+        id_ = server_->connection_opened(shared_from_this());
+        parser_.emplace();
+        parser_->header_limit(8 * 1024);
+        parser_->body_limit(4 * 1024);
+        beast::get_lowest_layer(ws_).expires_after(server_->config().handshake_timeout);
+        http::async_read(ws_.next_layer(), buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_request(ec);
+                         });
+    }
+
+    // A write from a web client (or the discovery request).
+    void send(std::string text)
+    {
+        if (closing_) {
+            return;
+        }
+        const auto& cfg = server_->config();
+        if (queue_.size() >= cfg.max_queued_messages ||
+            queued_bytes_ + text.size() > cfg.max_queued_bytes) {
+            server_->log().warn("node '{}' ({}): {} messages ({} bytes) not read; closing (1013)",
+                                uid_, peer_, queue_.size(), queued_bytes_);
+            close_with(websocket::close_code::try_again_later, "Too many messages queued.");
+            return;
+        }
+        queued_bytes_ += text.size();
+        queue_.push_back(std::move(text));
+        if (!writing_) {
+            do_write();
+        }
+    }
+
+    // Server shutdown.
+    void shut_down()
+    {
+        if (open_) {
+            close_with(websocket::close_code::going_away, "Gateway shutting down.");
+        } else {
+            beast::error_code ec;
+            beast::get_lowest_layer(ws_).socket().close(ec);
+        }
+    }
+
+private:
+    void on_request(beast::error_code ec)
+    {
+        if (ec) {
+            server_->log().debug("{}: no valid HTTP request: {}", peer_, ec.message());
+            return finish();
+        }
+        auto req = parser_->release();
+        const std::string_view target(req.target().data(), req.target().size());
+        const auto path = target.substr(0, target.find('?'));
+        if (path != "/node") {
+            server_->log().debug("{}: {} {} -> 404", peer_, std::string(req.method_string()),
+                                 std::string(target));
+            return respond(http::status::not_found, req.version(),
+                           "Not found: nodes connect to /node.\n");
+        }
+        if (!websocket::is_upgrade(req)) {
+            return respond(http::status::bad_request, req.version(),
+                           "This is a websocket endpoint: upgrade expected.\n");
+        }
+        beast::get_lowest_layer(ws_).expires_never();
+        auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        timeouts.handshake_timeout = server_->config().handshake_timeout;
+        timeouts.keep_alive_pings = true; // finds dead peers within the idle timeout
+        ws_.set_option(timeouts);
+        ws_.read_message_max(server_->config().max_message_bytes);
+        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+            res.set(http::field::server, "aiot-ws-gateway");
+        }));
+        ws_.async_accept(req, [self = shared_from_this()](beast::error_code e) {
+            self->on_accept(e);
+        });
+    }
+
+    void respond(http::status status, unsigned version, std::string body)
+    {
+        auto res = std::make_shared<http::response<http::string_body>>(status, version);
+        res->set(http::field::server, "aiot-ws-gateway");
+        res->set(http::field::content_type, "text/plain; charset=utf-8");
+        res->keep_alive(false);
+        res->body() = std::move(body);
+        res->prepare_payload();
+        http::async_write(ws_.next_layer(), *res,
+                          [self = shared_from_this(), res](beast::error_code, std::size_t) {
+                              beast::error_code ignored;
+                              auto& socket = beast::get_lowest_layer(self->ws_).socket();
+                              socket.shutdown(tcp::socket::shutdown_send, ignored);
+                              self->finish();
+                          });
+    }
+
+    void on_accept(beast::error_code ec)
+    {
+        if (ec) {
+            server_->log().warn("{}: websocket handshake failed: {}", peer_, ec.message());
+            return finish();
+        }
+        open_ = true;
+        ws_.text(true);
+        const auto uid = common::make_uuid();
+        const auto status = server_->node_opened(uid, shared_from_this());
+        if (status != registry_status::ok) {
+            // The service has logged why (e.g. too many nodes).
+            close_with(websocket::close_code::try_again_later,
+                       fmt::format("Node refused: {}.", to_string(status)));
+            return;
+        }
+        uid_ = uid;
+        server_->log().info("node '{}': connected from {}", uid_, peer_);
+        send(make_discover_request());
+        do_read();
+    }
+
+    void do_read()
+    {
+        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->on_read(ec);
+        });
+    }
+
+    void on_read(beast::error_code ec)
+    {
+        if (ec) {
+            auto& log = server_->log();
+            if (ec == websocket::error::closed) {
+                log.info("node '{}': closed by the node ({})", uid_, ws_.reason().code);
+            } else if (ec == websocket::error::message_too_big) {
+                log.warn("node '{}' ({}): message larger than {} bytes: closed with 1009", uid_,
+                         peer_, server_->config().max_message_bytes);
+            } else if (ec == net::error::operation_aborted || closing_) {
+                log.debug("node '{}': read ended: {}", uid_, ec.message());
+            } else {
+                log.info("node '{}': connection lost: {}", uid_, ec.message());
+            }
+            return finish();
+        }
+        if (closing_) {
+            return; // the close handshake reads on its own
+        }
+        if (ws_.got_binary()) {
+            server_->log().warn("node '{}' ({}): binary message of {} bytes; closing (1003)", uid_,
+                                peer_, buffer_.size());
+            buffer_.consume(buffer_.size());
+            close_with(websocket::close_code::unknown_data, "Binary messages are not accepted.");
+            return;
+        }
+        const auto text = beast::buffers_to_string(buffer_.data());
+        buffer_.consume(buffer_.size());
+        auto msg = parse_node_message(text, server_->config().max_updates_per_message);
+        if (!msg.valid()) {
+            server_->log().warn("node '{}' ({}): {} Closing (1003).", uid_, peer_, msg.error);
+            close_with(websocket::close_code::unknown_data, msg.error);
+            return;
+        }
+        if (msg.skipped > 0) {
+            server_->log().warn("node '{}': {} resources beyond {} in one message ignored", uid_,
+                                msg.skipped, msg.updates.size());
+        }
+        for (auto& r : msg.updates) {
+            server_->service().set_resource(uid_, r.name, std::move(r.value));
+        }
+        do_read();
+    }
+
+    void do_write()
+    {
+        writing_ = true;
+        ws_.async_write(net::buffer(queue_.front()),
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_write(ec);
+                        });
+    }
+
+    void on_write(beast::error_code ec)
+    {
+        writing_ = false;
+        queued_bytes_ -= queue_.front().size();
+        queue_.pop_front();
+        if (ec) {
+            server_->log().debug("node '{}': write failed: {}", uid_, ec.message());
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_).socket().close(ignored); // ends a pending read
+            if (closing_) {
+                finish(); // no read is pending after an invalid message
+            }
+            return;
+        }
+        if (close_after_write_) {
+            close_after_write_ = false;
+            return do_close();
+        }
+        if (!queue_.empty()) {
+            do_write();
+        }
+    }
+
+    void close_with(websocket::close_code code, std::string reason)
+    {
+        if (closing_) {
+            return;
+        }
+        closing_ = true;
+        close_reason_ = websocket::close_reason(code, common::truncate_close_reason(reason));
+        // Drop what waits; the message being written must live until it completes.
+        while (queue_.size() > (writing_ ? 1u : 0u)) {
+            queued_bytes_ -= queue_.back().size();
+            queue_.pop_back();
+        }
+        if (writing_) {
+            close_after_write_ = true;
+        } else {
+            do_close();
+        }
+    }
+
+    void do_close()
+    {
+        ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
+            if (ec && ec != net::error::operation_aborted) {
+                self->server_->log().debug("node '{}': close: {}", self->uid_, ec.message());
+            }
+            self->finish();
+        });
+    }
+
+    // The node is gone: `out` (once).
+    void finish()
+    {
+        if (finished_) {
+            return;
+        }
+        finished_ = true;
+        if (!uid_.empty()) {
+            server_->node_closed(uid_);
+        }
+    }
+
+    std::shared_ptr<detail::node_hub> server_;
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::string peer_;
+    std::uint64_t id_ = 0;
+    std::string uid_; // empty until the node is created
+    std::deque<std::string> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool open_ = false;
+    bool closing_ = false;
+    bool close_after_write_ = false;
+    bool finished_ = false;
+    websocket::close_reason close_reason_;
+};
+
+} // namespace
+
+void detail::node_hub::listen(const net::ip::address& address)
+{
+    const tcp::endpoint endpoint(address, config_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    if (address.is_v6()) {
+        acceptor_.set_option(net::ip::v6_only(false)); // IPv4 too
+    }
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void detail::node_hub::start()
+{
+    beast::error_code ec;
+    const auto address = net::ip::make_address(config_.bind_address, ec);
+    if (ec) {
+        throw std::runtime_error(
+            fmt::format("--bind '{}' is not an IP address: {}", config_.bind_address, ec.message()));
+    }
+    try {
+        listen(address);
+    } catch (const boost::system::system_error& e) {
+        // Only a missing IPv6 stack is worth the fallback, not a port in use.
+        if (address != net::ip::make_address("::") || e.code() == net::error::address_in_use) {
+            throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}",
+                                                 config_.bind_address, config_.port,
+                                                 e.code().message()));
+        }
+        log_->warn("cannot listen on [::] port {} ({}); falling back to 0.0.0.0 (IPv4 only)",
+                   config_.port, e.code().message());
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        try {
+            listen(net::ip::address_v4::any());
+        } catch (const boost::system::system_error& e4) {
+            throw std::runtime_error(fmt::format("cannot listen on 0.0.0.0 port {}: {}",
+                                                 config_.port, e4.code().message()));
+        }
+    }
+    stopping_ = false;
+    started_ = true;
+    const auto bound = acceptor_.local_endpoint().address();
+    log_->info("listening for websocket nodes on ws://{}{}{}:{}/node", bound.is_v6() ? "[" : "",
+               bound.to_string(), bound.is_v6() ? "]" : "", port());
+    do_accept();
+}
+
+void detail::node_hub::do_accept()
+{
+    acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        self->on_accept(ec, std::move(socket));
+    });
+}
+
+void detail::node_hub::on_accept(beast::error_code ec, tcp::socket socket)
+{
+    if (stopping_ || ec == net::error::operation_aborted) {
+        return;
+    }
+    if (ec) {
+        // E.g. out of file descriptors: wait a little and accept again.
+        log_->warn("accept failed: {}; retrying in 100 ms", ec.message());
+        retry_timer_.expires_after(std::chrono::milliseconds(100));
+        retry_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+            if (!e && !self->stopping_) {
+                self->do_accept();
+            }
+        });
+        return;
+    }
+    if (connections_.size() >= config_.max_connections) {
+        if (!full_) {
+            log_->warn("{} connections already (limit): refusing new ones until one ends",
+                       connections_.size());
+            full_ = true;
+        }
+        beast::error_code ignored;
+        socket.close(ignored);
+    } else {
+        full_ = false;
+        std::make_shared<node_connection>(shared_from_this(), std::move(socket))->start();
+    }
+    do_accept();
+}
+
+void detail::node_hub::stop()
+{
+    if (stopping_ || !started_) {
+        stopping_ = true;
+        return;
+    }
+    stopping_ = true;
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    retry_timer_.cancel();
+    log_->info("stopping: closing {} connections", connections_.size());
+    const auto connections = connections_; // closing may remove entries
+    for (const auto& [id, weak] : connections) {
+        if (auto c = weak.lock()) {
+            c->shut_down();
+        }
+    }
+}
+
+void detail::node_hub::write(const write_command& w)
+{
+    const auto it = nodes_.find(w.uid);
+    auto c = it == nodes_.end() ? nullptr : it->second.lock();
+    if (!c) {
+        log_->warn("write to '{}' of node '{}' dropped: no such websocket node", w.endpoint, w.uid);
+        return;
+    }
+    log_->debug("node '{}': {} <- '{}' (client '{}')", w.uid, w.endpoint, w.payload, w.src);
+    c->send(make_node_write(w.endpoint, w.payload));
+}
+
+std::uint64_t detail::node_hub::connection_opened(const std::shared_ptr<node_connection>& c)
+{
+    const auto id = ++next_id_;
+    connections_[id] = c;
+    return id;
+}
+
+void detail::node_hub::connection_gone(std::uint64_t id)
+{
+    connections_.erase(id);
+}
+
+registry_status detail::node_hub::node_opened(const std::string& uid,
+                                                  const std::shared_ptr<node_connection>& c)
+{
+    const auto status = service_.add_node(uid);
+    if (status == registry_status::ok) {
+        nodes_[uid] = c;
+    }
+    return status;
+}
+
+void detail::node_hub::node_closed(const std::string& uid)
+{
+    nodes_.erase(uid);
+    service_.remove_node(uid);
+}
+
+ws_node_server::ws_node_server(net::io_context& ioc, gateway_service& service,
+                               server_config config, std::shared_ptr<spdlog::logger> log)
+    : hub_(std::make_shared<detail::node_hub>(ioc, service, std::move(config), std::move(log)))
+{
+    service.on_write([w = std::weak_ptr<detail::node_hub>(hub_)](const write_command& cmd) {
+        if (auto self = w.lock()) {
+            self->write(cmd);
+        }
+    });
+}
+
+ws_node_server::~ws_node_server()
+{
+    hub_->service().on_write({});
+    hub_->stop();
+}
+
+void ws_node_server::start()
+{
+    hub_->start();
+}
+
+void ws_node_server::stop()
+{
+    hub_->stop();
+}
+
+std::uint16_t ws_node_server::port() const
+{
+    return hub_->port();
+}
+
+std::size_t ws_node_server::connection_count() const
+{
+    return hub_->connection_count();
+}
+
+} // namespace aiot::gw::ws

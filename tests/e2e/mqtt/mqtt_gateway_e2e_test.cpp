@@ -1,0 +1,208 @@
+// aiot-mqtt-gateway with real peers: mosquitto, aiot-broker, mqtt-test-node
+// and a web client on the broker. Every wait polls with a deadline.
+#include "support/gateway_e2e.hpp"
+#include "support/mosquitto.hpp"
+
+#include <mqtt/async_client.h>
+
+using namespace aiot;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+class mqtt_gateway_e2e : public test::gateway_e2e {
+protected:
+    mqtt_gateway_e2e()
+        : gateway_e2e(AIOT_BROKER_EXE, std::string(AIOT_TEST_DATA_DIR) + "/keys.ini"),
+          mqtt_port_(test::free_tcp_port())
+    {
+    }
+
+    void start_mosquitto()
+    {
+        mosquitto_ = test::start_mosquitto(AIOT_MOSQUITTO_EXE, mqtt_port_, dir_.path(),
+                                           "mosquitto" + std::to_string(++mosquitto_runs_));
+    }
+
+    void start_gateway(int max_time)
+    {
+        auto args = broker_options();
+        args.insert(args.end(), {"--mqtt-host", "127.0.0.1", "--mqtt-port",
+                                 std::to_string(mqtt_port_), "--max-time",
+                                 std::to_string(max_time), "--debug"});
+        gateway_ = start(AIOT_MQTT_GATEWAY_EXE, args, "gateway");
+    }
+
+    std::unique_ptr<test::process> start_node(const std::string& id)
+    {
+        return start(AIOT_MQTT_TEST_NODE_EXE,
+                     {"--mqtt-host", "127.0.0.1", "--mqtt-port", std::to_string(mqtt_port_),
+                      "--node-id", id, "--temperature-interval", "0.2", "--pressure-interval",
+                      "0.5"},
+                     id);
+    }
+
+    // Everything up and node n1 seen by a web client with all its
+    // resources; returns its uid.
+    std::string start_all(int max_time = 120)
+    {
+        start_mosquitto();
+        start_broker();
+        client_ = open_client();
+        start_gateway(max_time);
+        node_ = start_node("n1");
+        std::string uid;
+        const bool seen = view_.watch(
+            *client_,
+            [&](const test::node_view& v) {
+                const auto u = v.find("id", "n1");
+                if (!u) {
+                    return false;
+                }
+                uid = *u;
+                for (const auto* r : {"protocol", "name", "os", "board", "ip", "led",
+                                      "temperature", "pressure"}) {
+                    if (!v.resource(uid, r)) {
+                        return false;
+                    }
+                }
+                return true;
+            },
+            15s);
+        EXPECT_TRUE(seen) << diagnostics();
+        return uid;
+    }
+
+    std::uint16_t mqtt_port_;
+    int mosquitto_runs_ = 0;
+    std::unique_ptr<test::process> mosquitto_;
+    std::unique_ptr<test::process> gateway_;
+    std::unique_ptr<test::process> node_;
+};
+
+} // namespace
+
+TEST_F(mqtt_gateway_e2e, a_web_client_sees_the_node_and_toggles_its_led)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+    EXPECT_EQ(*view_.resource(uid, "protocol"), "MQTT");
+    EXPECT_EQ(*view_.resource(uid, "name"), "MQTT test node");
+    EXPECT_EQ(*view_.resource(uid, "led"), "0");
+    const auto temperature = view_.resource(uid, "temperature")->get<std::string>();
+    EXPECT_NE(temperature.find("°C"), std::string::npos) << temperature;
+    EXPECT_TRUE(view_.wait_updates(*client_, uid, "temperature")) << "values keep flowing";
+
+    EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    EXPECT_TRUE(node_->wait_for_log("node 'n1': LED on"));
+
+    // A client opening later gets the cache, LED state included.
+    auto late = open_client();
+    test::node_view late_view;
+    EXPECT_TRUE(late_view.watch(*late, [&](const test::node_view& v) {
+        const auto* led = v.resource(uid, "led");
+        return led && *led == "1" && v.resource(uid, "name");
+    }));
+}
+
+TEST_F(mqtt_gateway_e2e, a_node_that_goes_away_is_out_after_max_time)
+{
+    const auto uid = start_all(2);
+    ASSERT_FALSE(uid.empty());
+    // Values keep it alive well past max-time.
+    EXPECT_TRUE(view_.wait_updates(*client_, uid, "temperature", 12));
+    EXPECT_FALSE(view_.is_out(uid));
+
+    node_->signal(SIGKILL);
+    node_->terminate();
+    const auto killed = std::chrono::steady_clock::now();
+    ASSERT_TRUE(view_.watch(*client_, [&](const test::node_view& v) { return v.is_out(uid); }))
+        << diagnostics();
+    EXPECT_GE(std::chrono::steady_clock::now() - killed, 1s);
+    EXPECT_TRUE(gateway_->wait_for_log("expired, unsubscribing its topics"));
+
+    // The same node id coming back is a new node.
+    node_ = start_node("n1");
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) {
+        const auto u = v.find("id", "n1");
+        return u && *u != uid;
+    })) << diagnostics();
+}
+
+TEST_F(mqtt_gateway_e2e, a_mosquitto_restart_is_survived)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+
+    mosquitto_->terminate();
+    ASSERT_TRUE(gateway_->wait_for_log("lost the MQTT broker")) << diagnostics();
+    start_mosquitto();
+
+    // Both the gateway and the node reconnect: values flow again, and a
+    // write reaches the node through the new session.
+    ASSERT_TRUE(view_.wait_updates(*client_, uid, "temperature", 3, 20s)) << diagnostics();
+    EXPECT_TRUE(view_.has(uid)) << "same node, not re-created";
+    EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    EXPECT_TRUE(gateway_->running());
+}
+
+TEST_F(mqtt_gateway_e2e, a_broker_restart_is_survived)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+    check_broker_restart(uid);
+}
+
+TEST_F(mqtt_gateway_e2e, bad_mqtt_input_leaves_the_gateway_serving)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+
+    ::mqtt::async_client rogue("tcp://127.0.0.1:" + std::to_string(mqtt_port_), "aiot-test-rogue");
+    rogue.connect()->wait_for(5s);
+    ASSERT_TRUE(rogue.is_connected());
+    const std::string huge(200 * 1024, '[');
+    json many = json::array();
+    for (int i = 0; i < 5000; ++i) {
+        many.push_back("r" + std::to_string(i));
+    }
+    std::vector<std::pair<std::string, std::string>> messages = {
+        {"node/check", "not json"},
+        {"node/check", ""},
+        {"node/check", R"({"id":"a/b"})"},
+        {"node/check", R"({"id":"x#"})"},
+        {"node/check", R"({"id":42})"},
+        {"node/check", "\xff\xfe"},
+        {"node/n1/resources", "[[["},
+        {"node/n1/resources", R"({"not":"a list"})"},
+        {"node/n1/resources", many.dump()},
+        {"node/n1/temperature", "garbage"},
+        {"node/n1/temperature", R"({"novalue":1})"},
+        {"node/n1/temperature", huge},
+        {"node/ghost/temperature", R"({"value":"1"})"},
+    };
+    // New ids checking in are each announced like any node (their number
+    // is bounded by the node limit, see the unit tests).
+    for (int i = 0; i < 20; ++i) {
+        messages.emplace_back("node/check", json{{"id", "flood-" + std::to_string(i)}}.dump());
+    }
+    for (const auto& [topic, payload] : messages) {
+        ASSERT_TRUE(rogue.publish(topic, payload.data(), payload.size(), 1, false)->wait_for(5s));
+    }
+    rogue.disconnect()->wait_for(5s);
+
+    ASSERT_TRUE(gateway_->wait_for_log("node/check ignored: payload is not JSON")) << diagnostics();
+    EXPECT_TRUE(gateway_->wait_for_log("node id 'a/b'"));
+    EXPECT_TRUE(gateway_->wait_for_log("resource list ignored"));
+    EXPECT_TRUE(gateway_->wait_for_log("bytes ignored (limit"));
+    EXPECT_TRUE(gateway_->wait_for_log("resources beyond the limit of 60 ignored"));
+    EXPECT_TRUE(gateway_->running());
+
+    // Still serving: values flow, writes reach the node, new nodes appear.
+    EXPECT_TRUE(view_.wait_updates(*client_, uid, "temperature"));
+    EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) {
+        return v.find("id", "flood-19").has_value();
+    }));
+}

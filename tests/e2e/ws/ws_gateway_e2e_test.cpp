@@ -1,0 +1,178 @@
+// aiot-ws-gateway with real peers: aiot-broker, ws-test-node, web clients
+// on the broker and raw websocket clients playing bad nodes. Every wait
+// polls with a deadline.
+#include "support/gateway_e2e.hpp"
+
+using namespace aiot;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+class ws_gateway_e2e : public test::gateway_e2e {
+protected:
+    ws_gateway_e2e()
+        : gateway_e2e(AIOT_BROKER_EXE, std::string(AIOT_TEST_DATA_DIR) + "/keys.ini"),
+          gateway_port_(test::free_tcp_port())
+    {
+    }
+
+    void start_gateway()
+    {
+        auto args = broker_options();
+        args.insert(args.end(), {"--gateway-port", std::to_string(gateway_port_), "--bind",
+                                 "127.0.0.1", "--max-message-size", "4096", "--debug"});
+        gateway_ = start(AIOT_WS_GATEWAY_EXE, args, "gateway");
+        ASSERT_TRUE(gateway_->wait_for_tcp_port(gateway_port_)) << gateway_->log();
+    }
+
+    std::unique_ptr<test::process> start_node(const std::string& name)
+    {
+        return start(AIOT_WS_TEST_NODE_EXE,
+                     {"--gateway-host", "127.0.0.1", "--gateway-port",
+                      std::to_string(gateway_port_), "--name", name, "--temperature-interval",
+                      "0.2", "--retry-delay", "0.2"},
+                     name);
+    }
+
+    // Broker, gateway and a test node named ws-node-1, seen by a web
+    // client with its resources; returns its uid.
+    std::string start_all()
+    {
+        start_broker();
+        client_ = open_client();
+        start_gateway();
+        node_ = start_node("ws-node-1");
+        return wait_node("ws-node-1");
+    }
+
+    std::string wait_node(const std::string& name)
+    {
+        std::string uid;
+        const bool seen = view_.watch(
+            *client_,
+            [&](const test::node_view& v) {
+                const auto u = v.find("name", name);
+                if (!u) {
+                    return false;
+                }
+                uid = *u;
+                return v.resource(uid, "protocol") && v.resource(uid, "os") &&
+                       v.resource(uid, "board") && v.resource(uid, "led") &&
+                       v.resource(uid, "temperature");
+            },
+            15s);
+        EXPECT_TRUE(seen) << diagnostics();
+        return uid;
+    }
+
+    // A raw websocket "node" on the gateway, past the discovery request.
+    std::unique_ptr<test::ws_client> raw_node()
+    {
+        auto c = std::make_unique<test::ws_client>();
+        const auto r = c->connect("127.0.0.1", gateway_port_, "/node");
+        EXPECT_TRUE(r) << r.error;
+        const auto discover = c->receive_json();
+        EXPECT_TRUE(discover && *discover == (json{{"request", "discover"}}));
+        return c;
+    }
+
+    std::uint16_t gateway_port_;
+    std::unique_ptr<test::process> gateway_;
+    std::unique_ptr<test::process> node_;
+};
+
+} // namespace
+
+TEST_F(ws_gateway_e2e, a_web_client_sees_the_node_and_toggles_its_led)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+    EXPECT_EQ(*view_.resource(uid, "protocol"), "WebSocket");
+    EXPECT_EQ(*view_.resource(uid, "led"), "0");
+    EXPECT_TRUE(view_.wait_updates(*client_, uid, "temperature")) << "values keep flowing";
+
+    EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    EXPECT_TRUE(node_->wait_for_log("LED on"));
+    EXPECT_TRUE(toggle_led(uid, "0")) << diagnostics();
+    EXPECT_TRUE(node_->wait_for_log("LED off"));
+}
+
+TEST_F(ws_gateway_e2e, a_node_that_disconnects_is_out)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+    node_->terminate(); // clean close
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) { return v.is_out(uid); }))
+        << diagnostics();
+
+    // A node that dies without a close frame is out too.
+    node_ = start_node("ws-node-2");
+    const auto uid2 = wait_node("ws-node-2");
+    ASSERT_FALSE(uid2.empty());
+    node_->signal(SIGKILL);
+    node_->terminate();
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) { return v.is_out(uid2); }))
+        << diagnostics();
+}
+
+TEST_F(ws_gateway_e2e, bad_frames_are_refused_and_the_gateway_keeps_serving)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+
+    struct bad_case {
+        std::string text;
+        std::uint16_t code;
+        std::string reason;
+    };
+    const std::vector<bad_case> cases = {
+        {"hello", 1003, "Invalid message 'hello'."},
+        {R"({"type":"new","data":{}})", 1003, "Invalid message type 'new'."},
+        {R"({"type":"update","data":[1]})", 1003,
+         "Invalid message: 'data' must be an object of resource values."},
+        {R"({"type":"update","data":{"led":")" + std::string(5000, '1') + R"("}})", 1009, ""},
+    };
+    for (const auto& c : cases) {
+        auto bad = raw_node();
+        ASSERT_TRUE(bad->send(c.text));
+        ASSERT_TRUE(bad->wait_closed()) << c.text;
+        EXPECT_EQ(bad->close_code(), c.code) << c.text;
+        if (!c.reason.empty()) {
+            EXPECT_EQ(bad->close_reason(), c.reason);
+        }
+    }
+    EXPECT_TRUE(gateway_->wait_for_log("Closing (1003)"));
+    EXPECT_TRUE(gateway_->wait_for_log("message larger than 4096 bytes: closed with 1009"));
+
+    // Other paths: 404 without an upgrade.
+    test::ws_client wrong_path;
+    const auto r = wrong_path.connect("127.0.0.1", gateway_port_, "/ws");
+    EXPECT_FALSE(r);
+    EXPECT_EQ(r.status, 404u);
+
+    // A good raw node: its update reaches the web client; it is out after it closes.
+    auto good = raw_node();
+    ASSERT_TRUE(good->send(R"({"type":"update","data":{"name":"raw","temperature":21.5}})"));
+    std::string raw_uid;
+    ASSERT_TRUE(view_.watch(*client_, [&](const test::node_view& v) {
+        const auto u = v.find("name", "raw");
+        if (u) {
+            raw_uid = *u;
+        }
+        return u && v.resource(*u, "temperature") && *v.resource(*u, "temperature") == 21.5;
+    })) << diagnostics();
+    good->close();
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) { return v.is_out(raw_uid); }));
+
+    // The test node was never disturbed.
+    EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    EXPECT_TRUE(gateway_->running());
+}
+
+TEST_F(ws_gateway_e2e, a_broker_restart_is_survived)
+{
+    const auto uid = start_all();
+    ASSERT_FALSE(uid.empty());
+    check_broker_restart(uid);
+}

@@ -1,0 +1,461 @@
+// mqtt_logic without a broker: events in, MQTT actions and node-cache
+// calls out, and the log lines for refused input.
+#include "gateways/mqtt/mqtt_logic.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
+using namespace aiot::gw;
+using namespace aiot::gw::mqtt;
+using namespace std::chrono_literals;
+
+namespace {
+
+const time_point t0{};
+
+// Records what the logic asks of the node cache.
+class recording_sink final : public node_sink {
+public:
+    registry_status add_node(std::string_view uid, const std::vector<resource>& initial) override
+    {
+        if (add_status != registry_status::ok) {
+            return add_status;
+        }
+        json init = json::object();
+        for (const auto& r : initial) {
+            init[r.name] = r.value;
+        }
+        calls.push_back("add " + std::string(uid) + " " + init.dump());
+        return add_status;
+    }
+    registry_status set_resource(std::string_view uid, std::string_view name, json value) override
+    {
+        calls.push_back("set " + std::string(uid) + " " + std::string(name) + " " + value.dump());
+        return registry_status::ok;
+    }
+    registry_status touch(std::string_view uid) override
+    {
+        calls.push_back("touch " + std::string(uid));
+        return registry_status::ok;
+    }
+    registry_status reset_node(std::string_view uid, const std::vector<std::string>&) override
+    {
+        calls.push_back("reset " + std::string(uid)); // never asked by the MQTT logic
+        return registry_status::ok;
+    }
+
+    std::vector<std::string> take() { return std::exchange(calls, {}); }
+
+    std::vector<std::string> calls;
+    registry_status add_status = registry_status::ok;
+};
+
+std::string describe(const action& a)
+{
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            std::string text;
+            if constexpr (std::is_same_v<T, publish_message>) {
+                return "pub " + x.topic + " '" + x.payload + "'";
+            } else {
+                text = std::is_same_v<T, subscribe_topics> ? "sub" : "unsub";
+                for (const auto& t : x.topics) {
+                    text += " " + t;
+                }
+                return text;
+            }
+        },
+        a);
+}
+
+using strings = std::vector<std::string>;
+
+class mqtt_logic_test : public ::testing::Test {
+protected:
+    explicit mqtt_logic_test(logic_config config = {})
+        : log_(std::make_shared<spdlog::logger>(
+              "gw.mqtt.test", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
+          logic_(config, sink_, log_, [this] { return "uid-" + std::to_string(++uids_); })
+    {
+        log_->set_level(spdlog::level::debug);
+        log_->set_pattern("%l %v");
+    }
+
+    strings actions()
+    {
+        strings out;
+        for (const auto& a : logic_.take_actions()) {
+            out.push_back(describe(a));
+        }
+        return out;
+    }
+
+    void connect()
+    {
+        logic_.connected(t0);
+        actions();
+    }
+
+    // A node with resources, everything taken.
+    void discovered(const std::string& id, const std::string& resources)
+    {
+        logic_.message("node/check", R"({"id":")" + id + R"("})");
+        logic_.message("node/" + id + "/resources", resources);
+        actions();
+        sink_.take();
+    }
+
+    std::string log() const { return log_text_.str(); }
+    std::size_t count_in_log(const std::string& text) const
+    {
+        std::size_t n = 0;
+        const auto all = log();
+        for (auto pos = all.find(text); pos != std::string::npos; pos = all.find(text, pos + 1)) {
+            ++n;
+        }
+        return n;
+    }
+
+    std::ostringstream log_text_;
+    std::shared_ptr<spdlog::logger> log_;
+    recording_sink sink_;
+    int uids_ = 0;
+    mqtt_logic logic_;
+};
+
+class small_limits_test : public mqtt_logic_test {
+protected:
+    static logic_config limits()
+    {
+        logic_config c;
+        c.max_nodes = 5;
+        c.max_resources = 3;
+        c.max_payload_bytes = 1000;
+        return c;
+    }
+    small_limits_test() : mqtt_logic_test(limits()) {}
+};
+
+} // namespace
+
+TEST_F(mqtt_logic_test, connect_subscribes_node_check_and_asks_nodes_to_check_in)
+{
+    logic_.connected(t0);
+    EXPECT_EQ(actions(), (strings{"sub node/check", "pub gateway/check ''"}));
+    EXPECT_TRUE(logic_.is_connected());
+}
+
+TEST_F(mqtt_logic_test, a_new_node_is_announced_subscribed_and_discovered)
+{
+    connect();
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(sink_.take(), (strings{R"(add uid-1 {"id":"n1"})"}));
+    EXPECT_EQ(actions(),
+              (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
+    ASSERT_NE(logic_.find("n1"), nullptr);
+    EXPECT_EQ(logic_.find("n1")->uid, "uid-1");
+
+    logic_.message("node/n1/resources", R"(["name","led","temperature"])");
+    EXPECT_EQ(actions(), (strings{"sub node/n1/name node/n1/led node/n1/temperature",
+                                  "pub gateway/n1/discover 'values'"}));
+    EXPECT_TRUE(logic_.find("n1")->discovered);
+
+    logic_.message("node/n1/temperature", R"({"value":"23°C"})");
+    EXPECT_EQ(sink_.take(), (strings{R"(set uid-1 temperature "23°C")"}));
+}
+
+TEST_F(mqtt_logic_test, a_known_node_checking_in_is_refreshed_only)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(sink_.take(), (strings{"touch uid-1"}));
+    EXPECT_TRUE(actions().empty());
+    EXPECT_EQ(logic_.size(), 1u);
+}
+
+TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_its_next_check)
+{
+    connect();
+    logic_.message("node/check", R"({"id":"n1"})");
+    actions();
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+}
+
+TEST_F(mqtt_logic_test, values_keep_their_json_type)
+{
+    connect();
+    discovered("n1", R"(["a","b","c","d"])");
+    logic_.message("node/n1/a", R"({"value":21.5})");
+    logic_.message("node/n1/b", R"({"value":{"lat":1,"lng":2}})");
+    logic_.message("node/n1/c", R"({"value":[1,2]})");
+    logic_.message("node/n1/d", R"({"value":null})");
+    EXPECT_EQ(sink_.take(), (strings{"set uid-1 a 21.5", R"(set uid-1 b {"lat":1,"lng":2})",
+                                     "set uid-1 c [1,2]", "set uid-1 d null"}));
+}
+
+TEST_F(mqtt_logic_test, non_json_payloads_are_ignored_and_logged)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    logic_.message("node/check", "hello");
+    logic_.message("node/check", "");
+    logic_.message("node/n1/resources", "{not json");
+    logic_.message("node/n1/led", "1");
+    logic_.message("node/n1/led", "\x01\x02\x03");
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_TRUE(actions().empty());
+    EXPECT_EQ(logic_.rejected(), 5u);
+    EXPECT_NE(log().find("node/check ignored: payload is not JSON: 'hello'"), std::string::npos)
+        << log();
+    EXPECT_NE(log().find("node 'n1': resource list ignored"), std::string::npos);
+    EXPECT_NE(log().find(R"(node 'n1': led ignored: expected {"value": ...}, got '1')"),
+              std::string::npos);
+    EXPECT_NE(log().find("got '...'"), std::string::npos) << "control bytes are not logged raw";
+}
+
+TEST_F(mqtt_logic_test, logged_excerpts_are_short_printable_utf8)
+{
+    connect();
+    logic_.message("node/check", "\xff\xfe caf\xc3\xa9 \xe2\x82");
+    EXPECT_NE(log().find("payload is not JSON: '?" "? café ?" "?'"), std::string::npos) << log();
+    logic_.message("node/check", std::string(100, 'z'));
+    EXPECT_NE(log().find("'" + std::string(40, 'z') + "...'"), std::string::npos) << log();
+}
+
+TEST_F(mqtt_logic_test, wrong_json_shapes_are_ignored)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    for (const auto* p : {R"([])", R"({"ID":"x"})", R"({"id":5})", R"({"id":null})", R"("n2")"}) {
+        logic_.message("node/check", p);
+    }
+    logic_.message("node/n1/led", R"({"val":"1"})");
+    logic_.message("node/n1/led", R"(["1"])");
+    logic_.message("node/n1/resources", R"({"name":1})");
+    logic_.message("node/n1/resources", R"("led")");
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_TRUE(actions().empty());
+    EXPECT_EQ(logic_.size(), 1u);
+    EXPECT_EQ(logic_.rejected(), 9u);
+}
+
+TEST_F(mqtt_logic_test, topics_of_unexpected_depth_or_root_are_ignored)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    for (const auto* topic : {"node", "node/", "node/n1", "node/n1/led/extra", "node/n1/led/a/b/c",
+                              "gateway/n1/led", "nodes/n1/led", "/node/n1/led", "node/check/x"}) {
+        logic_.message(topic, R"({"value":"1"})");
+    }
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_EQ(logic_.rejected(), 9u);
+    EXPECT_NE(log().find("topic 'node/n1/led/extra' ignored: expected node/check or "
+                         "node/<id>/<resource>"),
+              std::string::npos)
+        << log();
+}
+
+TEST_F(mqtt_logic_test, unknown_node_ids_are_ignored)
+{
+    connect();
+    logic_.message("node/ghost/resources", R"(["led"])");
+    logic_.message("node/ghost/led", R"({"value":"1"})");
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_TRUE(actions().empty());
+    EXPECT_NE(log().find("topic 'node/ghost/led' ignored: unknown node id"), std::string::npos);
+}
+
+TEST_F(mqtt_logic_test, node_ids_that_cannot_be_a_topic_level_are_refused)
+{
+    connect();
+    for (const auto* id : {"a/b", "a+", "#", "", "tab\\t", "nul\\u0000"}) {
+        logic_.message("node/check", std::string(R"({"id":")") + id + R"("})");
+    }
+    logic_.message("node/check", R"({"id":")" + std::string(65, 'x') + R"("})");
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_TRUE(actions().empty());
+    EXPECT_EQ(logic_.size(), 0u);
+    EXPECT_EQ(logic_.rejected(), 7u);
+    EXPECT_NE(log().find("node id 'a/b' is empty, longer than 64 bytes or contains '/', '+', "
+                         "'#' or a control character"),
+              std::string::npos)
+        << log();
+    // UTF-8 ids are fine.
+    logic_.message("node/check", R"({"id":"nœud-1"})");
+    EXPECT_EQ(logic_.size(), 1u);
+}
+
+TEST_F(small_limits_test, resource_lists_are_filtered_and_capped)
+{
+    connect();
+    logic_.message("node/check", R"({"id":"n1"})");
+    actions();
+    logic_.message("node/n1/resources",
+                   R"(["a", 1, "a", "", "x/y", "+", "protocol", "resources", "b", "c", "d", "e"])");
+    EXPECT_EQ(actions(), (strings{"sub node/n1/a node/n1/b node/n1/c",
+                                  "pub gateway/n1/discover 'values'"}));
+    EXPECT_EQ(logic_.find("n1")->resources, (strings{"a", "b", "c"}));
+    EXPECT_NE(log().find("node 'n1': 6 resource names refused"), std::string::npos) << log();
+    EXPECT_NE(log().find("node 'n1': 2 resources beyond the limit of 3 ignored"),
+              std::string::npos);
+
+    // A later list subscribes only what is new (none fits: still capped).
+    logic_.message("node/n1/resources", R"(["c","b","z"])");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'values'"}));
+}
+
+TEST_F(small_limits_test, a_huge_resource_list_is_capped_and_oversized_payloads_are_ignored)
+{
+    connect();
+    logic_.message("node/check", R"({"id":"n1"})");
+    actions();
+    json names = json::array();
+    for (int i = 0; i < 100; ++i) {
+        names.push_back("r" + std::to_string(i));
+    }
+    logic_.message("node/n1/resources", names.dump());
+    EXPECT_EQ(logic_.find("n1")->resources.size(), 3u);
+    sink_.take();
+
+    const std::string big = R"({"value":")" + std::string(2000, 'x') + R"("})";
+    logic_.message("node/n1/r0", big);
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_NE(log().find("payload of 2012 bytes ignored (limit 1000)"), std::string::npos)
+        << log();
+}
+
+TEST_F(small_limits_test, a_flood_of_new_ids_stops_at_max_nodes_with_one_warning)
+{
+    connect();
+    for (int i = 0; i < 100; ++i) {
+        logic_.message("node/check", R"({"id":"n)" + std::to_string(i) + R"("})");
+    }
+    EXPECT_EQ(logic_.size(), 5u);
+    EXPECT_EQ(sink_.take().size(), 5u);
+    EXPECT_EQ(count_in_log("refusing new nodes until one leaves"), 1u);
+    EXPECT_EQ(logic_.rejected(), 95u);
+
+    // Once a node leaves, a new one fits again.
+    logic_.node_expired("uid-1");
+    logic_.message("node/check", R"({"id":"late"})");
+    EXPECT_NE(logic_.find("late"), nullptr);
+}
+
+TEST_F(mqtt_logic_test, a_node_refused_by_the_cache_is_not_kept)
+{
+    connect();
+    sink_.add_status = registry_status::too_many_nodes;
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(logic_.size(), 0u);
+    EXPECT_TRUE(actions().empty());
+    EXPECT_NE(log().find("node 'n1' refused by the node cache: too many nodes"), std::string::npos)
+        << log();
+}
+
+TEST_F(mqtt_logic_test, values_for_unlisted_resources_are_ignored)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    logic_.message("node/n1/temperature", R"({"value":"1"})");
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_NE(log().find("value for unlisted resource 'temperature'"), std::string::npos);
+}
+
+TEST_F(mqtt_logic_test, gateway_check_every_interval_only_while_connected)
+{
+    logic_.tick(t0 + 100s);
+    EXPECT_TRUE(actions().empty());
+    connect(); // publishes one at t0, next due at t0 + 30 s
+    logic_.tick(t0 + 29s);
+    EXPECT_TRUE(actions().empty());
+    logic_.tick(t0 + 30s);
+    EXPECT_EQ(actions(), (strings{"pub gateway/check ''"}));
+    logic_.tick(t0 + 31s);
+    EXPECT_TRUE(actions().empty());
+    // Ticks stopped for minutes: one check, not a burst.
+    logic_.tick(t0 + 600s);
+    EXPECT_EQ(actions(), (strings{"pub gateway/check ''"}));
+    logic_.tick(t0 + 601s);
+    EXPECT_TRUE(actions().empty());
+    logic_.disconnected();
+    logic_.tick(t0 + 700s);
+    EXPECT_TRUE(actions().empty());
+}
+
+TEST_F(mqtt_logic_test, writes_publish_to_the_set_topic)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    logic_.write({"uid-1", "led", "1", "client-1"});
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/led/set '1'"}));
+
+    logic_.write({"uid-9", "led", "1", "c"});
+    logic_.write({"uid-1", "led/x", "1", "c"});
+    logic_.write({"uid-1", "#", "1", "c"});
+    EXPECT_TRUE(actions().empty());
+    EXPECT_NE(log().find("write to 'led' of node 'uid-9' dropped"), std::string::npos) << log();
+    EXPECT_NE(log().find("endpoint 'led/x' cannot be a topic level"), std::string::npos);
+
+    logic_.disconnected();
+    logic_.write({"uid-1", "led", "0", "c"});
+    EXPECT_TRUE(actions().empty());
+    EXPECT_NE(log().find("not connected to the MQTT broker"), std::string::npos);
+}
+
+TEST_F(mqtt_logic_test, an_expired_node_is_unsubscribed_and_forgotten)
+{
+    connect();
+    discovered("n1", R"(["led","temperature"])");
+    logic_.node_expired("uid-1");
+    EXPECT_EQ(actions(),
+              (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
+    EXPECT_EQ(logic_.find("n1"), nullptr);
+    logic_.message("node/n1/led", R"({"value":"1"})");
+    EXPECT_TRUE(sink_.take().empty());
+
+    // It comes back as a new node with a new uid.
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(sink_.take(), (strings{R"(add uid-2 {"id":"n1"})"}));
+    logic_.node_expired("uid-unknown"); // harmless
+}
+
+TEST_F(mqtt_logic_test, a_new_session_resubscribes_everything)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    logic_.message("node/check", R"({"id":"n2"})"); // never answers discovery
+    actions();
+    logic_.disconnected();
+    // While down nothing is published or subscribed, but state is kept.
+    logic_.message("node/n1/led", R"({"value":"1"})");
+    logic_.message("node/check", R"({"id":"n3"})");
+    EXPECT_TRUE(actions().empty());
+    EXPECT_EQ(logic_.size(), 3u);
+
+    logic_.connected(t0 + 5s);
+    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n1/led "
+                                  "node/n2/resources node/n3/resources",
+                                  "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
+                                  "pub gateway/n3/discover 'resources'"}));
+}
+
+TEST_F(mqtt_logic_test, rejections_beyond_the_budget_are_summed_up_at_the_tick)
+{
+    connect();
+    for (int i = 0; i < 50; ++i) {
+        logic_.message("node/check", "garbage");
+    }
+    EXPECT_EQ(count_in_log("warning node/check ignored"), 10u) << log();
+    logic_.tick(t0 + 1s);
+    EXPECT_NE(log().find("warning 40 more invalid MQTT messages ignored"), std::string::npos)
+        << log();
+    // A fresh budget.
+    logic_.message("node/check", "garbage");
+    EXPECT_EQ(count_in_log("warning node/check ignored"), 11u);
+}
