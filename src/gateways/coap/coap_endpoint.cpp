@@ -1,0 +1,411 @@
+#include "coap_endpoint.hpp"
+
+#include "common/logging.hpp"
+#include "common/net.hpp"
+#include "gateways/coap/coap_io.hpp"
+#include "gateways/coap/payload.hpp"
+#include "gateways/core/gateway_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <net/if.h>
+
+#include <map>
+#include <stdexcept>
+
+namespace aiot::gw::coap {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t token_size = 8;
+constexpr std::size_t max_reply_bytes = 1024; // fits one datagram with headers
+
+void put_token(std::uint64_t id, std::uint8_t* out)
+{
+    for (std::size_t i = 0; i < token_size; ++i) {
+        out[i] = static_cast<std::uint8_t>(id >> (8 * (token_size - 1 - i)));
+    }
+}
+
+std::optional<std::uint64_t> token_id(const coap_pdu_t* pdu)
+{
+    if (!pdu) {
+        return std::nullopt;
+    }
+    const auto token = coap_pdu_get_token(pdu);
+    if (token.length != token_size) {
+        return std::nullopt;
+    }
+    std::uint64_t id = 0;
+    for (std::size_t i = 0; i < token_size; ++i) {
+        id = id << 8 | token.s[i];
+    }
+    return id;
+}
+
+std::string_view nack_text(coap_nack_reason_t reason)
+{
+    switch (reason) {
+    case COAP_NACK_TOO_MANY_RETRIES: return "no answer (retransmissions exhausted)";
+    case COAP_NACK_NOT_DELIVERABLE: return "not deliverable";
+    case COAP_NACK_RST: return "reset by the node";
+    case COAP_NACK_TLS_FAILED: return "TLS failed";
+    case COAP_NACK_ICMP_ISSUE: return "unreachable (ICMP)";
+    }
+    return "failed";
+}
+
+} // namespace
+
+struct coap_endpoint::impl {
+    impl(net::io_context& io, coap_config c, gateway_service& s,
+         std::shared_ptr<spdlog::logger> l)
+        : ioc(io),
+          config(std::move(c)),
+          service(s),
+          log(l ? std::move(l) : common::get_logger("gw.coap")),
+          logic(config.logic, s, log),
+          timer(io)
+    {
+        if (!config.interface.empty()) {
+            interface_index = ::if_nametoindex(config.interface.c_str());
+            if (interface_index == 0) {
+                throw std::runtime_error("unknown network interface '" + config.interface + "'");
+            }
+        }
+        const auto where = make_address(config.bind_address, config.port);
+        if (!where) {
+            throw std::runtime_error("--coap-bind '" + config.bind_address +
+                                     "' is not a numeric IPv4 or IPv6 address");
+        }
+        if (const auto error = check_udp_port_free(*where); !error.empty()) {
+            throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}: {}",
+                                                 config.bind_address, config.port, error));
+        }
+        ctx = coap_new_context(nullptr);
+        if (!ctx) {
+            throw std::runtime_error("cannot create a libcoap context");
+        }
+        coap_set_app_data(ctx, this);
+        coap_context_set_max_idle_sessions(ctx, config.max_idle_sessions);
+        coap_context_set_session_timeout(ctx, config.session_timeout_s);
+        coap_register_response_handler(ctx, &impl::response_handler);
+        coap_register_nack_handler(ctx, &impl::nack_handler);
+        if (!coap_new_endpoint(ctx, &*where, COAP_PROTO_UDP)) {
+            coap_free_context(ctx);
+            throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
+                                                 config.bind_address, config.port));
+        }
+        add_resource("alive", &impl::alive_handler);
+        add_resource("server", &impl::server_handler);
+        // The uplink writes one message per turn of the io_context: stop
+        // taking packets while it has a backlog, so it is not starved.
+        loop = std::make_unique<coap_io_loop>(ioc, ctx, [this] { drain(); }, log,
+                                              [this] { return hold_input(); });
+        service.on_write([this](const write_command& w) {
+            logic.on_write(w);
+            drain();
+        });
+        service.on_node_expired([this](const std::string& uid) { logic.on_node_expired(uid); });
+    }
+
+    ~impl()
+    {
+        stop();
+        service.on_write(nullptr);
+        service.on_node_expired(nullptr);
+        coap_set_app_data(ctx, nullptr); // no handler reaches us from here on
+        for (auto& [id, f] : in_flight) {
+            coap_session_release(f.session);
+        }
+        for (auto* s : to_release) {
+            coap_session_release(s);
+        }
+        coap_free_context(ctx);
+    }
+
+    // True while the broker uplink has a backlog. Logs a pause that lasts
+    // (the broker or its connection not keeping up), not each short one.
+    bool hold_input()
+    {
+        const auto backlog = service.broker_backlog();
+        if (backlog <= config.max_broker_backlog) {
+            if (held_since != steady::time_point{} && held_warned) {
+                log->info("broker caught up: taking CoAP packets again");
+            }
+            held_since = {};
+            held_warned = false;
+            return false;
+        }
+        const auto now = steady::now();
+        if (held_since == steady::time_point{}) {
+            held_since = now;
+        } else if (!held_warned && now - held_since > std::chrono::seconds(1)) {
+            held_warned = true;
+            log->warn("broker not keeping up ({} messages waiting): CoAP packets wait", backlog);
+        }
+        return true;
+    }
+
+    void add_resource(const char* path, coap_method_handler_t handler)
+    {
+        auto* r = coap_resource_init(coap_make_str_const(path), 0);
+        coap_register_request_handler(r, COAP_REQUEST_POST, handler);
+        coap_add_resource(ctx, r);
+    }
+
+    void stop()
+    {
+        if (!stopped) {
+            stopped = true;
+            loop->stop();
+            timer.cancel();
+        }
+    }
+
+    static impl* of(coap_session_t* s)
+    {
+        return static_cast<impl*>(coap_get_app_data(coap_session_get_context(s)));
+    }
+
+    // --- libcoap callbacks: they only record; drain() acts afterwards ----
+
+    static void alive_handler(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
+                              const coap_string_t*, coap_pdu_t* resp)
+    {
+        if (auto* self = of(s)) {
+            self->handle_post(true, s, req, resp);
+        }
+    }
+
+    static void server_handler(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
+                               const coap_string_t*, coap_pdu_t* resp)
+    {
+        if (auto* self = of(s)) {
+            self->handle_post(false, s, req, resp);
+        }
+    }
+
+    static coap_response_t response_handler(coap_session_t* s, const coap_pdu_t*,
+                                            const coap_pdu_t* received, const coap_mid_t)
+    {
+        if (auto* self = of(s); self && received) {
+            if (const auto id = token_id(received)) {
+                self->finish(*id, {true, static_cast<std::uint8_t>(coap_pdu_get_code(received)),
+                                   std::string(pdu_payload(received)), {}});
+            }
+        }
+        return COAP_RESPONSE_OK;
+    }
+
+    static void nack_handler(coap_session_t* s, const coap_pdu_t* sent,
+                             const coap_nack_reason_t reason, const coap_mid_t)
+    {
+        if (auto* self = of(s)) {
+            if (const auto id = token_id(sent)) {
+                self->finish(*id, {false, 0, {}, std::string(nack_text(reason))});
+            }
+        }
+    }
+
+    void handle_post(bool alive, coap_session_t* s, const coap_pdu_t* req, coap_pdu_t* resp)
+    {
+        const auto* remote = coap_session_get_addr_remote(s);
+        const peer from{address_text(*remote), address_scope(*remote)};
+        coap_reply reply;
+        coap_opt_iterator_t options;
+        if (coap_check_option(req, COAP_OPTION_BLOCK1, &options)) {
+            reply = {code::too_large, "block-wise transfers are not accepted"};
+            log->warn("POST /{} from {} refused (4.13): block-wise transfer",
+                      alive ? "alive" : "server", from.address);
+        } else {
+            const auto payload = pdu_payload(req);
+            reply = alive ? logic.on_alive(payload, from) : logic.on_server(payload, from);
+        }
+        coap_pdu_set_code(resp, static_cast<coap_pdu_code_t>(reply.code));
+        add_text_payload(resp, std::string_view(reply.payload).substr(0, max_reply_bytes));
+    }
+
+    void finish(std::uint64_t id, coap_result r)
+    {
+        const auto it = in_flight.find(id);
+        if (it == in_flight.end()) {
+            return; // timed out before, or not ours
+        }
+        to_release.push_back(it->second.session);
+        in_flight.erase(it);
+        finished.emplace_back(id, std::move(r));
+    }
+
+    // --- outside libcoap ---------------------------------------------------
+
+    void drain()
+    {
+        if (stopped) {
+            return;
+        }
+        for (auto* s : std::exchange(to_release, {})) {
+            coap_session_release(s);
+        }
+        while (true) {
+            for (auto& [id, r] : std::exchange(finished, {})) {
+                logic.on_result(id, r);
+            }
+            for (const auto& r : logic.take_requests()) {
+                send(r);
+            }
+            if (finished.empty()) {
+                break;
+            }
+        }
+        arm_timer();
+    }
+
+    void fail(std::uint64_t id, std::string why)
+    {
+        finished.emplace_back(id, coap_result{false, 0, {}, std::move(why)});
+    }
+
+    void send(const coap_request& r)
+    {
+        auto scope = r.scope_id;
+        auto dst = make_address(r.address, config.node_port, scope);
+        if (dst && is_link_local(*dst) && interface_index != 0) {
+            dst->addr.sin6.sin6_scope_id = interface_index;
+        }
+        if (!dst) {
+            fail(r.id, "not a usable address");
+            return;
+        }
+        auto* session = coap_new_client_session(ctx, nullptr, &*dst, COAP_PROTO_UDP);
+        if (!session) {
+            fail(r.id, "cannot open a client session");
+            return;
+        }
+        coap_session_set_max_retransmit(session, config.max_retransmit);
+        auto* pdu = coap_new_pdu(COAP_MESSAGE_CON,
+                                 r.method == coap_method::get ? COAP_REQUEST_CODE_GET
+                                                              : COAP_REQUEST_CODE_PUT,
+                                 session);
+        bool ok = pdu != nullptr;
+        if (ok) {
+            std::uint8_t token[token_size];
+            put_token(r.id, token);
+            ok = coap_add_token(pdu, token_size, token) != 0;
+            for (const auto& segment : split_path(r.path)) {
+                ok = ok && coap_add_option(pdu, COAP_OPTION_URI_PATH, segment.size(),
+                                           reinterpret_cast<const std::uint8_t*>(segment.data()));
+            }
+            if (r.method == coap_method::put) {
+                ok = ok && add_text_payload(pdu, r.payload);
+            }
+        }
+        if (!ok) {
+            if (pdu) {
+                coap_delete_pdu(pdu);
+            }
+            coap_session_release(session);
+            fail(r.id, "request does not fit a CoAP message");
+            return;
+        }
+        in_flight.emplace(r.id, flight{session, steady::now() + config.request_timeout});
+        if (coap_send(session, pdu) == COAP_INVALID_MID) {
+            if (in_flight.erase(r.id) > 0) {
+                coap_session_release(session);
+                fail(r.id, "cannot send");
+            }
+            return;
+        }
+        log->debug("node '{}': {} /{} sent to {}", r.uid,
+                   r.method == coap_method::get ? "GET" : "PUT", r.path, r.address);
+    }
+
+    void arm_timer()
+    {
+        if (in_flight.empty() || stopped) {
+            return;
+        }
+        // Same timeout for all, ids increasing: the first one ends first.
+        const auto first = in_flight.begin()->second.deadline;
+        if (timer_armed && timer_at <= first) {
+            return;
+        }
+        timer_armed = true;
+        timer_at = first;
+        timer.expires_at(first);
+        timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) {
+                return; // re-armed or stopped
+            }
+            timer_armed = false;
+            on_timer();
+        });
+    }
+
+    void on_timer()
+    {
+        const auto now = steady::now();
+        const auto why = fmt::format("no answer within {} ms", config.request_timeout.count());
+        while (!in_flight.empty() && in_flight.begin()->second.deadline <= now) {
+            const auto it = in_flight.begin();
+            const auto id = it->first;
+            auto* session = it->second.session;
+            in_flight.erase(it);
+            coap_session_release(session); // libcoap ends its retransmissions by itself
+            fail(id, why);
+        }
+        drain();
+    }
+
+    struct flight {
+        coap_session_t* session;
+        steady::time_point deadline;
+    };
+
+    net::io_context& ioc;
+    coap_config config;
+    gateway_service& service;
+    std::shared_ptr<spdlog::logger> log;
+    coap_logic logic;
+    coap_context_t* ctx = nullptr;
+    std::unique_ptr<coap_io_loop> loop;
+    std::uint32_t interface_index = 0;
+    std::map<std::uint64_t, flight> in_flight;                    // by request id
+    std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
+    std::vector<coap_session_t*> to_release;                     // sessions done with
+    net::steady_timer timer;
+    steady::time_point held_since{}; // input held for the uplink since
+    bool held_warned = false;
+    bool timer_armed = false;
+    steady::time_point timer_at{};
+    bool stopped = false;
+};
+
+coap_endpoint::coap_endpoint(net::io_context& ioc, coap_config config, gateway_service& service,
+                             std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<impl>(ioc, std::move(config), service, std::move(log)))
+{
+}
+
+coap_endpoint::~coap_endpoint() = default;
+
+void coap_endpoint::start()
+{
+    impl_->loop->start();
+    impl_->log->info("listening on UDP [{}]:{}; nodes are asked on port {}",
+                     impl_->config.bind_address, impl_->config.port, impl_->config.node_port);
+}
+
+void coap_endpoint::stop()
+{
+    impl_->stop();
+}
+
+const coap_logic& coap_endpoint::logic() const
+{
+    return impl_->logic;
+}
+
+} // namespace aiot::gw::coap

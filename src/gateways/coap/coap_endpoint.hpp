@@ -1,0 +1,54 @@
+#pragma once
+// aiot-coap-gateway's protocol adapter: a libcoap context with one UDP
+// endpoint serving POST /alive and POST /server, client requests to the
+// nodes (discovery reads, writes) and their time limits, all on the
+// daemon's io_context. Every decision is coap_logic's; this class carries
+// them out and feeds back what happened.
+#include "gateways/core/fwd.hpp"
+#include "gateways/coap/coap_logic.hpp"
+#include "gateways/core/run_gateway.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace aiot::gw::coap {
+
+struct coap_config {
+    std::string bind_address = "::"; // "::" takes IPv4 too
+    std::uint16_t port = 5683;
+    std::uint16_t node_port = 5683; // where nodes serve their resources
+    std::string interface;          // scope of link-local node addresses
+    logic_config logic{};
+    std::chrono::milliseconds request_timeout{10000}; // per request, retransmissions included
+    unsigned max_retransmit = 2;                      // libcoap CON retransmissions
+    unsigned max_idle_sessions = 64;                  // peers libcoap remembers
+    unsigned session_timeout_s = 60;                  // ... and for how long
+    std::size_t max_broker_backlog = 512; // messages for the broker before packets wait
+};
+
+class coap_endpoint final : public gateway_adapter {
+public:
+    // Opens the endpoint; throws std::runtime_error naming the address when
+    // it cannot (bad address, port taken, unknown interface). Needs a
+    // libcoap_runtime. Registers the service's write and expiry hooks.
+    coap_endpoint(boost::asio::io_context& ioc, coap_config config, gateway_service& service,
+                  std::shared_ptr<spdlog::logger> log);
+    ~coap_endpoint() override;
+    coap_endpoint(const coap_endpoint&) = delete;
+    coap_endpoint& operator=(const coap_endpoint&) = delete;
+
+    void start() override;
+    // Stops serving; requests in flight are abandoned.
+    void stop() override;
+
+    const coap_logic& logic() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace aiot::gw::coap

@@ -1,0 +1,325 @@
+#include "coap_logic.hpp"
+
+#include "common/logging.hpp"
+#include "gateways/coap/link_format.hpp"
+#include "gateways/coap/payload.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace aiot::gw::coap {
+
+namespace {
+
+std::string received(std::string_view payload)
+{
+    std::string text = "Received '";
+    text.append(payload);
+    text += '\'';
+    return text;
+}
+
+// The value a node sent, as text the broker can carry.
+std::string valid_value(std::string_view uid, std::string_view name, std::string_view value,
+                        spdlog::logger& log)
+{
+    auto text = to_valid_utf8(value);
+    if (text != value) {
+        log.warn("node '{}': value of '{}' is not valid UTF-8; invalid bytes replaced by U+FFFD",
+                 uid, name);
+    }
+    return text;
+}
+
+} // namespace
+
+std::string code_text(std::uint8_t code)
+{
+    return fmt::format("{}.{:02}", code >> 5, code & 0x1f);
+}
+
+coap_logic::coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log)
+    : config_(config),
+      sink_(sink),
+      log_(log ? std::move(log) : common::get_logger("gw.coap")),
+      table_(config.max_nodes),
+      queue_(config.queue)
+{
+}
+
+coap_reply coap_logic::refuse(std::string_view what, const peer& from, std::uint8_t code,
+                              std::string reason) const
+{
+    log_->warn("{} from {} refused ({}): {}", what, from.address, code_text(code), reason);
+    return {code, std::move(reason)};
+}
+
+std::optional<coap_reply> coap_logic::check_size(std::string_view what, std::string_view payload,
+                                                 const peer& from) const
+{
+    if (payload.size() <= config_.max_payload) {
+        return std::nullopt;
+    }
+    return refuse(what, from, code::too_large,
+                  fmt::format("payload of {} bytes, at most {}", payload.size(),
+                              config_.max_payload));
+}
+
+coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
+{
+    if (auto too_large = check_size("POST /alive", payload, from)) {
+        return *too_large;
+    }
+    const auto parsed = parse_alive(payload);
+    if (!parsed) {
+        return refuse("POST /alive", from, code::bad_request,
+                      fmt::format("{} in '{}'", parsed.error, printable(payload)));
+    }
+    const auto& uid = parsed.value->uid;
+    const auto out = table_.alive(uid, parsed.value->reset, from.address, from.scope_id);
+    if (!out.displaced.empty()) {
+        log_->warn("address {} now belongs to node '{}' (was node '{}')", from.address, uid,
+                   out.displaced);
+    }
+    switch (out.action) {
+    case alive_action::refused:
+        return refuse("POST /alive", from, code::unavailable,
+                      fmt::format("too many nodes (at most {})", config_.max_nodes));
+    case alive_action::created: {
+        const auto st = sink_.add_node(uid, {{"ip", from.address}});
+        if (st == registry_status::exists) {
+            sink_.set_resource(uid, "ip", from.address);
+        } else if (st != registry_status::ok) {
+            table_.forget(uid);
+            return refuse("POST /alive", from,
+                          st == registry_status::too_many_nodes ? code::unavailable
+                                                                : code::bad_request,
+                          fmt::format("node '{}': {}", printable(uid), to_string(st)));
+        }
+        log_->debug("node '{}' at {}: new", uid, from.address);
+        break;
+    }
+    case alive_action::reset:
+        sink_.reset_node(uid, {"ip"});
+        if (out.address_changed) {
+            sink_.set_resource(uid, "ip", from.address);
+        }
+        log_->info("node '{}' at {}: reset, discovering it again", uid, from.address);
+        break;
+    case alive_action::moved:
+        sink_.set_resource(uid, "ip", from.address);
+        log_->info("node '{}' moved to {}: discovering it again", uid, from.address);
+        break;
+    case alive_action::refreshed:
+        sink_.touch(uid);
+        if (out.discover) {
+            log_->info("node '{}' at {}: alive, trying its discovery again", uid, from.address);
+        } else {
+            log_->debug("node '{}' at {}: alive", uid, from.address);
+        }
+        break;
+    }
+    if (out.discover) {
+        start_discovery(*table_.find(uid));
+    }
+    return {code::changed, received(payload)};
+}
+
+coap_reply coap_logic::on_server(std::string_view payload, const peer& from)
+{
+    if (auto too_large = check_size("POST /server", payload, from)) {
+        return *too_large;
+    }
+    const auto parsed = parse_server(payload);
+    if (!parsed) {
+        return refuse("POST /server", from, code::bad_request,
+                      fmt::format("{} in '{}'", parsed.error, printable(payload)));
+    }
+    const auto* n = table_.find_by_address(from.address);
+    if (!n) {
+        return refuse("POST /server", from, code::not_found,
+                      "unknown node address (no alive from it yet)");
+    }
+    const auto& [name, raw] = *parsed.value;
+    const auto st = sink_.set_resource(n->uid, name, valid_value(n->uid, name, raw, *log_));
+    if (st != registry_status::ok) {
+        return refuse("POST /server", from,
+                      st == registry_status::value_too_large ? code::too_large
+                                                             : code::bad_request,
+                      fmt::format("node '{}', resource '{}': {}", n->uid, printable(name),
+                                  to_string(st)));
+    }
+    return {code::changed, received(payload)};
+}
+
+void coap_logic::start_discovery(const coap_node& n)
+{
+    queue_.drop_discovery(n.uid);
+    coap_request r;
+    r.uid = n.uid;
+    r.kind = request_kind::well_known;
+    r.generation = table_.start_discovery(n.uid);
+    r.method = coap_method::get;
+    r.address = n.address;
+    r.scope_id = n.scope_id;
+    r.path = ".well-known/core";
+    const auto generation = r.generation;
+    if (!queue_.push(std::move(r))) {
+        table_.discovery_failed(n.uid, generation);
+        log_->warn("node '{}': too many requests waiting; discovery put off to its next alive",
+                   n.uid);
+    }
+}
+
+void coap_logic::on_write(const write_command& w)
+{
+    const auto* n = table_.find(w.uid);
+    if (!n) {
+        log_->warn("write {} to node '{}' dropped: not a CoAP node here", w.endpoint, w.uid);
+        return;
+    }
+    if (split_path(w.endpoint).empty()) {
+        log_->warn("write to node '{}' dropped: empty endpoint", w.uid);
+        return;
+    }
+    if (w.payload.size() > config_.max_payload) {
+        log_->warn("write {} to node '{}' dropped: payload of {} bytes, at most {}", w.endpoint,
+                   w.uid, w.payload.size(), config_.max_payload);
+        return;
+    }
+    coap_request r;
+    r.uid = w.uid;
+    r.kind = request_kind::write;
+    r.method = coap_method::put;
+    r.address = n->address;
+    r.scope_id = n->scope_id;
+    r.path = w.endpoint;
+    r.payload = w.payload;
+    if (!queue_.push(std::move(r))) {
+        log_->warn("write {} to node '{}' dropped: too many requests waiting for it", w.endpoint,
+                   w.uid);
+        return;
+    }
+    log_->debug("node '{}': PUT /{} '{}' (from client {})", w.uid, w.endpoint,
+                printable(w.payload), w.src);
+}
+
+void coap_logic::on_result(std::uint64_t request_id, const coap_result& r)
+{
+    const auto req = queue_.complete(request_id);
+    if (!req) {
+        log_->debug("result for unknown request {} ignored", request_id);
+        return;
+    }
+    switch (req->kind) {
+    case request_kind::well_known: on_well_known(*req, r); break;
+    case request_kind::resource: on_resource(*req, r); break;
+    case request_kind::write: on_write_result(*req, r); break;
+    }
+}
+
+void coap_logic::on_well_known(const coap_request& req, const coap_result& r)
+{
+    if (!table_.running(req.uid, req.generation)) {
+        log_->debug("node '{}': answer of an older discovery ignored", req.uid);
+        return;
+    }
+    if (!r.answered || r.code != code::content) {
+        table_.discovery_failed(req.uid, req.generation);
+        log_->warn("node '{}' at {}: discovery failed (GET /.well-known/core: {}); retried at "
+                   "its next alive",
+                   req.uid, req.address, r.answered ? code_text(r.code) : r.error);
+        return;
+    }
+    const auto list = parse_link_format(r.payload);
+    if (list.errors > 0) {
+        log_->warn("node '{}': {} damaged item(s) in /.well-known/core skipped", req.uid,
+                   list.errors);
+    }
+    const auto paths = local_paths(list.links, config_.max_resources);
+    const auto* n = table_.find(req.uid);
+    std::size_t queued = 0;
+    for (const auto& path : paths) {
+        coap_request get;
+        get.uid = req.uid;
+        get.kind = request_kind::resource;
+        get.generation = req.generation;
+        get.method = coap_method::get;
+        get.address = n->address;
+        get.scope_id = n->scope_id;
+        get.path = path;
+        if (!queue_.push(std::move(get))) {
+            log_->warn("node '{}': too many requests waiting; {} resource(s) not read", req.uid,
+                       paths.size() - queued);
+            break;
+        }
+        ++queued;
+    }
+    log_->debug("node '{}': {} resource(s) to read", req.uid, queued);
+    if (const auto state = table_.discovery_listed(req.uid, req.generation, queued);
+        state && *state != discovery_state::running) {
+        discovery_ended(req.uid, *state);
+    }
+}
+
+void coap_logic::on_resource(const coap_request& req, const coap_result& r)
+{
+    if (!table_.running(req.uid, req.generation)) {
+        log_->debug("node '{}': GET /{} of an older discovery ignored", req.uid, req.path);
+        return;
+    }
+    bool stored = false;
+    if (r.answered && r.code == code::content) {
+        const auto st =
+            sink_.set_resource(req.uid, req.path, valid_value(req.uid, req.path, r.payload, *log_));
+        stored = st == registry_status::ok;
+        if (!stored) {
+            log_->warn("node '{}': resource '{}' not kept: {}", req.uid, req.path, to_string(st));
+        }
+    } else if (r.answered) {
+        log_->debug("node '{}': GET /{} answered {}: skipped", req.uid, req.path,
+                    code_text(r.code));
+    } else {
+        log_->debug("node '{}': GET /{}: {}", req.uid, req.path, r.error);
+    }
+    if (const auto state = table_.discovery_read(req.uid, req.generation, r.answered, stored);
+        state && *state != discovery_state::running) {
+        discovery_ended(req.uid, *state);
+    }
+}
+
+void coap_logic::discovery_ended(const std::string& uid, discovery_state state)
+{
+    const auto* n = table_.find(uid);
+    if (state == discovery_state::done) {
+        log_->info("node '{}': discovery done, {} resource(s)", uid, n->found);
+    } else {
+        log_->warn("node '{}': discovery incomplete ({} resource(s) read, some did not answer); "
+                   "retried at its next alive",
+                   uid, n->found);
+    }
+}
+
+void coap_logic::on_write_result(const coap_request& req, const coap_result& r)
+{
+    if (!r.answered || r.code != code::changed) {
+        log_->warn("node '{}': PUT /{} '{}' failed: {}", req.uid, req.path, printable(req.payload),
+                   r.answered ? code_text(r.code) : r.error);
+        return;
+    }
+    if (!table_.find(req.uid)) {
+        log_->debug("node '{}' is gone; PUT /{} result dropped", req.uid, req.path);
+        return;
+    }
+    log_->debug("node '{}': PUT /{} '{}' done", req.uid, req.path, printable(req.payload));
+    sink_.set_resource(req.uid, req.path, req.payload);
+}
+
+void coap_logic::on_node_expired(const std::string& uid)
+{
+    if (table_.forget(uid)) {
+        queue_.drop_all(uid);
+        log_->info("node '{}' forgotten", uid);
+    }
+}
+
+} // namespace aiot::gw::coap

@@ -1,0 +1,105 @@
+#pragma once
+// The CoAP gateway's decisions (PROTOCOL.md section 4), sans-I/O: what a
+// POST to /alive or /server means, when to discover a node, what to read
+// and write on it, and what each answer changes. The adapter hands in what
+// arrived (payload and source address, request results) and carries out
+// the requests from take_requests(); node changes go to the core's
+// node_sink (the gateway service, or a test double).
+#include "gateways/core/fwd.hpp"
+#include "gateways/core/gateway_core.hpp"
+#include "gateways/core/node_sink.hpp"
+#include "gateways/coap/node_table.hpp"
+#include "gateways/coap/request_queue.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aiot::gw::coap {
+
+// CoAP response codes as on the wire: class << 5 | detail.
+namespace code {
+constexpr std::uint8_t make(unsigned cls, unsigned detail)
+{
+    return static_cast<std::uint8_t>(cls << 5 | detail);
+}
+inline constexpr std::uint8_t changed = make(2, 4);
+inline constexpr std::uint8_t content = make(2, 5);
+inline constexpr std::uint8_t bad_request = make(4, 0);
+inline constexpr std::uint8_t not_found = make(4, 4);
+inline constexpr std::uint8_t too_large = make(4, 13);
+inline constexpr std::uint8_t unavailable = make(5, 3);
+} // namespace code
+
+// "2.04", "4.13", ...
+std::string code_text(std::uint8_t code);
+
+// Who sent a request.
+struct peer {
+    std::string address; // no port; IPv4-mapped IPv6 written as IPv4
+    std::uint32_t scope_id = 0;
+};
+
+// The answer to a node's POST.
+struct coap_reply {
+    std::uint8_t code = code::changed;
+    std::string payload;
+};
+
+// How one of our requests ended.
+struct coap_result {
+    bool answered = false; // false: timed out, reset, unreachable, not sent
+    std::uint8_t code = 0;
+    std::string payload;
+    std::string error; // why there is no answer
+};
+
+struct logic_config {
+    std::size_t max_nodes = 10000;
+    std::size_t max_payload = 1024;  // bytes of a POST /alive, /server or a write
+    std::size_t max_resources = 64;  // paths read in one discovery
+    queue_limits queue{};
+};
+
+class coap_logic {
+public:
+    coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log);
+
+    // POST /alive and POST /server from `from`; returns the reply.
+    coap_reply on_alive(std::string_view payload, const peer& from);
+    coap_reply on_server(std::string_view payload, const peer& from);
+    // A web client's write, routed by the gateway core.
+    void on_write(const write_command& w);
+    // One of the requests from take_requests() ended.
+    void on_result(std::uint64_t request_id, const coap_result& r);
+    // The gateway core removed the node for silence.
+    void on_node_expired(const std::string& uid);
+
+    // Requests to send now (ids set).
+    std::vector<coap_request> take_requests() { return queue_.take_ready(); }
+
+    const node_table& nodes() const { return table_; }
+    const request_queue& requests() const { return queue_; }
+
+private:
+    void start_discovery(const coap_node& n);
+    void on_well_known(const coap_request& req, const coap_result& r);
+    void on_resource(const coap_request& req, const coap_result& r);
+    void on_write_result(const coap_request& req, const coap_result& r);
+    void discovery_ended(const std::string& uid, discovery_state state);
+    coap_reply refuse(std::string_view what, const peer& from, std::uint8_t code,
+                      std::string reason) const;
+    std::optional<coap_reply> check_size(std::string_view what, std::string_view payload,
+                                         const peer& from) const;
+
+    logic_config config_;
+    node_sink& sink_;
+    std::shared_ptr<spdlog::logger> log_;
+    node_table table_;
+    request_queue queue_;
+};
+
+} // namespace aiot::gw::coap

@@ -1,0 +1,168 @@
+#include "node_table.hpp"
+
+namespace aiot::gw::coap {
+
+std::string_view to_string(discovery_state s)
+{
+    switch (s) {
+    case discovery_state::none: return "none";
+    case discovery_state::running: return "running";
+    case discovery_state::done: return "done";
+    case discovery_state::failed: return "failed";
+    }
+    return "?";
+}
+
+node_table::node_table(std::size_t max_nodes) : max_nodes_(max_nodes) {}
+
+std::string node_table::bind_address(coap_node& n, std::string_view address,
+                                     std::uint32_t scope_id)
+{
+    if (const auto old = by_address_.find(n.address);
+        old != by_address_.end() && old->second == n.uid) {
+        by_address_.erase(old);
+    }
+    n.address = std::string(address);
+    n.scope_id = scope_id;
+    std::string previous;
+    const auto [it, inserted] = by_address_.try_emplace(n.address, n.uid);
+    if (!inserted && it->second != n.uid) {
+        previous = std::exchange(it->second, n.uid);
+    }
+    return previous;
+}
+
+alive_outcome node_table::alive(std::string_view uid, bool reset, std::string_view address,
+                                std::uint32_t scope_id)
+{
+    alive_outcome out;
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end()) {
+        if (nodes_.size() >= max_nodes_) {
+            return out; // refused
+        }
+        it = nodes_.emplace(std::string(uid), coap_node{}).first;
+        it->second.uid = it->first;
+        out.action = alive_action::created;
+        out.discover = true;
+        out.address_changed = true;
+        out.displaced = bind_address(it->second, address, scope_id);
+        return out;
+    }
+    auto& n = it->second;
+    out.address_changed = n.address != address || n.scope_id != scope_id;
+    const auto owner = by_address_.find(address);
+    if (out.address_changed || owner == by_address_.end() || owner->second != n.uid) {
+        // A new address, or one another node took over meanwhile.
+        out.displaced = bind_address(n, address, scope_id);
+    }
+    if (reset) {
+        out.action = alive_action::reset;
+        out.discover = true;
+    } else if (out.address_changed) {
+        out.action = alive_action::moved;
+        out.discover = true; // what we read came from the old address
+    } else {
+        out.action = alive_action::refreshed;
+        out.discover = n.discovery == discovery_state::failed ||
+                       n.discovery == discovery_state::none;
+    }
+    return out;
+}
+
+std::uint64_t node_table::start_discovery(std::string_view uid)
+{
+    const auto it = nodes_.find(uid);
+    if (it == nodes_.end()) {
+        return 0;
+    }
+    auto& n = it->second;
+    n.discovery = discovery_state::running;
+    n.generation = next_generation_++;
+    n.pending = 0;
+    n.found = 0;
+    n.lost = false;
+    return n.generation;
+}
+
+coap_node* node_table::running_node(std::string_view uid, std::uint64_t generation)
+{
+    return running(uid, generation) ? &nodes_.find(uid)->second : nullptr;
+}
+
+bool node_table::running(std::string_view uid, std::uint64_t generation) const
+{
+    const auto* n = find(uid);
+    return n && n->generation == generation && n->discovery == discovery_state::running;
+}
+
+std::optional<discovery_state> node_table::discovery_listed(std::string_view uid,
+                                                            std::uint64_t generation,
+                                                            std::size_t count)
+{
+    auto* n = running_node(uid, generation);
+    if (!n) {
+        return std::nullopt;
+    }
+    n->pending = count;
+    if (count == 0) {
+        n->discovery = discovery_state::done;
+    }
+    return n->discovery;
+}
+
+std::optional<discovery_state> node_table::discovery_read(std::string_view uid,
+                                                          std::uint64_t generation,
+                                                          bool answered, bool stored)
+{
+    auto* n = running_node(uid, generation);
+    if (!n || n->pending == 0) {
+        return std::nullopt;
+    }
+    n->lost = n->lost || !answered;
+    n->found += stored ? 1 : 0;
+    if (--n->pending == 0) {
+        n->discovery = n->lost ? discovery_state::failed : discovery_state::done;
+    }
+    return n->discovery;
+}
+
+std::optional<discovery_state> node_table::discovery_failed(std::string_view uid,
+                                                            std::uint64_t generation)
+{
+    auto* n = running_node(uid, generation);
+    if (!n) {
+        return std::nullopt;
+    }
+    n->discovery = discovery_state::failed;
+    n->pending = 0;
+    return n->discovery;
+}
+
+bool node_table::forget(std::string_view uid)
+{
+    const auto it = nodes_.find(uid);
+    if (it == nodes_.end()) {
+        return false;
+    }
+    if (const auto a = by_address_.find(it->second.address);
+        a != by_address_.end() && a->second == it->second.uid) {
+        by_address_.erase(a);
+    }
+    nodes_.erase(it);
+    return true;
+}
+
+const coap_node* node_table::find(std::string_view uid) const
+{
+    const auto it = nodes_.find(uid);
+    return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const coap_node* node_table::find_by_address(std::string_view address) const
+{
+    const auto it = by_address_.find(address);
+    return it == by_address_.end() ? nullptr : find(it->second);
+}
+
+} // namespace aiot::gw::coap

@@ -1,0 +1,368 @@
+// coap_logic against a real gateway_core: what a node's POSTs, the answers
+// to our requests and web writes turn into (broker messages, requests,
+// replies, log lines). No sockets, no clock.
+#include "gateways/coap/coap_logic.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
+using namespace aiot::gw;
+using namespace aiot::gw::coap;
+
+namespace {
+
+class core_sink final : public node_sink {
+public:
+    explicit core_sink(gateway_core& core) : core_(core) {}
+
+    registry_status add_node(std::string_view uid, const std::vector<resource>& initial) override
+    {
+        return core_.node_added(uid, now, initial);
+    }
+    registry_status set_resource(std::string_view uid, std::string_view name, json value) override
+    {
+        return core_.resource_changed(uid, name, std::move(value), now);
+    }
+    registry_status touch(std::string_view uid) override { return core_.node_seen(uid, now); }
+    registry_status reset_node(std::string_view uid, const std::vector<std::string>& keep) override
+    {
+        return core_.node_reset(uid, now, keep);
+    }
+
+    time_point now{};
+
+private:
+    gateway_core& core_;
+};
+
+const peer node_a{"127.0.0.2"};
+const peer node_b{"127.0.0.3"};
+
+coap_result answer(std::uint8_t c, std::string payload = {})
+{
+    return {true, c, std::move(payload), {}};
+}
+
+coap_result no_answer()
+{
+    return {false, 0, {}, "no answer within 10000 ms"};
+}
+
+class coap_logic_test : public ::testing::Test {
+protected:
+    coap_logic_test() : coap_logic_test(logic_config{}) {}
+
+    explicit coap_logic_test(logic_config config)
+        : log_(std::make_shared<spdlog::logger>(
+              "gw.coap", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
+          core_(core_config{"CoAP"}, log_),
+          sink_(core_),
+          logic_(config, sink_, log_)
+    {
+        log_->set_level(spdlog::level::debug);
+        log_->set_pattern("%l %v");
+        core_.broker_connected(time_point{});
+        core_.take_output();
+    }
+
+    // Broker messages decided since the last call.
+    std::vector<json> sent()
+    {
+        std::vector<json> result;
+        for (const auto& text : core_.take_output().to_broker) {
+            result.push_back(json::parse(text));
+        }
+        return result;
+    }
+
+    static json update(const std::string& uid, const std::string& endpoint, const json& data)
+    {
+        return {{"type", "update"}, {"uid", uid}, {"endpoint", endpoint}, {"data", data},
+                {"dst", "all"}};
+    }
+
+    // Creates node uid at `from` and takes its discovery request.
+    coap_request new_node(const std::string& uid, const peer& from)
+    {
+        const auto reply = logic_.on_alive("alive:" + uid, from);
+        EXPECT_EQ(reply.code, code::changed);
+        auto requests = logic_.take_requests();
+        EXPECT_EQ(requests.size(), 1u);
+        sent();
+        return requests.empty() ? coap_request{} : requests[0];
+    }
+
+    // Creates node uid with a finished discovery (no resources).
+    void known_node(const std::string& uid, const peer& from)
+    {
+        const auto wk = new_node(uid, from);
+        logic_.on_result(wk.id, answer(code::content, ""));
+        sent();
+    }
+
+    const node* cached(const std::string& uid) const { return core_.registry().find(uid); }
+    std::string log() const { return log_text_.str(); }
+
+    std::ostringstream log_text_;
+    std::shared_ptr<spdlog::logger> log_;
+    gateway_core core_;
+    core_sink sink_;
+    coap_logic logic_;
+};
+
+} // namespace
+
+TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
+{
+    const auto reply = logic_.on_alive("alive:n1", node_a);
+    EXPECT_EQ(reply.code, code::changed);
+    EXPECT_EQ(reply.payload, "Received 'alive:n1'");
+    const auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 3u);
+    EXPECT_EQ(msgs[0], (json{{"type", "new"}, {"uid", "n1"}, {"dst", "all"}}));
+    EXPECT_EQ(msgs[1], update("n1", "protocol", "CoAP"));
+    EXPECT_EQ(msgs[2], update("n1", "ip", "127.0.0.2"));
+
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].method, coap_method::get);
+    EXPECT_EQ(requests[0].path, ".well-known/core");
+    EXPECT_EQ(requests[0].address, "127.0.0.2");
+
+    logic_.on_result(requests[0].id,
+                     answer(code::content,
+                            "</.well-known/core>;ct=40,<https://x.org/#v>;rel=\"impl-info\","
+                            "</board>,</name>;rt=\"a, b\",</robot>"));
+    requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 3u); // in parallel
+    EXPECT_EQ(requests[0].path, "board");
+    EXPECT_EQ(requests[1].path, "name");
+    EXPECT_EQ(requests[2].path, "robot");
+    EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::running);
+
+    logic_.on_result(requests[1].id, answer(code::content, "node-1"));
+    logic_.on_result(requests[2].id, answer(code::make(4, 5))); // GET not allowed: skipped
+    logic_.on_result(requests[0].id, answer(code::content, "native"));
+    const auto values = sent();
+    ASSERT_EQ(values.size(), 2u);
+    EXPECT_EQ(values[0], update("n1", "name", "node-1"));
+    EXPECT_EQ(values[1], update("n1", "board", "native"));
+    EXPECT_EQ(cached("n1")->find("robot"), nullptr);
+    EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::done);
+    EXPECT_NE(log().find("node 'n1': discovery done, 2 resource(s)"), std::string::npos);
+
+    // A later alive only refreshes.
+    EXPECT_EQ(logic_.on_alive("alive:n1", node_a).code, code::changed);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_TRUE(logic_.take_requests().empty());
+}
+
+TEST_F(coap_logic_test, failed_discovery_is_retried_at_the_next_alive)
+{
+    const auto wk = new_node("n1", node_a);
+    logic_.on_result(wk.id, no_answer());
+    EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::failed);
+    EXPECT_NE(log().find("discovery failed (GET /.well-known/core: no answer within 10000 ms)"),
+              std::string::npos);
+
+    logic_.on_alive("Alive:n1", node_a);
+    EXPECT_TRUE(sent().empty()); // no new announcement
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].path, ".well-known/core");
+
+    // A resource read that times out also makes the discovery retried.
+    logic_.on_result(requests[0].id, answer(code::content, "</board>,</name>"));
+    requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 2u);
+    logic_.on_result(requests[0].id, answer(code::content, "native"));
+    logic_.on_result(requests[1].id, no_answer());
+    EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::failed);
+    EXPECT_EQ(sent().size(), 1u); // board
+    logic_.on_alive("alive:n1", node_a);
+    EXPECT_EQ(logic_.take_requests().size(), 1u);
+
+    // An error code on /.well-known/core is a failure too.
+    const auto wk2 = new_node("n2", node_b);
+    logic_.on_result(wk2.id, answer(code::not_found));
+    EXPECT_EQ(logic_.nodes().find("n2")->discovery, discovery_state::failed);
+}
+
+TEST_F(coap_logic_test, reset_clears_resources_and_rediscovers)
+{
+    const auto wk = new_node("n1", node_a);
+    logic_.on_result(wk.id, answer(code::content, "</board>"));
+    const auto old_read = logic_.take_requests();
+    ASSERT_EQ(old_read.size(), 1u);
+    logic_.on_server("temperature:20°C", node_a);
+    sent();
+
+    const auto reply = logic_.on_alive("reset:n1", node_a);
+    EXPECT_EQ(reply.payload, "Received 'reset:n1'");
+    const auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"type", "reset"}, {"uid", "n1"}}));
+    const auto* n = cached("n1");
+    ASSERT_EQ(n->resources.size(), 2u);
+    EXPECT_EQ(n->find("protocol")->get<std::string>(), "CoAP");
+    EXPECT_EQ(n->find("ip")->get<std::string>(), "127.0.0.2");
+
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].path, ".well-known/core");
+    // The older discovery's answer arrives late: ignored.
+    logic_.on_result(old_read[0].id, answer(code::content, "stale"));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(cached("n1")->find("board"), nullptr);
+}
+
+TEST_F(coap_logic_test, server_values_from_known_addresses_only)
+{
+    known_node("n1", node_a);
+    auto reply = logic_.on_server("temperature:23°C", node_a);
+    EXPECT_EQ(reply.code, code::changed);
+    EXPECT_EQ(reply.payload, "Received 'temperature:23°C'");
+    auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], update("n1", "temperature", "23°C"));
+
+    reply = logic_.on_server("temperature:23°C", node_b);
+    EXPECT_EQ(reply.code, code::not_found);
+    EXPECT_NE(log().find("POST /server from 127.0.0.3 refused (4.04): unknown node address"),
+              std::string::npos);
+
+    reply = logic_.on_server("no colon here", node_a);
+    EXPECT_EQ(reply.code, code::bad_request);
+    EXPECT_NE(log().find("expected '<resource>:<value>' in 'no colon here'"), std::string::npos);
+
+    reply = logic_.on_server("x:" + std::string(2000, 'y'), node_a);
+    EXPECT_EQ(reply.code, code::too_large);
+    EXPECT_NE(log().find("payload of 2002 bytes, at most 1024"), std::string::npos);
+    EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(coap_logic_test, invalid_utf8_values_are_repaired_and_logged)
+{
+    known_node("n1", node_a);
+    EXPECT_EQ(logic_.on_server("temperature:2\xff" "3", node_a).code, code::changed);
+    const auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0]["data"], "2\xef\xbf\xbd" "3");
+    EXPECT_NE(log().find("value of 'temperature' is not valid UTF-8"), std::string::npos);
+}
+
+TEST_F(coap_logic_test, bad_alive_payloads_are_refused)
+{
+    EXPECT_EQ(logic_.on_alive("alive", node_a).code, code::bad_request);
+    EXPECT_EQ(logic_.on_alive("alive:", node_a).code, code::bad_request);
+    EXPECT_EQ(logic_.on_alive("alive:" + std::string(300, 'u'), node_a).code,
+              code::bad_request); // uid longer than the registry takes
+    EXPECT_EQ(logic_.on_alive(std::string(1025, 'a'), node_a).code, code::too_large);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(logic_.nodes().size(), 0u);
+    EXPECT_TRUE(logic_.take_requests().empty());
+    EXPECT_NE(log().find("POST /alive from 127.0.0.2 refused (4.00): empty uid"),
+              std::string::npos);
+}
+
+TEST_F(coap_logic_test, a_node_that_moves_is_followed)
+{
+    known_node("n1", node_a);
+    logic_.on_alive("alive:n1", node_b);
+    const auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], update("n1", "ip", "127.0.0.3"));
+    const auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].address, "127.0.0.3");
+    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::not_found);
+    EXPECT_EQ(logic_.on_server("a:1", node_b).code, code::changed);
+}
+
+TEST_F(coap_logic_test, writes_become_puts_and_updates_on_changed)
+{
+    known_node("n1", node_a);
+    logic_.on_write({"n1", "led", "1", "client-1"});
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].method, coap_method::put);
+    EXPECT_EQ(requests[0].path, "led");
+    EXPECT_EQ(requests[0].payload, "1");
+    EXPECT_EQ(requests[0].address, "127.0.0.2");
+    EXPECT_TRUE(sent().empty()); // not before the node confirms
+    logic_.on_result(requests[0].id, answer(code::changed));
+    auto msgs = sent();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], update("n1", "led", "1"));
+
+    logic_.on_write({"n1", "led", "0", "client-1"});
+    requests = logic_.take_requests();
+    logic_.on_result(requests[0].id, answer(code::make(4, 5)));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_NE(log().find("node 'n1': PUT /led '0' failed: 4.05"), std::string::npos);
+
+    logic_.on_write({"n1", "led", "0", "client-1"});
+    requests = logic_.take_requests();
+    logic_.on_result(requests[0].id, no_answer());
+    EXPECT_TRUE(sent().empty());
+
+    logic_.on_write({"nobody", "led", "1", ""});
+    logic_.on_write({"n1", "", "1", ""});
+    logic_.on_write({"n1", "js", std::string(2000, 'x'), ""});
+    EXPECT_TRUE(logic_.take_requests().empty());
+}
+
+TEST_F(coap_logic_test, expired_node_mid_discovery_leaves_nothing_behind)
+{
+    const auto wk = new_node("n1", node_a);
+    logic_.on_result(wk.id, answer(code::content, "</a>,</b>,</c>,</d>,</e>,</f>"));
+    const auto reads = logic_.take_requests();
+    EXPECT_EQ(reads.size(), 4u); // per-node cap
+    EXPECT_EQ(logic_.requests().queued(), 2u);
+    core_.node_removed("n1");
+    logic_.on_node_expired("n1");
+    sent();
+    EXPECT_EQ(logic_.requests().queued(), 0u);
+    for (const auto& r : reads) {
+        logic_.on_result(r.id, answer(code::content, "late"));
+    }
+    EXPECT_TRUE(sent().empty());
+    EXPECT_TRUE(logic_.take_requests().empty());
+    EXPECT_EQ(logic_.requests().in_flight(), 0u);
+    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::not_found);
+}
+
+class coap_logic_limits_test : public coap_logic_test {
+protected:
+    coap_logic_limits_test()
+        : coap_logic_test(logic_config{.max_nodes = 2,
+                                       .queue = {.max_in_flight = 2,
+                                                 .max_in_flight_per_node = 4,
+                                                 .max_queued_per_node = 8}})
+    {
+    }
+};
+
+TEST_F(coap_logic_limits_test, caps_on_nodes_and_requests)
+{
+    logic_.on_alive("alive:a", node_a);
+    logic_.on_alive("alive:b", node_b);
+    const auto reply = logic_.on_alive("alive:c", peer{"127.0.0.4"});
+    EXPECT_EQ(reply.code, code::unavailable);
+    EXPECT_EQ(cached("c"), nullptr);
+
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 2u);
+    // b answers with many resources; only two requests fly in total.
+    logic_.on_result(requests[1].id, answer(code::content, "</1>,</2>,</3>"));
+    auto more = logic_.take_requests();
+    EXPECT_EQ(more.size(), 1u);
+    // a never answers: b's reads still go on as slots free up.
+    logic_.on_result(more[0].id, answer(code::content, "x"));
+    more = logic_.take_requests();
+    EXPECT_EQ(more.size(), 1u);
+    EXPECT_EQ(more[0].uid, "b");
+}

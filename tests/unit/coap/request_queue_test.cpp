@@ -1,0 +1,110 @@
+#include "gateways/coap/request_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace aiot::gw::coap;
+
+namespace {
+
+coap_request get(const std::string& uid, const std::string& path,
+                 request_kind kind = request_kind::resource)
+{
+    coap_request r;
+    r.uid = uid;
+    r.kind = kind;
+    r.path = path;
+    return r;
+}
+
+} // namespace
+
+TEST(coap_request_queue, ids_and_completion)
+{
+    request_queue q;
+    ASSERT_TRUE(q.push(get("a", "x")));
+    ASSERT_TRUE(q.push(get("b", "y")));
+    const auto ready = q.take_ready();
+    ASSERT_EQ(ready.size(), 2u);
+    EXPECT_LT(ready[0].id, ready[1].id);
+    EXPECT_EQ(q.in_flight(), 2u);
+    EXPECT_TRUE(q.take_ready().empty());
+    const auto done = q.complete(ready[0].id);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->path, "x");
+    EXPECT_FALSE(q.complete(ready[0].id)); // once
+    EXPECT_FALSE(q.complete(12345));
+    EXPECT_EQ(q.in_flight(), 1u);
+}
+
+TEST(coap_request_queue, per_node_cap)
+{
+    request_queue q({.max_in_flight = 100, .max_in_flight_per_node = 2, .max_queued_per_node = 10});
+    for (int i = 0; i < 5; ++i) {
+        q.push(get("a", std::to_string(i)));
+    }
+    auto ready = q.take_ready();
+    ASSERT_EQ(ready.size(), 2u);
+    EXPECT_EQ(q.queued(), 3u);
+    q.complete(ready[0].id);
+    ready = q.take_ready();
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].path, "2"); // in order
+}
+
+TEST(coap_request_queue, total_cap_and_turns)
+{
+    request_queue q({.max_in_flight = 3, .max_in_flight_per_node = 3, .max_queued_per_node = 10});
+    for (int i = 0; i < 3; ++i) {
+        q.push(get("slow", "s" + std::to_string(i)));
+    }
+    q.push(get("b", "b0"));
+    q.push(get("c", "c0"));
+    // Turns alternate between nodes: the slow node does not take every slot.
+    auto ready = q.take_ready();
+    ASSERT_EQ(ready.size(), 3u);
+    std::set<std::string> uids;
+    for (const auto& r : ready) {
+        uids.insert(r.uid);
+    }
+    EXPECT_EQ(uids, (std::set<std::string>{"slow", "b", "c"}));
+    EXPECT_TRUE(q.take_ready().empty());
+    for (const auto& r : ready) {
+        q.complete(r.id);
+    }
+    EXPECT_EQ(q.take_ready().size(), 2u); // the rest of "slow"
+}
+
+TEST(coap_request_queue, bounded_per_node)
+{
+    request_queue q({.max_in_flight = 1, .max_in_flight_per_node = 1, .max_queued_per_node = 2});
+    EXPECT_TRUE(q.push(get("a", "1")));
+    EXPECT_TRUE(q.push(get("a", "2")));
+    EXPECT_FALSE(q.push(get("a", "3")));
+    EXPECT_TRUE(q.push(get("b", "1")));
+    EXPECT_EQ(q.queued(), 3u);
+}
+
+TEST(coap_request_queue, dropping_keeps_writes_or_not)
+{
+    request_queue q({.max_in_flight = 1, .max_in_flight_per_node = 1, .max_queued_per_node = 10});
+    q.push(get("a", "block"));
+    const auto first = q.take_ready();
+    q.push(get("a", ".well-known/core", request_kind::well_known));
+    q.push(get("a", "led", request_kind::write));
+    q.push(get("a", "board"));
+    q.drop_discovery("a");
+    EXPECT_EQ(q.queued(), 1u);
+    q.complete(first[0].id);
+    auto ready = q.take_ready();
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].kind, request_kind::write);
+
+    q.push(get("a", "x", request_kind::write));
+    q.drop_all("a");
+    EXPECT_EQ(q.queued(), 0u);
+    q.complete(ready[0].id);
+    EXPECT_TRUE(q.take_ready().empty());
+    EXPECT_EQ(q.in_flight(), 0u);
+}
