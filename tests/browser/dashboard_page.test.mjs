@@ -232,7 +232,7 @@ test('a real CoAP node: its card, and its LED driven from the page', {
   const uid = 'dashboard-coap-1';
   const gw = new Daemon('aiot-coap-gateway', coapGateway,
     ['--broker-port', String(brokerPort), '--key-file', keys.file, '--coap-bind', '127.0.0.1',
-      '--coap-port', String(coapPort), '--debug'],
+      '--coap-port', String(coapPort), '--node-port', String(nodePort), '--max-time', '3', '--debug'],
     path.join(dir, 'coap-gateway.log'));
   const node = new Daemon('coap-test-node', coapTestNode,
     ['--gateway-host', '127.0.0.1', '--gateway-port', String(coapPort), '--node-host', '127.0.0.1',
@@ -248,6 +248,11 @@ test('a real CoAP node: its card, and its LED driven from the page', {
     await resource(uid, 'led').and(page.locator(`[data-state="${wasOn ? 'off' : 'on'}"]`))
       .waitFor({ timeout: 30000 });
     await shot('coap-node');
+    // The write reached the real node, not only the page.
+    await node.waitForLog(`node '${uid}': LED set to ${wasOn ? 0 : 1}`, 10000);
+    // A node that stops is removed after --max-time and leaves the page.
+    await node.stop();
+    await card(uid).waitFor({ state: 'detached', timeout: 30000 });
   } catch (e) {
     e.message += `\n--- coap gateway ---\n${gw.log().slice(-3000)}\n--- coap-test-node ---\n${node.log().slice(-2000)}`;
     throw e;
