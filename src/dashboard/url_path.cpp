@@ -1,23 +1,10 @@
 #include "url_path.hpp"
 
-#include <optional>
+#include "common/hex.hpp"
+
 
 namespace aiot::dashboard {
 namespace {
-
-std::optional<int> hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return std::nullopt;
-}
 
 url_path refuse(path_status status, std::string reason)
 {
@@ -34,13 +21,13 @@ bool decode_segment(std::string_view raw, std::string& decoded, url_path& out)
     for (std::size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
         if (c == '%') {
-            const auto hi = i + 1 < raw.size() ? hex_value(raw[i + 1]) : std::nullopt;
-            const auto lo = i + 2 < raw.size() ? hex_value(raw[i + 2]) : std::nullopt;
-            if (!hi || !lo) {
+            const int hi = i + 1 < raw.size() ? common::hex_digit(raw[i + 1]) : -1;
+            const int lo = i + 2 < raw.size() ? common::hex_digit(raw[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
                 out = refuse(path_status::bad_request, "bad percent escape");
                 return false;
             }
-            c = static_cast<char>(*hi * 16 + *lo);
+            c = static_cast<char>(hi * 16 + lo);
             if (c == '/' || c == '\\') {
                 out = refuse(path_status::forbidden, "encoded slash");
                 return false;

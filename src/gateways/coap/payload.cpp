@@ -1,5 +1,6 @@
 #include "payload.hpp"
 
+#include "common/hex.hpp"
 #include "common/ws_frame.hpp"
 
 #include <nlohmann/json.hpp>
@@ -45,28 +46,14 @@ std::string name_problem(std::string_view what, std::string_view name)
     return {};
 }
 
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::string percent_decode(std::string_view text)
 {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size()) {
-            const int hi = hex_digit(text[i + 1]);
-            const int lo = hex_digit(text[i + 2]);
+            const int hi = common::hex_digit(text[i + 1]);
+            const int lo = common::hex_digit(text[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>(hi * 16 + lo));
                 i += 2;
