@@ -1,0 +1,37 @@
+# Sanitizer and fuzzing builds (docs/TESTING.md), each in a build folder of
+# its own. Both act through aiot_options, which every aiot target links, so
+# all of aiot's own code is instrumented (Debian's libraries are not).
+#   -DAIOT_SANITIZE=address,undefined   ASan + UBSan, any report aborts
+#   -DAIOT_SANITIZE=thread              TSan
+#   -DAIOT_FUZZ=ON                      the libFuzzer targets of tests/fuzz/
+#                                       (configure with CC=clang CXX=clang++)
+set(AIOT_SANITIZE "" CACHE STRING
+    "Sanitizers for every aiot target: address,undefined or thread (empty: none)")
+option(AIOT_FUZZ "Build the libFuzzer targets of tests/fuzz/ (clang only)" OFF)
+
+if(AIOT_SANITIZE)
+  target_compile_options(aiot_options INTERFACE
+    -fsanitize=${AIOT_SANITIZE} -fno-omit-frame-pointer)
+  target_link_options(aiot_options INTERFACE -fsanitize=${AIOT_SANITIZE})
+  if(AIOT_SANITIZE MATCHES "undefined")
+    # A UBSan report is an error, not a line in a log that nobody reads.
+    target_compile_options(aiot_options INTERFACE -fno-sanitize-recover=all)
+  endif()
+endif()
+
+if(AIOT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "AIOT_FUZZ=ON needs clang (libFuzzer): configure a separate build "
+                        "folder with CC=clang CXX=clang++ (Debian packages 'clang' and "
+                        "'libclang-rt-14-dev')")
+  endif()
+  if(AIOT_SANITIZE)
+    message(FATAL_ERROR "AIOT_FUZZ=ON brings its own sanitizers: leave AIOT_SANITIZE empty")
+  endif()
+  # Coverage feedback in every aiot library; ASan and UBSan catch what a
+  # plain crash would not. The fuzz programs add -fsanitize=fuzzer.
+  target_compile_options(aiot_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+    -fno-omit-frame-pointer)
+  target_link_options(aiot_options INTERFACE -fsanitize=address,undefined)
+endif()
