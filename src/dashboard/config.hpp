@@ -26,7 +26,7 @@ struct config {
     std::string favicon;     // URL, or a local image file served at /_aiot/favicon
     std::string camera_url;  // image or MJPEG stream shown in a camera card
     std::string map_api_key; // accepted and handed to the page
-    std::string map_tile_url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"; // "" or none: no tiles
+    std::string map_tile_url;   // "" or none: no tiles (country shapes, nothing leaves the machine)
     bool broker_ssl = false; // the page opens wss:// instead of ws://
 };
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <functional>
 
 int main(int argc, char** argv)
 {
@@ -28,7 +29,9 @@ int main(int argc, char** argv)
     app.add_option("--camera-url", cfg.camera_url, "URL of a camera image or stream to show");
     app.add_option("--map-api-key", cfg.map_api_key, "API key handed to the page's map");
     app.add_option("--map-tile-url", cfg.map_tile_url,
-                   "Map tile URL template ({z}/{x}/{y}); 'none' shows the map without tiles");
+                   "Map tile URL template ({z}/{x}/{y}) of a tile server; by default (or "
+                   "'none') the map is drawn from country shapes served by the dashboard "
+                   "and the page makes no request to another machine");
     app.add_flag("--broker-ssl", cfg.broker_ssl, "The page reaches the broker with wss://");
     app.add_option("--http-timeout", http_timeout, "Seconds an idle or slow connection is kept")
         ->check(CLI::Range(1, 3600));
@@ -50,10 +53,24 @@ int main(int argc, char** argv)
                   cfg.common.broker_host, cfg.common.broker_port);
 
         net::signal_set signals(ioc, SIGINT, SIGTERM);
+        // SIGHUP: render the page again (after an edit of index.html).
+        net::signal_set hangup(ioc, SIGHUP);
+        std::function<void(const beast::error_code&, int)> on_hangup =
+            [&](const beast::error_code& ec, int) {
+                if (ec) {
+                    return;
+                }
+                log->info("SIGHUP: rendering the page again");
+                server.reload();
+                hangup.async_wait(on_hangup);
+            };
+        hangup.async_wait(on_hangup);
         signals.async_wait([&](const beast::error_code& ec, int signal) {
             if (!ec) {
                 log->info("signal {}: shutting down", signal);
                 server.stop();
+                beast::error_code ignored;
+                hangup.cancel(ignored);
             }
         });
         ioc.run();

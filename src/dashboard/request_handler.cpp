@@ -4,9 +4,14 @@
 #include "page_config.hpp"
 #include "url_path.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
+#include <sstream>
 #include <system_error>
 
 namespace aiot::dashboard {
@@ -101,22 +106,48 @@ response not_modified(std::string etag, std::string_view cache_control,
     return res;
 }
 
-bool read_file(const fs::path& path, std::string& out)
+std::string lower(std::string_view text)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return false;
+    std::string out{text};
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    in.seekg(0, std::ios::end);
-    const auto size = in.tellg();
-    if (size < 0) {
-        return false;
-    }
-    out.resize(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(out.data(), size);
-    return static_cast<bool>(in);
+    return out;
 }
+
+std::string extension(std::string_view name)
+{
+    const auto dot = name.rfind('.');
+    return dot == std::string_view::npos || dot == 0 ? std::string{} : lower(name.substr(dot + 1));
+}
+
+std::string_view trim(std::string_view text)
+{
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() &&
+           (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+std::string generated_etag(const std::string& body)
+{
+    return "\"g" + hex(fnv1a(body)) + "-" + hex(body.size()) + "\"";
+}
+
+// The page's own folders and the file types each may serve.
+struct asset_folder {
+    std::string_view name;
+    std::initializer_list<std::string_view> extensions;
+};
+const asset_folder asset_folders[] = {
+    {"css", {"css"}},
+    {"js", {"js", "mjs"}},
+    {"icons", {"svg", "png"}},
+};
 
 } // namespace
 
@@ -173,6 +204,39 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag)
     return false;
 }
 
+bool accepts_gzip(std::string_view accept_encoding)
+{
+    std::size_t pos = 0;
+    while (pos < accept_encoding.size()) {
+        auto comma = accept_encoding.find(',', pos);
+        if (comma == std::string_view::npos) {
+            comma = accept_encoding.size();
+        }
+        auto item = accept_encoding.substr(pos, comma - pos);
+        pos = comma + 1;
+        std::string_view params;
+        if (const auto semi = item.find(';'); semi != std::string_view::npos) {
+            params = item.substr(semi + 1);
+            item = item.substr(0, semi);
+        }
+        const auto coding = lower(trim(item));
+        if (coding != "gzip" && coding != "*") {
+            continue;
+        }
+        params = trim(params);
+        if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+            const auto q = std::string{trim(params.substr(2))};
+            char* end = nullptr;
+            const double value = std::strtod(q.c_str(), &end);
+            if (end == q.c_str() || value <= 0) {
+                continue;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
 } // namespace detail
 
 std::string_view response::header(std::string_view name) const
@@ -197,9 +261,63 @@ request_handler::request_handler(config cfg, std::shared_ptr<spdlog::logger> log
         throw std::runtime_error("web folder '" + cfg_.static_path.string() +
                                  "' is not a readable directory (--static-path)");
     }
-    if (!fs::is_regular_file(root_ / "index.html", ec)) {
-        log_->warn("web folder {} has no index.html", root_.string());
+    std::ifstream list(root_ / std::string{vendor_list});
+    for (std::string line; std::getline(list, line);) {
+        const auto item = trim(line);
+        if (!item.empty() && item.front() != '#') {
+            vendor_files_.emplace_back(item);
+        }
     }
+    std::sort(vendor_files_.begin(), vendor_files_.end());
+    if (vendor_files_.empty()) {
+        log_->warn("{} lists no front-end library: the page will have no charts or map",
+                   (root_ / std::string{vendor_list}).string());
+    }
+    reload();
+}
+
+bool request_handler::reload()
+{
+    config_json_ = page_config(cfg_).dump(2) + "\n";
+    config_etag_ = generated_etag(config_json_);
+    const auto file = root_ / "index.html";
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || !inside_root(file)) {
+        log_->error("no readable index.html in {}", root_.string());
+        index_.clear();
+        index_etag_.clear();
+        return false;
+    }
+    index_ = render_index(text.str(), cfg_);
+    index_etag_ = generated_etag(index_);
+    log_->info("page rendered from {} ({} bytes)", file.string(), index_.size());
+    return true;
+}
+
+bool request_handler::is_page_asset(const std::vector<std::string>& segs) const
+{
+    if (segs.size() == 1) {
+        const auto ext = extension(segs[0]);
+        return ext == "svg" || ext == "png" || ext == "ico";
+    }
+    if (segs[0] == "node_modules") {
+        std::string path = segs[0];
+        for (std::size_t i = 1; i < segs.size(); ++i) {
+            path += '/';
+            path += segs[i];
+        }
+        return std::binary_search(vendor_files_.begin(), vendor_files_.end(), path);
+    }
+    for (const auto& folder : asset_folders) {
+        if (segs[0] == folder.name) {
+            const auto ext = extension(segs.back());
+            return std::find(folder.extensions.begin(), folder.extensions.end(), ext) !=
+                   folder.extensions.end();
+        }
+    }
+    return false;
 }
 
 response request_handler::handle(const request& req) const
@@ -217,10 +335,14 @@ response request_handler::handle(const request& req) const
     }
     const auto& segs = path.segments;
     if (segs.empty() || (segs.size() == 1 && segs[0] == "index.html")) {
-        return serve_index(req);
+        if (index_.empty()) {
+            log_->error("no readable index.html in {}", root_.string());
+            return error(req, 404, "");
+        }
+        return serve_generated(req, index_, index_etag_, html_type);
     }
     if (segs.size() == 1 && segs[0] == "config.json") {
-        return serve_generated(req, page_config(cfg_).dump(2) + "\n", json_type);
+        return serve_generated(req, config_json_, config_etag_, json_type);
     }
     if (segs.size() == 2 && segs[0] == "_aiot") {
         const std::string& image = segs[1] == "logo"      ? cfg_.logo
@@ -230,6 +352,10 @@ response request_handler::handle(const request& req) const
             return error(req, 404, "");
         }
         return serve_file(req, image, revalidate);
+    }
+    if (!is_page_asset(segs)) {
+        log_->debug("{} {}: not an asset of the page", req.method, printable(req.target));
+        return error(req, 404, "");
     }
     fs::path file = root_;
     for (const auto& s : segs) {
@@ -245,7 +371,32 @@ response request_handler::handle(const request& req) const
                    printable(req.target));
         return error(req, 403, "outside the web folder");
     }
-    return serve_file(req, file, segs[0] == "node_modules" ? vendor_cache : revalidate);
+    if (segs[0] != "node_modules") {
+        return serve_file(req, file, revalidate);
+    }
+    // The big libraries: gzip-compressed copies made at install (file.gz,
+    // not older than the file) are sent to clients that accept gzip.
+    auto gz = file;
+    gz += ".gz";
+    std::error_code gz_ec;
+    if (detail::accepts_gzip(req.accept_encoding) && fs::is_regular_file(gz, gz_ec) &&
+        fs::last_write_time(gz, gz_ec) >= fs::last_write_time(file, gz_ec) && !gz_ec &&
+        inside_root(gz)) {
+        auto res = serve_file(req, gz, vendor_cache, "-gz");
+        for (auto& [name, value] : res.headers) {
+            if (name == "Content-Type") {
+                value = std::string{mime_type(file.filename().string())};
+            }
+        }
+        if (res.status == 200) {
+            res.headers.emplace_back("Content-Encoding", "gzip");
+        }
+        res.headers.emplace_back("Vary", "Accept-Encoding");
+        return res;
+    }
+    auto res = serve_file(req, file, vendor_cache);
+    res.headers.emplace_back("Vary", "Accept-Encoding");
+    return res;
 }
 
 bool request_handler::inside_root(const fs::path& file) const
@@ -266,7 +417,8 @@ bool request_handler::inside_root(const fs::path& file) const
 }
 
 response request_handler::serve_file(const request& req, const fs::path& path,
-                                     std::string_view cache_control) const
+                                     std::string_view cache_control,
+                                     std::string_view etag_suffix) const
 {
     std::error_code ec;
     const auto size = fs::file_size(path, ec);
@@ -279,7 +431,8 @@ response request_handler::serve_file(const request& req, const fs::path& path,
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
     const auto nanos =
         std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
-    std::string etag = "\"" + hex(size) + "-" + hex(static_cast<std::uint64_t>(nanos)) + "\"";
+    std::string etag = "\"" + hex(size) + "-" + hex(static_cast<std::uint64_t>(nanos)) +
+                       std::string{etag_suffix} + "\"";
     std::string last_modified = detail::http_date(seconds);
 
     if (!req.if_none_match.empty()) {
@@ -293,16 +446,6 @@ response request_handler::serve_file(const request& req, const fs::path& path,
         }
     }
 
-    if (size > max_file_size) {
-        log_->error("{}: {} bytes, larger than the {} bytes served", path.string(), size,
-                    max_file_size);
-        return error(req, 500, "file too large");
-    }
-    std::string body;
-    if (!is_head(req) && !read_file(path, body)) {
-        log_->error("cannot read {}", path.string());
-        return error(req, 500, "cannot read file");
-    }
     response res;
     add_common_headers(res);
     const auto type = mime_type(path.filename().string());
@@ -313,42 +456,28 @@ response request_handler::serve_file(const request& req, const fs::path& path,
     if (type == html_type) {
         res.headers.emplace_back("Content-Security-Policy", std::string{content_security_policy});
     }
-    if (is_head(req)) {
-        res.content_length = size;
-    } else {
-        set_body(res, req, std::move(body));
+    res.content_length = size;
+    if (!is_head(req)) {
+        res.file = path; // streamed by the server
     }
     return res;
 }
 
-response request_handler::serve_index(const request& req) const
+response request_handler::serve_generated(const request& req, const std::string& body,
+                                          const std::string& etag, std::string_view type) const
 {
-    const auto file = root_ / "index.html";
-    std::string tmpl;
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec) || !inside_root(file) || !read_file(file, tmpl)) {
-        log_->error("no readable index.html in {}", root_.string());
-        return error(req, 404, "");
-    }
-    return serve_generated(req, render_index(tmpl, cfg_), html_type);
-}
-
-response request_handler::serve_generated(const request& req, std::string body,
-                                          std::string_view type) const
-{
-    std::string etag = "\"g" + hex(fnv1a(body)) + "-" + hex(body.size()) + "\"";
     if (!req.if_none_match.empty() && detail::etag_matches(req.if_none_match, etag)) {
-        return not_modified(std::move(etag), revalidate, "");
+        return not_modified(etag, revalidate, "");
     }
     response res;
     add_common_headers(res);
     res.headers.emplace_back("Content-Type", std::string{type});
-    res.headers.emplace_back("ETag", std::move(etag));
+    res.headers.emplace_back("ETag", etag);
     res.headers.emplace_back("Cache-Control", std::string{revalidate});
     if (type == html_type) {
         res.headers.emplace_back("Content-Security-Policy", std::string{content_security_policy});
     }
-    set_body(res, req, std::move(body));
+    set_body(res, req, body);
     return res;
 }
 

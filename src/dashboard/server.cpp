@@ -32,13 +32,19 @@ unsigned status_for_read_error(const beast::error_code& ec)
     return 400;
 }
 
-http::response<http::string_body> to_beast(response res, unsigned version, bool keep_alive)
+template <class Body>
+void copy_head(response& res, http::response<Body>& out, bool keep_alive)
 {
-    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
     for (auto& [name, value] : res.headers) {
         out.insert(name, value);
     }
     out.keep_alive(keep_alive);
+}
+
+http::response<http::string_body> to_beast(response res, unsigned version, bool keep_alive)
+{
+    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+    copy_head(res, out, keep_alive);
     out.body() = std::move(res.body);
     if (res.has_content_length) {
         out.content_length(res.content_length);
@@ -109,6 +115,11 @@ void server::start()
                handler_.root().string());
     net::co_spawn(ioc_, accept_loop(),
                   [this](std::exception_ptr e) { on_finished(e, "listener"); });
+}
+
+bool server::reload()
+{
+    return handler_.reload();
 }
 
 tcp::endpoint server::local_endpoint() const
@@ -233,12 +244,36 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
         r.target = std::string(req.target());
         r.if_none_match = std::string(req[http::field::if_none_match]);
         r.if_modified_since = std::string(req[http::field::if_modified_since]);
+        r.accept_encoding = std::string(req[http::field::accept_encoding]);
         auto res = handler_.handle(r);
         log_->debug("connection {}: {} {} -> {}", id, r.method, r.target, res.status);
         const bool keep_alive = req.keep_alive() && !stopping_;
-        auto out = to_beast(std::move(res), req.version(), keep_alive);
+        const auto version = req.version();
+        // A file is streamed from disk (file_body), never read whole.
+        http::file_body::value_type file;
+        if (!res.file.empty()) {
+            file.open(res.file.c_str(), beast::file_mode::scan, ec);
+            if (ec) {
+                log_->error("cannot open {}: {}", res.file.string(), ec.message());
+                res = response{};
+                res.status = 500;
+                res.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+                res.body = "500 Internal Server Error: cannot read file\n";
+                res.content_length = res.body.size();
+                ec = {};
+            }
+        }
         stream.expires_after(cfg_.http_timeout);
-        co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+        if (file.is_open()) {
+            http::response<http::file_body> out{static_cast<http::status>(res.status), version};
+            copy_head(res, out, keep_alive);
+            out.body() = std::move(file);
+            out.prepare_payload(); // Content-Length: the size of the open file
+            co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+        } else {
+            auto out = to_beast(std::move(res), version, keep_alive);
+            co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+        }
         if (ec) {
             if (!is_quiet_error(ec)) {
                 log_->debug("connection {}: write: {}", id, ec.message());

@@ -30,6 +30,9 @@ public:
     // The bound address (the real port when web_port was 0).
     tcp::endpoint local_endpoint() const;
 
+    // Renders the page again from index.html (SIGHUP).
+    bool reload();
+
     // Stops accepting and closes every connection; run() then returns.
     void stop();
 

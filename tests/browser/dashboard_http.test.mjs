@@ -3,8 +3,10 @@
 // Run by ctest (tests/e2e/dashboard): node dashboard_http.test.mjs
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { Daemon, canConnect, eventually, freeTcpPort, tempDir, testEnv } from './lib/harness.mjs';
 
 const env = testEnv(['AIOT_DASHBOARD', 'AIOT_WEB_DIR']);
@@ -80,6 +82,64 @@ test('serves scripts, styles and the front-end libraries with their types', asyn
     assert.equal(res.status, 200, file);
     assert.equal(res.headers.get('content-type'), type, file);
     assert.ok((await res.arrayBuffer()).byteLength > 0, file);
+  }
+});
+
+test('serves only the page\'s own assets: every library listed, no package or doc file', async () => {
+  const listed = fs.readFileSync(path.join(env.AIOT_WEB_DIR, 'vendor.list'), 'utf8')
+    .split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  assert.ok(listed.includes('node_modules/world-atlas/countries-110m.json'));
+  for (const file of listed) {
+    assert.equal((await fetch(`http://127.0.0.1:${port}/${file}`)).status, 200, file);
+  }
+  for (const file of ['/README.md', '/package.json', '/package-lock.json', '/vendor.list',
+    '/node_modules/chart.js/package.json', '/node_modules/leaflet/dist/leaflet-src.js',
+    '/node_modules/world-atlas/countries-10m.json', '/node_modules/.package-lock.json']) {
+    const res = await fetch(`http://127.0.0.1:${port}${file}`);
+    // 403 for the dot file (refused by the path rules), 404 for the others.
+    assert.equal(res.status, file.includes('/.') ? 403 : 404, file);
+    await res.arrayBuffer();
+  }
+});
+
+test('sends precompressed libraries to gzip clients, and renders the page again on SIGHUP', async () => {
+  // A web folder of its own: one library with its .gz copy.
+  const web = path.join(dir, 'web-gz');
+  const lib = path.join(web, 'node_modules', 'lib', 'lib.js');
+  fs.mkdirSync(path.dirname(lib), { recursive: true });
+  const text = `/* a library */ ${'var x = 1; '.repeat(2000)}`;
+  fs.writeFileSync(lib, text);
+  fs.writeFileSync(`${lib}.gz`, zlib.gzipSync(text));
+  fs.writeFileSync(path.join(web, 'vendor.list'), 'node_modules/lib/lib.js\n');
+  fs.writeFileSync(path.join(web, 'index.html'), '<title>{{title}}</title><p>first</p>');
+  const p = await freeTcpPort();
+  const d = new Daemon('aiot-dashboard (gz)', env.AIOT_DASHBOARD, ['--web-port', String(p), '--static-path', web],
+    path.join(dir, 'gz.log'));
+  try {
+    await d.waitForPort(p);
+    const raw = await exchange(`GET /node_modules/lib/lib.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\nConnection: close\r\n\r\n`, { p });
+    const head = raw.text.split('\r\n\r\n')[0];
+    assert.match(head, /Content-Encoding: gzip/i);
+    assert.match(head, /Vary: Accept-Encoding/i);
+    const length = Number(/Content-Length: (\d+)/i.exec(head)[1]);
+    assert.equal(length, fs.statSync(`${lib}.gz`).size, 'the .gz copy is sent');
+    assert.ok(length < text.length / 5);
+    const res = await fetch(`http://127.0.0.1:${p}/node_modules/lib/lib.js`); // decodes gzip
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.equal(await res.text(), text);
+    const plain = await exchange(`GET /node_modules/lib/lib.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { p });
+    assert.doesNotMatch(plain.text.split('\r\n\r\n')[0], /Content-Encoding/i);
+    assert.ok(plain.text.endsWith(text), 'the file itself without Accept-Encoding');
+
+    assert.match(await (await fetch(`http://127.0.0.1:${p}/`)).text(), /<p>first<\/p>/);
+    fs.writeFileSync(path.join(web, 'index.html'), '<title>{{title}}</title><p>second</p>');
+    assert.match(await (await fetch(`http://127.0.0.1:${p}/`)).text(), /<p>first<\/p>/, 'rendered once, at start');
+    d.child.kill('SIGHUP');
+    await eventually(async () => /<p>second<\/p>/.test(await (await fetch(`http://127.0.0.1:${p}/`)).text()),
+      'the page rendered again after SIGHUP', 10000);
+    assert.ok(d.running);
+  } finally {
+    await d.stop();
   }
 });
 

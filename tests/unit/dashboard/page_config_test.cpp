@@ -22,7 +22,9 @@ TEST(PageConfig, CarriesTheOptions)
     EXPECT_EQ(j.at("broker_port"), 8020);
     EXPECT_EQ(j.at("favicon"), "favicon.svg");
     EXPECT_EQ(j.at("logo"), "");
-    EXPECT_NE(j.at("map_tile_url"), "");
+    EXPECT_EQ(j.at("map_tile_url"), "") << "by default no tile server: nothing leaves the machine";
+    cfg.map_tile_url = "http://tiles.lan/{z}/{x}/{y}.png";
+    EXPECT_EQ(page_config(cfg).at("map_tile_url"), "http://tiles.lan/{z}/{x}/{y}.png");
     cfg.map_tile_url = "none";
     cfg.logo = "https://example.com/logo.png";
     EXPECT_EQ(page_config(cfg).at("map_tile_url"), "");
