@@ -183,9 +183,20 @@ test('a reset clears the node values, out removes the card', async (t) => explai
   assert.equal(await page.locator('[data-testid="node-card"]').count(), 0);
 }));
 
-test('the page shows the lost broker and reconnects when it is back', async (t) => explain(t, async () => {
+test('a reconnection keeps cards, chart history and editor text, and reconciles', async (t) => explain(t, async () => {
+  gateway.addNode('keeper', { protocol: 'CoAP', name: 'keeper-node', temperature: '20.5°C', js: 'a();' });
   gateway.addNode('stale', { protocol: 'MQTT', name: 'stale-node' });
   await card('stale').waitFor({ timeout: WAIT });
+  for (const v of ['21.0°C', '21.5°C']) {
+    gateway.update('keeper', 'temperature', v);
+    await resource('keeper', 'temperature').and(page.locator(`[data-value="${v}"]`)).waitFor({ timeout: WAIT });
+  }
+  const points = () => resource('keeper', 'temperature').locator('canvas')
+    .evaluate((c) => window.Chart.getChart(c).data.datasets[0].data.length);
+  await eventually(async () => (await points()) === 3, 'three chart points', WAIT);
+  const editor = resource('keeper', 'js').locator('[data-testid="js-editor"]');
+  await editor.fill('unsent();\nwork();');
+  await page.evaluate(() => { window.aiotDashboard.goneKeepMs = 1500; });
 
   await broker.stop('SIGKILL');
   await connection().and(page.locator('[data-state="closed"]')).waitFor({ timeout: WAIT });
@@ -197,13 +208,21 @@ test('the page shows the lost broker and reconnects when it is back', async (t) 
   broker = startBroker();
   await broker.waitForPort(brokerPort);
   gateway = await connectGateway();
+  gateway.addNode('keeper', { protocol: 'CoAP', name: 'keeper-node', temperature: '22.0°C', js: 'a();' });
   gateway.addNode('fresh', { protocol: 'CoAP', name: 'fresh-node', temperature: '19°C' });
   await connection().and(page.locator('[data-state="open"]')).waitFor({ timeout: WAIT });
   await card('fresh').waitFor({ timeout: WAIT });
   await resource('fresh', 'temperature').and(page.locator('[data-value="19°C"]')).waitFor({ timeout: WAIT });
-  // The node no gateway replayed after the reconnection is gone.
-  assert.equal(await card('stale').count(), 0);
+  await resource('keeper', 'temperature').and(page.locator('[data-value="22.0°C"]')).waitFor({ timeout: WAIT });
+  await eventually(async () => (await points()) === 4, 'the old history plus the new point', WAIT);
+  assert.equal(await editor.inputValue(), 'unsent();\nwork();', 'the unsent editor text survives');
+  // The node no gateway replayed is marked gone, then removed.
+  await card('stale').and(page.locator('[data-gone="true"]')).waitFor({ timeout: WAIT });
+  assert.equal(await card('keeper').getAttribute('data-gone'), null);
   await shot('reconnected');
+  await card('stale').waitFor({ state: 'detached', timeout: WAIT });
+  gateway.removeNode('keeper');
+  await card('keeper').waitFor({ state: 'detached', timeout: WAIT });
 }));
 
 test('the theme switches and is kept across a reload', async (t) => explain(t, async () => {

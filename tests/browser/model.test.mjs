@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  NodeStore, backoffDelay, brokerUrl, imuGroups, leadingNumber, ledIsOn, numberWithUnit,
-  parseMessage, parsePosition, resourceKind, writeMessage, MAX_RESOURCES_PER_NODE,
+  NodeStore, backoffDelay, brokerUrl, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
+  ledIsOn, naturalCompare, numberWithUnit, parseMessage, parsePosition, protocolName, relativeAge,
+  resourceKind, roundTo, sortedIndex, writeMessage, MAX_POINTS, MAX_RESOURCES_PER_NODE, PROTOCOLS,
 } from '../../web/js/model.js';
 
 test('reads the leading number of a value', () => {
@@ -34,6 +35,108 @@ test('tells how each resource is shown', () => {
   assert.equal(resourceKind('imu', '[]'), 'imu');
   assert.equal(resourceKind('position', '{"lat":1,"lng":2}'), 'position');
   assert.equal(resourceKind('greeting', 'hello'), 'text');
+  assert.equal(resourceKind('ribot', '0:0:0'), 'ribot');
+  assert.equal(resourceKind('webcam', 'http://cam/x.jpg'), 'webcam');
+  assert.equal(resourceKind('suit_state', '6'), 'suit');
+  assert.equal(resourceKind('dwnld', '40'), 'suit');
+  assert.equal(resourceKind('tsp', '12g/m3'), 'measurement');
+  assert.equal(resourceKind('uvindex', '3'), 'measurement');
+});
+
+test('friendly labels for the original resources', () => {
+  assert.equal(label('tsp'), 'Small particles (1–2 µm)');
+  assert.equal(label('tlp'), 'Large particles (3–10 µm)');
+  assert.equal(label('uvindex'), 'UV index');
+  assert.equal(label('suit_state'), 'Firmware update');
+  assert.equal(label('air_quality'), 'Air quality');
+});
+
+test('protocol names, MQTT-SN included', () => {
+  assert.ok(PROTOCOLS.includes('MQTT-SN'));
+  assert.equal(protocolName('MQTT-SN'), 'MQTT-SN');
+  assert.equal(protocolName('mqtt-sn'), 'MQTT-SN');
+  assert.equal(protocolName('mqttsn'), 'MQTT-SN');
+  assert.equal(protocolName('coap'), 'CoAP');
+  assert.equal(protocolName('Zigbee'), 'Zigbee');
+});
+
+test('natural order of node names, binary-searched insertion', () => {
+  const names = ['node 10', 'Node 2', 'node 1', 'alpha', 'node 42', 'node 100'];
+  assert.deepEqual([...names].sort(naturalCompare), ['alpha', 'node 1', 'Node 2', 'node 10', 'node 42', 'node 100']);
+  const sorted = [];
+  const nodes = [{ name: 'b 10', uid: '1' }, { name: '', uid: '0' }, { name: 'b 9', uid: '2' }, { name: 'a', uid: '3' },
+    { name: 'b 9', uid: '0' }];
+  for (const n of nodes) sorted.splice(sortedIndex(sorted, n, compareNodes), 0, n);
+  assert.deepEqual(sorted.map((n) => `${n.name}/${n.uid}`), ['a/3', 'b 9/0', 'b 9/2', 'b 10/1', '/0'],
+    'named nodes first, naturally; equal names by uid; unnamed last');
+  assert.equal(sortedIndex([1, 2, 2, 3], 2, (a, b) => a - b), 3);
+  assert.equal(sortedIndex([], 5, (a, b) => a - b), 0);
+});
+
+test('values keep the precision of the sensor', () => {
+  assert.equal(decimalsOf('21.50°C'), 2);
+  assert.equal(decimalsOf('1013hPa'), 0);
+  assert.equal(decimalsOf(0.1 + 0.2), 1, 'binary noise is not precision');
+  assert.equal(decimalsOf(9.81), 2);
+  assert.equal(decimalsOf('3.14159265'), 4, 'capped at 4');
+  assert.equal(roundTo(21.299999999999997, 1), '21.3');
+  assert.equal(roundTo(-0.001, 2), '0.00');
+  assert.equal(roundTo(7, 0), '7');
+});
+
+test('ages and staleness', () => {
+  assert.equal(relativeAge(500), 'just now');
+  assert.equal(relativeAge(12000), '12 s ago');
+  assert.equal(relativeAge(125000), '2 min ago');
+  assert.equal(relativeAge(3 * 3600 * 1000 + 5), '3 h ago');
+  const store = new NodeStore();
+  for (const t of [0, 1000, 2000, 3000]) store.apply({ type: 'update', uid: 'a', endpoint: 'temperature', data: '20°C' }, t);
+  const node = store.node('a');
+  assert.equal(Math.round(node.interval), 1000);
+  assert.equal(isStale(node, 5000), false);
+  assert.equal(isStale(node, 6100), true, 'three intervals without a value');
+  store.apply({ type: 'update', uid: 'b', endpoint: 'led', data: '1' }, 0);
+  assert.equal(isStale(store.node('b'), 1e9), false, 'no known interval: never stale');
+});
+
+test('the store keeps chart history, bounded', () => {
+  const store = new NodeStore();
+  for (let i = 0; i < MAX_POINTS + 20; i++) {
+    store.apply({ type: 'update', uid: 'a', endpoint: 'temperature', data: `${20 + i / 10}°C` }, i * 100);
+  }
+  const h = store.node('a').history.get('temperature');
+  assert.equal(h.data[0].length, MAX_POINTS);
+  assert.equal(h.decimals, 1);
+  assert.equal(h.summary(0).last, 20 + (MAX_POINTS + 19) / 10);
+  store.apply({ type: 'update', uid: 'a', endpoint: 'imu', data: '[{"type":"acc","values":[0.01,0.02,9.81]}]' }, 1);
+  assert.deepEqual(store.node('a').history.get('imu:acc').names, ['x', 'y', 'z']);
+  store.apply({ type: 'update', uid: 'a', endpoint: 'led', data: '1' }, 2);
+  assert.equal(store.node('a').history.has('led'), false, 'an LED is not charted');
+});
+
+test('no node limit: node 1,001 and more are kept', () => {
+  const store = new NodeStore();
+  for (let i = 0; i < 1500; i++) store.apply({ type: 'new', uid: `n${i}` });
+  assert.equal(store.size, 1500);
+  assert.equal(store.dropped, 0);
+});
+
+test('after a reconnection, nodes not replayed are gone, then removed', () => {
+  const store = new NodeStore();
+  store.apply({ type: 'new', uid: 'kept' }, 0);
+  store.apply({ type: 'update', uid: 'kept', endpoint: 'temperature', data: '1°C' }, 0);
+  store.apply({ type: 'new', uid: 'lost' }, 0);
+  store.beginResync();
+  assert.deepEqual(store.apply({ type: 'new', uid: 'kept' }, 10), []);
+  assert.deepEqual(store.endResync(20), [{ kind: 'gone', uid: 'lost' }]);
+  assert.equal(store.node('kept').history.get('temperature').data[0].length, 1, 'history survives');
+  assert.deepEqual(store.sweepGone(25, 10), []);
+  // A gone node that comes back is back.
+  store.beginResync();
+  assert.deepEqual(store.apply({ type: 'new', uid: 'lost' }, 26), [{ kind: 'back', uid: 'lost' }]);
+  assert.deepEqual(store.endResync(27), [{ kind: 'gone', uid: 'kept' }]);
+  assert.deepEqual(store.sweepGone(40, 10), [{ kind: 'removed', uid: 'kept' }]);
+  assert.equal(store.size, 1);
 });
 
 test('parses positions and IMU readings in their usual shapes', () => {
@@ -103,7 +206,7 @@ test('the store follows new, update, reset and out', () => {
   assert.equal(store.size, 0);
 });
 
-test('the store is bounded', () => {
+test('the store bounds resources per node', () => {
   const store = new NodeStore();
   for (let i = 0; i < MAX_RESOURCES_PER_NODE + 10; i++) {
     store.apply({ type: 'update', uid: 'a', endpoint: `r${i}`, data: i });

@@ -1,317 +1,214 @@
-// One card per node: what it is (name, os, board, ...), its live values with
-// charts, and the controls it offers (LED, robot pad, JavaScript editor).
+// One card per node. A card reads its node from the store (model.js) and
+// draws only while on screen: values that arrive for a card off screen are
+// noted and drawn when it scrolls in. Two layouts: the full card (what the
+// node is, every resource with its widget) and the compact tile of the
+// overview (name, protocol, key values as big numbers with a sparkline, LED
+// switch, staleness), with the full card a click away.
 import { el } from './dom.js';
-import { StreamChart, chartsAvailable } from './charts.js';
+import { Sparkline } from './charts.js';
 import {
-  INFO_FIELDS, displayValue, imuGroups, label, leadingNumber, ledIsOn, numberWithUnit,
-  parsePosition, resourceKind,
+  INFO_FIELDS, displayName, displayValue, isStale, label, protocolName, relativeAge, resourceKind,
 } from './model.js';
+import { osIcon } from './os.js';
+import { PositionView, TextView } from './views/base.js';
+import { CodeView } from './views/code.js';
+import { ImuView } from './views/imu.js';
+import { LedView } from './views/led.js';
+import { MeasurementView, measurementText } from './views/measurement.js';
+import { JoystickView } from './views/ribot.js';
+import { RobotView } from './views/robot.js';
+import { SuitView } from './views/suit.js';
+import { WebcamView } from './views/webcam.js';
 
-const ORDER = { led: 1, robot: 2, measurement: 3, imu: 4, position: 5, js: 6, text: 7 };
+const ORDER = { suit: 0, led: 1, robot: 2, ribot: 2, measurement: 3, imu: 4, webcam: 5, position: 6, js: 7, text: 8 };
+const RELEASE_AFTER_MS = 10000; // charts of a card off screen this long are freed
+const TILE_VALUES = 3;
 
-function clock(time) {
-  return new Date(time).toLocaleTimeString([], {
-    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  });
-}
-
-function chartBox(seriesNames, unit) {
-  const canvas = el('canvas', { 'data-testid': 'chart', dataset: { points: '0' } });
-  const box = el('div', { class: 'chart' }, canvas);
-  const chart = chartsAvailable() ? new StreamChart(canvas, seriesNames, unit) : null;
-  if (!chart) box.append(el('p', { class: 'muted small', text: 'Charts unavailable' }));
-  return { box, chart };
-}
-
-class ResourceView {
-  constructor(name, kind) {
-    this.name = name;
-    this.kind = kind;
-    this.valueEl = el('span', { class: 'value' });
-    this.root = el('section', {
-      class: `resource kind-${kind}`,
-      'data-testid': 'resource',
-      dataset: { resource: name, kind },
-    });
-  }
-
-  update(value) {
-    this.valueEl.textContent = displayValue(value);
-    this.root.dataset.value = displayValue(value);
-  }
-
-  clear() {
-    this.valueEl.textContent = '—';
-  }
-
-  applyTheme() {}
-
-  destroy() {}
-}
-
-class MeasurementView extends ResourceView {
-  constructor(name) {
-    super(name, 'measurement');
-    this.unitEl = el('span', { class: 'unit' });
-    this.numberEl = el('span', { class: 'number' });
-    this.valueEl.append(this.numberEl, this.unitEl);
-    this.root.append(el('div', { class: 'resource-head' },
-      el('span', { class: 'label', text: label(name) }), this.valueEl));
-    this.chartParts = null;
-  }
-
-  update(value, time) {
-    this.root.dataset.value = displayValue(value);
-    const parsed = numberWithUnit(value);
-    if (parsed) {
-      this.numberEl.textContent = String(parsed.number);
-      this.unitEl.textContent = parsed.unit;
-    } else {
-      this.numberEl.textContent = displayValue(value);
-      this.unitEl.textContent = '';
-    }
-    const n = leadingNumber(value);
-    if (n === null) return;
-    if (!this.chartParts) {
-      this.chartParts = chartBox([label(this.name)], parsed ? parsed.unit : '');
-      this.root.append(this.chartParts.box);
-    }
-    if (this.chartParts.chart) this.chartParts.chart.push(time, [n]);
-  }
-
-  clear() {
-    this.numberEl.textContent = '—';
-    this.unitEl.textContent = '';
-    if (this.chartParts && this.chartParts.chart) this.chartParts.chart.clear();
-  }
-
-  applyTheme() {
-    if (this.chartParts && this.chartParts.chart) this.chartParts.chart.applyTheme();
-  }
-
-  destroy() {
-    if (this.chartParts && this.chartParts.chart) this.chartParts.chart.destroy();
-  }
-}
-
-class ImuView extends ResourceView {
-  constructor(name) {
-    super(name, 'imu');
-    this.summary = el('div', { class: 'imu-summary' });
-    this.charts = new Map(); // group name -> {box, chart, seriesNames}
-    this.chartsEl = el('div', { class: 'imu-charts' });
-    this.root.append(el('div', { class: 'resource-head' },
-      el('span', { class: 'label', text: label(name) })), this.summary, this.chartsEl);
-  }
-
-  update(value, time) {
-    this.root.dataset.value = displayValue(value);
-    const groups = imuGroups(value);
-    if (!groups) {
-      this.summary.textContent = displayValue(value);
-      return;
-    }
-    this.summary.replaceChildren(...groups.map((g) => el('span', { class: 'imu-group' },
-      el('b', { text: g.name }), ' ',
-      g.series.map((s) => `${s.name} ${Number(s.value.toFixed(3))}`).join('  '))));
-    for (const g of groups) {
-      let entry = this.charts.get(g.name);
-      if (!entry && this.charts.size < 8) {
-        const names = g.series.map((s) => s.name);
-        entry = { ...chartBox(names, ''), seriesNames: names };
-        entry.box.classList.add('small');
-        entry.box.prepend(el('span', { class: 'chart-title', text: g.name }));
-        this.chartsEl.append(entry.box);
-        this.charts.set(g.name, entry);
-      }
-      if (entry && entry.chart) {
-        const values = entry.seriesNames.map((n) => {
-          const s = g.series.find((x) => x.name === n);
-          return s ? s.value : null;
-        });
-        entry.chart.push(time, values);
-      }
-    }
-  }
-
-  clear() {
-    this.summary.textContent = '—';
-    for (const e of this.charts.values()) if (e.chart) e.chart.clear();
-  }
-
-  applyTheme() {
-    for (const e of this.charts.values()) if (e.chart) e.chart.applyTheme();
-  }
-
-  destroy() {
-    for (const e of this.charts.values()) if (e.chart) e.chart.destroy();
-  }
-}
-
-class LedView extends ResourceView {
-  constructor(name, uid, send) {
-    super(name, 'led');
-    this.on = false;
-    this.bulb = el('span', { class: 'bulb', 'aria-hidden': 'true' });
-    this.button = el('button', {
-      type: 'button',
-      class: 'switch',
-      role: 'switch',
-      'aria-checked': 'false',
-      'aria-label': 'LED',
-      'data-testid': 'led-toggle',
-      onclick: () => {
-        const payload = this.on ? '0' : '1';
-        if (send(uid, name, payload)) {
-          this.button.classList.add('pending');
-          clearTimeout(this.pendingTimer);
-          this.pendingTimer = setTimeout(() => this.button.classList.remove('pending'), 5000);
-        }
-      },
-    }, el('span', { class: 'knob' }));
-    this.root.append(el('div', { class: 'resource-head' },
-      el('span', { class: 'label', text: label(name) }),
-      el('span', { class: 'led-state' }, this.bulb, this.valueEl), this.button));
-  }
-
-  update(value) {
-    this.on = ledIsOn(value);
-    this.root.dataset.value = displayValue(value);
-    this.root.dataset.state = this.on ? 'on' : 'off';
-    this.valueEl.textContent = this.on ? 'On' : 'Off';
-    this.button.setAttribute('aria-checked', String(this.on));
-    this.button.classList.remove('pending');
-    clearTimeout(this.pendingTimer);
-  }
-
-  destroy() {
-    clearTimeout(this.pendingTimer);
-  }
-}
-
-const ROBOT_KEYS = [
-  { payload: 'u', text: '▲', title: 'Forward', area: 'up' },
-  { payload: 'l', text: '◀', title: 'Left', area: 'left' },
-  { payload: 's', text: '■', title: 'Stop', area: 'stop' },
-  { payload: 'r', text: '▶', title: 'Right', area: 'right' },
-  { payload: 'd', text: '▼', title: 'Backward', area: 'down' },
-];
-
-class RobotView extends ResourceView {
-  constructor(name, uid, send) {
-    super(name, 'robot');
-    const pad = el('div', { class: 'robot-pad', role: 'group', 'aria-label': 'Robot control' },
-      ROBOT_KEYS.map((k) => el('button', {
-        type: 'button',
-        class: `pad-${k.area}`,
-        title: k.title,
-        'aria-label': k.title,
-        'data-testid': 'robot-button',
-        dataset: { payload: k.payload },
-        onclick: () => send(uid, name, k.payload),
-      }, k.text)));
-    this.root.append(el('div', { class: 'resource-head' },
-      el('span', { class: 'label', text: label(name) }), this.valueEl), pad);
-  }
-}
-
-class JsView extends ResourceView {
-  constructor(name, uid, send) {
-    super(name, 'js');
-    this.editor = el('textarea', {
-      class: 'code',
-      spellcheck: 'false',
-      rows: 6,
-      'aria-label': 'JavaScript code for the node',
-      'data-testid': 'js-editor',
-    });
-    this.dirty = false;
-    this.editor.addEventListener('input', () => { this.dirty = true; });
-    this.status = el('span', { class: 'muted small' });
-    const sendButton = el('button', {
-      type: 'button',
-      class: 'button primary',
-      'data-testid': 'js-send',
-      onclick: () => {
-        if (send(uid, name, this.editor.value)) {
-          this.dirty = false;
-          this.status.textContent = `Sent at ${clock(Date.now())}`;
-        }
-      },
-    }, 'Send to node');
-    this.root.append(el('div', { class: 'resource-head' },
-      el('span', { class: 'label', text: label(name) })), this.editor,
-      el('div', { class: 'row' }, sendButton, this.status));
-  }
-
-  update(value) {
-    this.root.dataset.value = displayValue(value);
-    if (!this.dirty && document.activeElement !== this.editor) {
-      this.editor.value = displayValue(value);
-    }
-  }
-}
-
-class PositionView extends ResourceView {
-  update(value) {
-    super.update(value);
-    const p = parsePosition(value);
-    this.valueEl.textContent = p ? `${p.lat.toFixed(5)}, ${p.lng.toFixed(5)}` : displayValue(value);
-  }
-}
-
-function textView(name, kind) {
-  const view = kind === 'position' ? new PositionView(name, kind) : new ResourceView(name, kind);
-  view.root.append(el('div', { class: 'resource-head' },
-    el('span', { class: 'label', text: label(name) }), view.valueEl));
-  return view;
-}
+// The view of a resource: dwnld belongs to the suit_state view.
+const viewKey = (resource) => (resource === 'dwnld' ? 'suit_state' : resource);
 
 export class NodeCard {
-  // actions: {send(uid, endpoint, payload) -> bool, onName(uid, name)}
-  constructor(uid, actions) {
-    this.uid = uid;
+  // node: the store's record; actions: {send(uid, endpoint, payload) -> bool,
+  // hide(uid), expandChanged(card)}
+  constructor(node, actions, layout) {
+    this.node = node;
+    this.uid = node.uid;
     this.actions = actions;
-    this.values = new Map();
+    this.layout = layout; // 'full' | 'compact'
+    this.expanded = false;
+    this.visible = false;
+    this.pending = new Set(); // resources changed while off screen
+    this.hiddenResources = new Set();
     this.views = new Map();
     this.infoRows = new Map();
-    this.hiddenResources = new Set();
+    this.tiles = new Map(); // resource -> tile parts (compact)
+    this.full = null; // {info, resources}
+    this.compact = null; // {values, led}
+    this.stale = false;
+    this.gone = false;
+    this.name = '';
+    this.protocol = '';
+    this.search = this.uid.toLowerCase();
+    this.releaseTimer = null;
 
+    this.icon = el('img', { class: 'os-icon', width: '22', height: '22', alt: '' });
+    this.icon.hidden = true;
     this.nameEl = el('h2', {
-      class: 'node-name', text: `Node ${uid.slice(0, 8)}`, 'data-testid': 'resource', dataset: { resource: 'name' },
+      class: 'node-name', text: displayName(this.uid, ''), 'data-testid': 'resource', dataset: { resource: 'name' },
     });
     this.protocolEl = el('span', { class: 'badge', hidden: true });
-    this.updatedEl = el('span', { class: 'updated muted small' });
-    this.info = el('dl', { class: 'info' });
-    this.resourcesEl = el('div', { class: 'resources' });
+    this.goneEl = el('span', { class: 'badge gone-badge', text: 'Gone', hidden: true });
+    this.hideButton = el('button', {
+      type: 'button', class: 'icon-button small-button', 'data-testid': 'hide-node',
+      onclick: () => this.actions.hide(this.uid),
+    }, el('span', { 'aria-hidden': 'true', text: '✕' }));
+    this.detailsButton = el('button', {
+      type: 'button', class: 'button details-button', 'data-testid': 'details',
+      'aria-expanded': 'false', onclick: () => this.setExpanded(!this.expanded),
+    }, 'Details');
+    this.seenEl = el('span', { class: 'updated small', 'data-testid': 'last-seen' });
+    this.body = el('div', { class: 'card-body' });
     this.root = el('article', {
-      class: 'card node',
-      'data-testid': 'node-card',
-      dataset: { uid },
-      tabindex: '-1',
+      class: 'card node', 'data-testid': 'node-card', dataset: { uid: this.uid }, tabindex: '-1',
     },
-    el('header', { class: 'card-header' }, this.nameEl, this.protocolEl),
-    this.info, this.resourcesEl,
-    el('footer', { class: 'card-footer' }, this.updatedEl));
-    this.setInfo('uid', uid);
+    el('header', { class: 'card-header' }, this.icon, this.nameEl, this.protocolEl, this.goneEl, this.hideButton),
+    this.body,
+    el('footer', { class: 'card-footer' }, this.detailsButton, this.seenEl));
+    this.root.aiotCard = this;
+    this.renamed();
+    for (const name of node.resources.keys()) this.noteInfo(name);
+    this.applyLayout();
   }
 
-  get name() {
-    const n = this.values.get('name');
-    return n === undefined ? '' : displayValue(n);
+  // --- what the card shows -------------------------------------------------
+
+  get showsFull() { return this.layout === 'full' || this.expanded; }
+
+  setLayout(layout) {
+    if (layout === this.layout) return;
+    this.layout = layout;
+    this.applyLayout();
   }
 
-  get protocol() {
-    const p = this.values.get('protocol');
-    return p === undefined ? '' : displayValue(p);
+  setExpanded(expanded) {
+    this.expanded = expanded;
+    this.applyLayout();
+    this.actions.expandChanged(this);
   }
 
-  // Text searched by the node filter.
-  searchText() {
-    return [this.uid, ...[...this.values.entries()]
-      .filter(([k]) => INFO_FIELDS.includes(k)).map(([, v]) => displayValue(v))]
-      .join(' ').toLowerCase();
+  applyLayout() {
+    this.root.classList.toggle('compact', !this.showsFull);
+    this.root.classList.toggle('expanded', this.expanded && this.layout === 'compact');
+    this.detailsButton.hidden = this.layout !== 'compact';
+    this.detailsButton.setAttribute('aria-expanded', String(this.expanded));
+    this.detailsButton.textContent = this.expanded ? 'Less' : 'Details';
+    if (this.full) this.full.root.hidden = !this.showsFull;
+    if (this.compact) this.compact.root.hidden = this.showsFull;
+    if (this.visible) this.renderAll();
   }
+
+  setVisible(visible) {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    clearTimeout(this.releaseTimer);
+    if (visible) {
+      this.renderAll();
+    } else {
+      for (const v of this.views.values()) v.shown(false);
+      for (const t of this.tiles.values()) if (t.spark) t.visible = false;
+      this.releaseTimer = setTimeout(() => {
+        for (const v of this.views.values()) if (v.release) v.release();
+      }, RELEASE_AFTER_MS);
+    }
+  }
+
+  // Resources changed: drawn now when on screen, else when it scrolls in.
+  changed(resources) {
+    for (const r of resources) this.noteInfo(r);
+    if (!this.visible) {
+      for (const r of resources) this.pending.add(r);
+      return;
+    }
+    for (const r of resources) this.draw(r);
+    this.tick(Date.now());
+  }
+
+  renderAll() {
+    this.pending.clear();
+    this.ensureParts();
+    for (const r of this.node.resources.keys()) this.draw(r);
+    for (const v of this.views.values()) v.shown(true);
+    this.tick(Date.now());
+  }
+
+  ensureParts() {
+    if (this.showsFull && !this.full) {
+      const info = el('dl', { class: 'info' });
+      const resources = el('div', { class: 'resources' });
+      this.full = { root: el('div', { class: 'full' }, info, resources), info, resources };
+      this.body.append(this.full.root);
+      this.setInfo('uid', this.uid);
+    }
+    if (!this.showsFull && !this.compact) {
+      const values = el('div', { class: 'tile-values' });
+      this.compact = { root: el('div', { class: 'tile' }, values), values, led: null };
+      this.body.prepend(this.compact.root);
+    }
+    if (this.full) this.full.root.hidden = !this.showsFull;
+    if (this.compact) this.compact.root.hidden = this.showsFull;
+  }
+
+  // Name, protocol, OS and the search text follow the node at once (they
+  // order and filter the cards, on screen or not).
+  noteInfo(resource) {
+    if (!INFO_FIELDS.includes(resource)) return;
+    const value = this.node.resources.get(resource);
+    if (resource === 'name') {
+      const name = displayValue(value);
+      if (name !== this.name) {
+        this.name = name;
+        this.nameEl.textContent = displayName(this.uid, name);
+        this.nameEl.dataset.value = name;
+        this.renamed();
+      }
+    } else if (resource === 'protocol') {
+      this.protocol = protocolName(value);
+      this.protocolEl.hidden = !this.protocol;
+      this.protocolEl.textContent = this.protocol;
+      this.root.dataset.protocol = this.protocol;
+    } else if (resource === 'os') {
+      const icon = osIcon(value);
+      this.icon.hidden = !icon;
+      if (icon) {
+        if (this.icon.getAttribute('src') !== icon.file) this.icon.src = icon.file;
+        this.icon.alt = icon.name;
+        this.icon.title = icon.name;
+        this.root.dataset.os = icon.name;
+      }
+    }
+    this.search = [this.uid, displayName(this.uid, this.name),
+      ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
+        .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
+  }
+
+  renamed() {
+    const name = displayName(this.uid, this.name);
+    this.hideButton.setAttribute('aria-label', `Hide ${name}`);
+    this.hideButton.title = `Hide ${name}`;
+    this.detailsButton.setAttribute('aria-label', `Details of ${name}`);
+    this.root.setAttribute('aria-label', name);
+    for (const v of this.views.values()) v.renamed();
+    if (this.compact && this.compact.led) this.compact.led.renamed();
+  }
+
+  draw(resource) {
+    const value = this.node.resources.get(resource);
+    if (value === undefined) return;
+    if (this.full && this.showsFull) this.drawFull(resource, value);
+    if (this.compact && !this.showsFull) this.drawTile(resource, value);
+  }
+
+  // --- the full card -------------------------------------------------------
 
   setInfo(name, value) {
     let row = this.infoRows.get(name);
@@ -321,97 +218,183 @@ export class NodeCard {
         el('dt', { text: label(name) }), dd);
       row.hidden = this.hiddenResources.has(name);
       const order = INFO_FIELDS.indexOf(name);
-      const next = [...this.infoRows.entries()]
-        .filter(([k]) => INFO_FIELDS.indexOf(k) > order)
-        .sort((a, b) => INFO_FIELDS.indexOf(a[0]) - INFO_FIELDS.indexOf(b[0]))[0];
-      this.info.insertBefore(row, next ? next[1] : null);
+      let next = null;
+      for (const [k, r] of this.infoRows) {
+        const o = INFO_FIELDS.indexOf(k);
+        if (o > order && (!next || o < next.o)) next = { o, r };
+      }
+      this.full.info.insertBefore(row, next ? next.r : null);
       this.infoRows.set(name, row);
     }
-    row.lastChild.textContent = displayValue(value);
-    row.dataset.value = displayValue(value);
+    const text = displayValue(value);
+    if (row.dataset.value !== text) {
+      row.lastChild.textContent = text;
+      row.dataset.value = text;
+    }
   }
 
-  setValue(resource, value, time) {
-    this.values.set(resource, value);
-    this.updatedEl.textContent = `Updated ${clock(time)}`;
-    let view = this.views.get(resource);
+  drawFull(resource, value) {
+    const key = viewKey(resource);
+    let view = this.views.get(key);
     const kind = view ? view.kind : resourceKind(resource, value);
     if (kind === 'info') {
-      if (resource === 'name') {
-        // Shown as the card's title rather than as a row.
-        this.nameEl.textContent = displayValue(value) || `Node ${this.uid.slice(0, 8)}`;
-        this.nameEl.dataset.value = displayValue(value);
-        this.actions.onName(this.uid, this.name);
-        return;
-      }
-      this.setInfo(resource, value);
-      if (resource === 'protocol') {
-        this.protocolEl.hidden = false;
-        this.protocolEl.textContent = displayValue(value);
-        this.root.dataset.protocol = displayValue(value);
-      }
+      if (resource !== 'name') this.setInfo(resource, value);
       return;
     }
     if (!view) {
-      view = this.makeView(resource, kind);
+      view = this.makeView(key, kind);
       view.root.hidden = this.hiddenResources.has(resource);
-      view.root.dataset.order = String(ORDER[kind] || 9);
-      const next = [...this.resourcesEl.children]
-        .find((c) => Number(c.dataset.order) > ORDER[kind]);
-      this.resourcesEl.insertBefore(view.root, next || null);
-      this.views.set(resource, view);
+      const order = ORDER[kind] ?? 9;
+      view.root.dataset.order = String(order);
+      let next = null;
+      for (const c of this.full.resources.children) {
+        if (Number(c.dataset.order) > order) {
+          next = c;
+          break;
+        }
+      }
+      this.full.resources.insertBefore(view.root, next);
+      this.views.set(key, view);
+      if (this.visible) view.shown(true);
     }
-    view.update(value, time);
+    if (resource === 'dwnld') view.setDownload(value);
+    else view.update(value, this.node);
   }
 
   makeView(resource, kind) {
-    const send = this.actions.send;
+    const ctx = {
+      uid: this.uid,
+      resource,
+      send: this.actions.send,
+      nodeName: () => displayName(this.uid, this.name),
+    };
     switch (kind) {
-      case 'measurement': return new MeasurementView(resource);
-      case 'imu': return new ImuView(resource);
-      case 'led': return new LedView(resource, this.uid, send);
-      case 'robot': return new RobotView(resource, this.uid, send);
-      case 'js': return new JsView(resource, this.uid, send);
-      default: return textView(resource, kind);
+      case 'measurement': return new MeasurementView(ctx);
+      case 'imu': return new ImuView(ctx);
+      case 'led': return new LedView(ctx);
+      case 'robot': return new RobotView(ctx);
+      case 'ribot': return new JoystickView(ctx);
+      case 'js': return new CodeView(ctx);
+      case 'suit': return new SuitView(ctx);
+      case 'webcam': return new WebcamView(ctx);
+      case 'position': return new PositionView(ctx);
+      default: return new TextView(ctx, kind);
     }
   }
 
+  // --- the compact tile ----------------------------------------------------
+
+  drawTile(resource, value) {
+    const kind = resourceKind(resource, value);
+    if (kind === 'led') {
+      if (!this.compact.led) {
+        this.compact.led = new LedView({
+          uid: this.uid, resource, send: this.actions.send, nodeName: () => displayName(this.uid, this.name),
+        });
+        this.compact.root.append(this.compact.led.root);
+      }
+      this.compact.led.update(value);
+      this.compact.led.root.hidden = this.hiddenResources.has(resource);
+      return;
+    }
+    if (kind !== 'measurement') return;
+    let tile = this.tiles.get(resource);
+    if (!tile) {
+      if (this.tiles.size >= TILE_VALUES) return;
+      const number = el('span', { class: 'big-number' });
+      const unit = el('span', { class: 'unit' });
+      const canvas = el('canvas', { class: 'sparkline', 'data-testid': 'sparkline' });
+      const root = el('div', { class: 'tile-value', 'data-testid': 'tile-value', dataset: { resource } },
+        el('span', { class: 'label small', text: label(resource) }), el('span', { class: 'reading' }, number, unit), canvas);
+      this.compact.values.append(root);
+      tile = { root, number, unit, canvas, spark: null };
+      this.tiles.set(resource, tile);
+    }
+    tile.root.hidden = this.hiddenResources.has(resource);
+    const history = this.node.history.get(resource);
+    const shown = measurementText(value, history ? history.decimals : 0);
+    tile.number.textContent = shown.text;
+    tile.unit.textContent = shown.unit;
+    tile.root.dataset.value = displayValue(value);
+    if (history) {
+      if (!tile.spark || tile.spark.history !== history) tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
+      tile.spark.invalidate();
+    }
+  }
+
+  // --- state over time -----------------------------------------------------
+
+  // Every second: "last value N s ago" on screen, and the stale mark.
+  tick(now) {
+    const stale = isStale(this.node, now);
+    if (stale !== this.stale) {
+      this.stale = stale;
+      this.root.classList.toggle('stale', stale);
+      this.root.dataset.stale = String(stale);
+    }
+    if (this.visible) {
+      const text = `Last value ${relativeAge(now - this.node.updated)}${stale ? ' · stale' : ''}`;
+      if (this.seenEl.textContent !== text) this.seenEl.textContent = text;
+    }
+  }
+
+  setGone(gone) {
+    this.gone = gone;
+    this.root.classList.toggle('gone', gone);
+    this.root.dataset.gone = String(gone);
+    this.goneEl.hidden = !gone;
+  }
+
   // After a node reset: everything but what its gateway set goes.
-  reset(kept) {
-    for (const name of [...this.values.keys()]) {
-      if (kept.includes(name)) continue;
-      this.values.delete(name);
-      const view = this.views.get(name);
-      if (view) {
-        view.destroy();
-        view.root.remove();
-        this.views.delete(name);
-      }
-      const row = this.infoRows.get(name);
-      if (row && name !== 'uid') {
-        row.remove();
-        this.infoRows.delete(name);
-      }
+  reset() {
+    for (const [key, view] of [...this.views]) {
+      const keep = this.node.resources.has(key);
+      if (keep) continue;
+      view.destroy();
+      view.root.remove();
+      this.views.delete(key);
     }
-    if (!kept.includes('name')) {
-      this.nameEl.textContent = `Node ${this.uid.slice(0, 8)}`;
-      delete this.nameEl.dataset.value;
-      this.actions.onName(this.uid, '');
+    for (const [name, row] of [...this.infoRows]) {
+      if (name === 'uid' || this.node.resources.has(name)) continue;
+      row.remove();
+      this.infoRows.delete(name);
     }
+    for (const [name, tile] of [...this.tiles]) {
+      if (tile.spark) tile.spark.destroy();
+      tile.root.remove();
+      this.tiles.delete(name);
+    }
+    if (this.compact && this.compact.led && !this.node.resources.has('led')) {
+      this.compact.led.root.remove();
+      this.compact.led = null;
+    }
+    if (!this.node.resources.has('name')) this.noteInfo('name');
+    this.name = displayValue(this.node.resources.get('name'));
+    this.nameEl.textContent = displayName(this.uid, this.name);
+    if (!this.name) delete this.nameEl.dataset.value;
+    if (this.visible) this.renderAll();
   }
 
   setHiddenResources(hidden) {
     this.hiddenResources = hidden;
-    for (const [name, view] of this.views) view.root.hidden = hidden.has(name);
+    for (const [name, view] of this.views) {
+      view.root.hidden = hidden.has(name) || (name === 'suit_state' && hidden.has('dwnld') && hidden.has(name));
+    }
     for (const [name, row] of this.infoRows) row.hidden = hidden.has(name);
+    for (const [name, tile] of this.tiles) tile.root.hidden = hidden.has(name);
+    if (this.compact && this.compact.led) this.compact.led.root.hidden = hidden.has('led');
   }
 
   applyTheme() {
     for (const view of this.views.values()) view.applyTheme();
+    for (const tile of this.tiles.values()) if (tile.spark) tile.spark.applyTheme();
   }
 
   destroy() {
+    clearTimeout(this.releaseTimer);
     for (const view of this.views.values()) view.destroy();
+    for (const tile of this.tiles.values()) if (tile.spark) tile.spark.destroy();
+    if (this.compact && this.compact.led) this.compact.led.destroy();
     this.root.remove();
   }
 }

@@ -1,10 +1,23 @@
 // The dashboard page: connects to the broker, keeps one card per node.
+// Messages update the store at once; the page is redrawn once per animation
+// frame with what changed (a node sending ten values in a frame is drawn
+// once), new cards are made in slices of a few milliseconds, and only cards
+// on screen draw their values and charts.
 import { BrokerConnection } from './broker.js';
 import { NodeCard } from './cards.js';
+import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
-import { KEPT_ON_RESET, NodeStore, brokerUrl, parseMessage, parsePosition, writeMessage } from './model.js';
+import { FrameTask } from './scheduler.js';
+import { Settings } from './settings.js';
+import {
+  NodeStore, brokerUrl, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
+} from './model.js';
 import { initTheme } from './theme.js';
+
+const SLICE_MS = 10; // card making per frame
+const RESYNC_QUIET_MS = 2000; // after a reconnection: the replay is over when no `new` came for this long
+const RESYNC_MIN_MS = 3000;
 
 async function readConfig() {
   const block = document.getElementById('aiot-config');
@@ -17,18 +30,6 @@ async function readConfig() {
   }
 }
 
-function applyOptions(cfg) {
-  if (cfg.title) {
-    document.title = cfg.title;
-    document.getElementById('title').textContent = cfg.title;
-  }
-  if (cfg.logo) document.getElementById('logo').src = cfg.logo;
-  if (cfg.camera_url) {
-    document.getElementById('camera').src = cfg.camera_url;
-    document.getElementById('camera-card').hidden = false;
-  }
-}
-
 let toastTimer = null;
 function toast(text) {
   const box = document.getElementById('toast');
@@ -38,31 +39,83 @@ function toast(text) {
   toastTimer = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
+// Announces changes of state to screen readers (never one per message).
+class Announcer {
+  constructor(region) {
+    this.region = region;
+    this.added = 0;
+    this.removed = 0;
+    this.timer = null;
+  }
+
+  say(text) {
+    this.region.textContent = text;
+  }
+
+  nodes(added, removed) {
+    this.added += added;
+    this.removed += removed;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const parts = [];
+      if (this.added) parts.push(`${this.added} node${this.added === 1 ? '' : 's'} appeared`);
+      if (this.removed) parts.push(`${this.removed} node${this.removed === 1 ? '' : 's'} left`);
+      this.added = 0;
+      this.removed = 0;
+      if (parts.length) this.say(parts.join(', '));
+    }, 3000);
+  }
+}
+
 class Dashboard {
   constructor(cfg) {
     this.cfg = cfg;
+    this.settings = new Settings(window.localStorage);
     this.store = new NodeStore();
     this.cards = new Map();
+    this.order = []; // cards, sorted as shown
+    this.resourcesSeen = new Set();
+    this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
+    this.queue = { added: [], changed: new Map(), removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
+    this.frame = new FrameTask(() => this.flush());
     this.grid = document.getElementById('nodes');
     this.placeholder = document.getElementById('placeholder');
     this.count = document.getElementById('node-count');
-    this.sidebar = new Sidebar(() => this.applyFilters(), (uid) => this.select(uid));
+    this.announcer = new Announcer(document.getElementById('announcer'));
+    this.sidebar = new Sidebar(this.settings, {
+      filtersChanged: () => this.applyFilters(),
+      select: (uid) => this.select(uid),
+      show: (uid) => this.setNodeHidden(uid, false),
+      displayChanged: () => this.applyDisplay(),
+    });
     this.map = new NodeMap(document.getElementById('map-card'), document.getElementById('map'),
       cfg, (uid) => this.select(uid));
+    this.observer = new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.target.aiotCard) e.target.aiotCard.setVisible(e.isIntersecting);
+    }, { rootMargin: '300px 0px' });
     this.url = brokerUrl(cfg, window.location);
     this.connection = new BrokerConnection(this.url, {
       onState: (state, detail) => this.showState(state, detail),
-      onOpen: () => this.reset(),
+      onOpen: () => this.resync(),
       onMessage: (text) => this.onMessage(text),
     });
-    document.getElementById('about').textContent =
-      `aiot ${cfg.version || ''} · broker ${this.url}`;
+    document.getElementById('about').textContent = `aiot ${cfg.version || ''} · broker ${this.url}`;
     document.getElementById('connection').addEventListener('click', () => this.connection.retryNow());
+    this.viewButton = document.getElementById('view-toggle');
+    this.viewButton.addEventListener('click', () => this.setLayout(this.settings.view === 'compact' ? 'full' : 'compact'));
+    this.setupCamera();
+    this.applyLayoutButton();
+    this.applyDisplay();
+    this.lastState = null;
+    this.ticker = setInterval(() => this.tick(), 1000);
   }
 
   start() {
     this.connection.start();
   }
+
+  // --- connection ------------------------------------------------------------
 
   showState(state, detail) {
     const box = document.getElementById('connection');
@@ -70,17 +123,40 @@ class Dashboard {
     box.dataset.state = state === 'open' ? 'open' : 'closed';
     box.dataset.phase = state;
     document.body.classList.toggle('offline', state !== 'open');
-    if (state === 'open') text.textContent = 'Connected';
-    else if (state === 'connecting') text.textContent = 'Connecting…';
-    else if (detail.retryIn !== undefined) {
-      text.textContent = `Disconnected · retry in ${Math.ceil(detail.retryIn / 1000)} s`;
-    } else text.textContent = 'Disconnected';
+    let words;
+    if (state === 'open') words = 'Connected';
+    else if (state === 'connecting') words = 'Connecting…';
+    else if (detail.retryIn !== undefined) words = `Disconnected · retry in ${Math.ceil(detail.retryIn / 1000)} s`;
+    else words = 'Disconnected';
+    text.textContent = words;
+    const named = state === 'open' ? 'Broker connected' : state === 'connecting' ? 'Connecting to the broker'
+      : 'Broker disconnected, activate to retry now';
+    box.setAttribute('aria-label', named);
     box.title = state === 'open' ? this.url : `${this.url} (click to retry now)`;
+    const phase = state === 'open' ? 'open' : state === 'connecting' ? 'connecting' : 'closed';
+    if (phase !== this.lastState) {
+      if (phase !== 'connecting' || this.lastState === null) {
+        this.announcer.say(phase === 'open' ? 'Connected to the broker' : phase === 'closed' ? 'Connection to the broker lost' : 'Connecting to the broker');
+      }
+      this.lastState = phase;
+    }
   }
 
-  // A (re)connected broker: the gateways replay every node, start afresh.
-  reset() {
-    this.handle(this.store.clear());
+  // A (re)connected broker replays every node: what the page shows stays,
+  // nodes replayed are confirmed, the others are marked gone once the replay
+  // is over and removed a while later.
+  resync() {
+    const now = Date.now();
+    this.store.beginResync();
+    this.resyncOpened = now;
+    this.lastNew = now;
+    clearInterval(this.resyncTimer);
+    this.resyncTimer = setInterval(() => {
+      const t = Date.now();
+      if (t - this.resyncOpened < RESYNC_MIN_MS || t - this.lastNew < RESYNC_QUIET_MS) return;
+      clearInterval(this.resyncTimer);
+      this.enqueue(this.store.endResync(t));
+    }, 250);
   }
 
   onMessage(text) {
@@ -89,88 +165,9 @@ class Dashboard {
       console.warn('aiot: ignoring a message that is not a node message:', text.slice(0, 200));
       return;
     }
-    this.handle(this.store.apply(msg));
-  }
-
-  handle(events) {
-    for (const e of events) {
-      if (e.kind === 'added') this.addCard(e.uid);
-      else if (e.kind === 'removed') this.removeCard(e.uid);
-      else if (e.kind === 'reset') this.resetCard(e.uid);
-      else if (e.kind === 'value') this.setValue(e.uid, e.resource, e.value, e.time);
-    }
-    if (events.length > 0) this.refreshCount();
-  }
-
-  addCard(uid) {
-    const card = new NodeCard(uid, {
-      send: (nodeUid, endpoint, payload) => this.send(nodeUid, endpoint, payload),
-      onName: (nodeUid, name) => {
-        this.sidebar.updateNode(card);
-        this.map.rename(nodeUid, name);
-      },
-    });
-    card.setHiddenResources(this.sidebar.hiddenResources);
-    this.cards.set(uid, card);
-    this.grid.append(card.root);
-    this.sidebar.addNode(card);
-    this.sortCards();
-  }
-
-  removeCard(uid) {
-    const card = this.cards.get(uid);
-    if (!card) return;
-    card.destroy();
-    this.cards.delete(uid);
-    this.sidebar.removeNode(uid);
-    this.map.remove(uid);
-  }
-
-  resetCard(uid) {
-    const card = this.cards.get(uid);
-    if (!card) return;
-    card.reset(KEPT_ON_RESET);
-    this.map.remove(uid);
-  }
-
-  setValue(uid, resource, value, time) {
-    const card = this.cards.get(uid);
-    if (!card) return;
-    card.setValue(resource, value, time);
-    this.sidebar.addResource(resource);
-    if (resource === 'protocol' || resource === 'name') {
-      this.sidebar.updateNode(card);
-      this.sortCards();
-      this.applyFilters();
-    }
-    if (resource === 'position') {
-      const p = parsePosition(value);
-      if (p) this.map.set(uid, p, card.name);
-      else this.map.remove(uid);
-    }
-  }
-
-  sortCards() {
-    const key = (c) => `${c.name || '\uffff'} ${c.uid}`;
-    const sorted = [...this.cards.values()].sort((a, b) => key(a).localeCompare(key(b)));
-    sorted.forEach((card, i) => {
-      if (this.grid.children[i] !== card.root) this.grid.insertBefore(card.root, this.grid.children[i] || null);
-    });
-  }
-
-  applyFilters() {
-    for (const card of this.cards.values()) {
-      const visible = this.sidebar.shows(card);
-      card.root.hidden = !visible;
-      this.sidebar.setVisible(card.uid, visible);
-      card.setHiddenResources(this.sidebar.hiddenResources);
-    }
-  }
-
-  refreshCount() {
-    const n = this.cards.size;
-    this.count.textContent = `${n} node${n === 1 ? '' : 's'}`;
-    this.placeholder.hidden = n > 0;
+    const now = Date.now();
+    if (msg.type === 'new') this.lastNew = now;
+    this.enqueue(this.store.apply(msg, now));
   }
 
   send(uid, endpoint, payload) {
@@ -179,11 +176,231 @@ class Dashboard {
     return false;
   }
 
+  // --- batching --------------------------------------------------------------
+
+  enqueue(events) {
+    if (events.length === 0) return;
+    const q = this.queue;
+    for (const e of events) {
+      switch (e.kind) {
+        case 'added': q.added.push(e.uid); q.removed.delete(e.uid); break;
+        case 'removed': q.removed.add(e.uid); q.changed.delete(e.uid); break;
+        case 'reset': q.reset.add(e.uid); break;
+        case 'gone': q.gone.add(e.uid); q.back.delete(e.uid); break;
+        case 'back': q.back.add(e.uid); q.gone.delete(e.uid); break;
+        case 'value': {
+          let set = q.changed.get(e.uid);
+          if (!set) {
+            set = new Set();
+            q.changed.set(e.uid, set);
+          }
+          set.add(e.resource);
+          break;
+        }
+        default: break;
+      }
+    }
+    this.frame.request();
+  }
+
+  flush() {
+    const start = performance.now();
+    const q = this.queue;
+    let added = 0;
+    let removed = 0;
+    for (const uid of q.removed) {
+      if (this.removeCard(uid)) removed++;
+    }
+    q.removed.clear();
+    for (const uid of q.reset) {
+      const card = this.cards.get(uid);
+      if (card) {
+        card.reset();
+        this.map.remove(uid);
+      }
+    }
+    q.reset.clear();
+    while (q.added.length > 0 && performance.now() - start < SLICE_MS) {
+      const uid = q.added.shift();
+      if (!this.cards.has(uid) && this.store.node(uid)) {
+        this.addCard(uid);
+        added++;
+      }
+    }
+    for (const [uid, set] of q.changed) {
+      const card = this.cards.get(uid);
+      if (!card) continue; // made later, from the store
+      this.changed(card, set);
+    }
+    q.changed.clear();
+    for (const uid of q.gone) this.cards.get(uid)?.setGone(true);
+    for (const uid of q.back) this.cards.get(uid)?.setGone(false);
+    q.gone.clear();
+    q.back.clear();
+    if (added || removed) {
+      this.refreshCount();
+      this.announcer.nodes(added, removed);
+    }
+    if (q.added.length > 0) this.frame.request();
+  }
+
+  // --- cards ----------------------------------------------------------------
+
+  addCard(uid) {
+    const node = this.store.node(uid);
+    const card = new NodeCard(node, {
+      send: (nodeUid, endpoint, payload) => this.send(nodeUid, endpoint, payload),
+      hide: (nodeUid) => this.setNodeHidden(nodeUid, true),
+      expandChanged: () => {},
+    }, this.settings.view);
+    card.setHiddenResources(this.settings.hiddenResources);
+    card.sortedName = card.name;
+    this.cards.set(uid, card);
+    const i = sortedIndex(this.order, card, compareNodes);
+    const before = this.order[i] || null;
+    this.order.splice(i, 0, card);
+    this.grid.insertBefore(card.root, before ? before.root : null);
+    this.sidebar.insert(card, before);
+    this.filterOne(card);
+    this.observer.observe(card.root);
+    for (const name of node.resources.keys()) this.noteResource(name);
+    const position = parsePosition(node.resources.get('position'));
+    if (position) this.map.set(uid, position, displayName(uid, card.name));
+  }
+
+  // One DOM move for a renamed card: out of the sorted list, back in at its
+  // binary-searched place.
+  reposition(card) {
+    card.sortedName = card.name;
+    const from = this.order.indexOf(card);
+    if (from >= 0) this.order.splice(from, 1);
+    const i = sortedIndex(this.order, card, compareNodes);
+    const before = this.order[i] || null;
+    this.order.splice(i, 0, card);
+    if (card.root.nextSibling !== (before ? before.root : null)) {
+      this.grid.insertBefore(card.root, before ? before.root : null);
+      this.sidebar.move(card, before);
+    }
+  }
+
+  changed(card, set) {
+    const protocolBefore = card.protocol;
+    card.changed(set);
+    for (const name of set) this.noteResource(name);
+    if (card.name !== card.sortedName) {
+      this.reposition(card);
+      this.map.rename(card.uid, displayName(card.uid, card.name));
+    }
+    if (set.has('name') || set.has('protocol') || card.protocol !== protocolBefore) {
+      this.sidebar.update(card);
+      this.filterOne(card);
+    } else if (this.sidebar.query !== '' && set.size) {
+      this.filterOne(card);
+    }
+    if (set.has('position')) {
+      const p = parsePosition(card.node.resources.get('position'));
+      if (p) this.map.set(card.uid, p, displayName(card.uid, card.name));
+      else this.map.remove(card.uid);
+    }
+  }
+
+  noteResource(name) {
+    if (this.resourcesSeen.has(name)) return;
+    this.resourcesSeen.add(name);
+    this.sidebar.addResource(name);
+  }
+
+  removeCard(uid) {
+    const card = this.cards.get(uid);
+    if (!card) return false;
+    this.observer.unobserve(card.root);
+    card.destroy();
+    this.cards.delete(uid);
+    const i = this.order.indexOf(card);
+    if (i >= 0) this.order.splice(i, 1);
+    this.sidebar.remove(uid);
+    this.map.remove(uid);
+    return true;
+  }
+
+  // --- filters, layout, settings ---------------------------------------------
+
+  filterOne(card) {
+    const listed = this.sidebar.matches(card);
+    const hidden = this.settings.hiddenNodes.has(card.uid);
+    const show = listed && !hidden;
+    if (card.root.hidden !== !show) card.root.hidden = !show;
+    this.sidebar.setState(card.uid, listed, hidden);
+  }
+
+  applyFilters() {
+    for (const card of this.order) {
+      this.filterOne(card);
+      card.setHiddenResources(this.settings.hiddenResources);
+    }
+    this.refreshCount();
+  }
+
+  setNodeHidden(uid, hidden) {
+    if (hidden) this.settings.hiddenNodes.add(uid);
+    else this.settings.hiddenNodes.delete(uid);
+    this.settings.save();
+    const card = this.cards.get(uid);
+    if (card) this.filterOne(card);
+    this.refreshCount();
+    if (!hidden) this.select(uid);
+  }
+
+  setLayout(layout) {
+    this.settings.view = layout;
+    this.settings.save();
+    for (const card of this.order) card.setLayout(layout);
+    this.applyLayoutButton();
+  }
+
+  applyLayoutButton() {
+    const compact = this.settings.view === 'compact';
+    document.body.classList.toggle('layout-compact', compact);
+    this.viewButton.setAttribute('aria-pressed', String(compact));
+    this.viewButton.dataset.view = this.settings.view;
+  }
+
+  setupCamera() {
+    const img = document.getElementById('camera');
+    const fallback = document.getElementById('camera-fallback');
+    img.addEventListener('error', () => { img.hidden = true; fallback.hidden = false; });
+    img.addEventListener('load', () => { img.hidden = false; fallback.hidden = true; });
+  }
+
+  applyDisplay() {
+    const cameraCard = document.getElementById('camera-card');
+    const img = document.getElementById('camera');
+    const showCamera = Boolean(this.cfg.camera_url) && this.settings.showCamera;
+    cameraCard.hidden = !showCamera;
+    if (showCamera && img.getAttribute('src') !== this.cfg.camera_url) img.src = this.cfg.camera_url;
+    this.map.setEnabled(this.settings.showMap);
+  }
+
+  refreshCount() {
+    const n = this.cards.size;
+    let hidden = 0;
+    for (const card of this.order) if (card.root.hidden) hidden++;
+    const text = `${n} node${n === 1 ? '' : 's'}${hidden ? ` · ${hidden} not shown` : ''}`;
+    if (this.count.textContent !== text) this.count.textContent = text;
+    this.placeholder.hidden = n > 0;
+  }
+
+  tick() {
+    const now = Date.now();
+    for (const card of this.order) card.tick(now);
+    this.enqueue(this.store.sweepGone(now, this.goneKeepMs));
+  }
+
   select(uid) {
     const card = this.cards.get(uid);
     if (!card) return;
     card.root.hidden = false;
-    card.root.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    card.root.scrollIntoView({ block: 'center' });
     card.root.classList.remove('flash');
     void card.root.offsetWidth; // restart the animation
     card.root.classList.add('flash');
@@ -191,12 +408,18 @@ class Dashboard {
   }
 
   applyTheme() {
-    for (const card of this.cards.values()) card.applyTheme();
+    forgetPalette();
+    for (const card of this.order) card.applyTheme();
+    this.map.applyTheme();
   }
 }
 
 const cfg = await readConfig();
-applyOptions(cfg);
+if (cfg.title) {
+  document.title = cfg.title;
+  document.getElementById('title').textContent = cfg.title;
+}
+if (cfg.logo) document.getElementById('logo').src = cfg.logo;
 const dashboard = new Dashboard(cfg);
 initTheme(() => dashboard.applyTheme());
 window.aiotDashboard = dashboard; // for debugging from the console and for tests

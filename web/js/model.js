@@ -2,7 +2,7 @@
 // here: node's test runner checks this module (tests/browser/model.test.mjs).
 
 // Resources that describe a node rather than measure something.
-export const INFO_FIELDS = ['name', 'os', 'board', 'mcu', 'ip', 'protocol', 'id', 'version', 'uid'];
+export const INFO_FIELDS = ['name', 'os', 'board', 'mcu', 'ip', 'protocol', 'id', 'version', 'vendor', 'uid'];
 
 // Measurements shown with a chart (any other "<number><unit>" value is too).
 export const MEASUREMENTS = {
@@ -10,8 +10,11 @@ export const MEASUREMENTS = {
   pressure: 'Pressure',
   humidity: 'Humidity',
   illuminance: 'Illuminance',
+  uvindex: 'UV index',
   eco2: 'eCO₂',
   tvoc: 'TVOC',
+  tsp: 'Small particles (1–2 µm)',
+  tlp: 'Large particles (3–10 µm)',
   particles: 'Particles',
   pm25: 'PM2.5',
   pm10: 'PM10',
@@ -22,15 +25,32 @@ export const MEASUREMENTS = {
 const LABELS = {
   ...MEASUREMENTS,
   name: 'Name', os: 'OS', board: 'Board', mcu: 'MCU', ip: 'IP', protocol: 'Protocol',
-  id: 'Node id', version: 'Version', uid: 'UID', led: 'LED', robot: 'Robot', js: 'JavaScript',
-  position: 'Position', imu: 'IMU', camera: 'Camera',
+  id: 'Node id', version: 'Version', vendor: 'Vendor', uid: 'UID', led: 'LED', robot: 'Robot',
+  ribot: 'RiBot', js: 'JavaScript', position: 'Position', imu: 'IMU', camera: 'Camera',
+  webcam: 'Webcam', suit_state: 'Firmware update', dwnld: 'Firmware download', text: 'Message',
 };
+
+// The protocols gateways announce (resource `protocol`), in the order the
+// filter chips show them; others are shown as they come.
+export const PROTOCOLS = ['CoAP', 'MQTT', 'MQTT-SN', 'WebSocket'];
+
+// A protocol value in its usual spelling ("mqtt-sn" -> "MQTT-SN").
+export function protocolName(value) {
+  const text = displayValue(value).trim();
+  const key = text.toLowerCase().replace(/[\s_]/g, '-');
+  const alias = { coap: 'CoAP', mqtt: 'MQTT', 'mqtt-sn': 'MQTT-SN', mqttsn: 'MQTT-SN', websocket: 'WebSocket', ws: 'WebSocket' };
+  return alias[key] || text;
+}
 
 // Resources a node keeps across a reset (set by its gateway, not the node).
 export const KEPT_ON_RESET = ['protocol', 'ip', 'id'];
 
-export const MAX_NODES = 1000;
+// Per node, a bound on distinct resource names (a node cannot grow the page
+// without limit). There is no bound on the number of nodes.
 export const MAX_RESOURCES_PER_NODE = 100;
+// Chart history per series: at most this many points, over this window.
+export const MAX_POINTS = 150;
+export const WINDOW_MS = 5 * 60 * 1000;
 
 export function label(resource) {
   if (LABELS[resource]) return LABELS[resource];
@@ -67,10 +87,35 @@ export function numberWithUnit(value) {
   return Number.isFinite(n) ? { number: n, unit: (m[2] || '').trim() } : null;
 }
 
+// The decimals a sensor sends ("21.50°C" -> 2, 3 -> 0, 0.1 + 0.2 -> 2 at
+// most after removing binary noise), capped at 4.
+export function decimalsOf(value) {
+  let text;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 0;
+    text = String(Number(value.toPrecision(12)));
+  } else {
+    const m = LEADING_NUMBER.exec(String(value));
+    if (!m) return 0;
+    text = m[1];
+  }
+  if (/e/i.test(text)) return 4;
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : Math.min(4, text.length - dot - 1);
+}
+
+// A number with the given decimals, without "-0".
+export function roundTo(n, decimals) {
+  const text = n.toFixed(Math.max(0, Math.min(4, decimals)));
+  return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
+}
+
 // A JSON value: objects and arrays as they are, strings parsed; else null.
 export function jsonValue(value) {
   if (value !== null && typeof value === 'object') return value;
   if (typeof value !== 'string') return null;
+  const c = value.trimStart().charAt(0);
+  if (c !== '{' && c !== '[') return null;
   try {
     const parsed = JSON.parse(value);
     return parsed !== null && typeof parsed === 'object' ? parsed : null;
@@ -150,12 +195,62 @@ export function resourceKind(name, value) {
   if (INFO_FIELDS.includes(name)) return 'info';
   if (name === 'led') return 'led';
   if (name === 'robot') return 'robot';
+  if (name === 'ribot') return 'ribot';
   if (name === 'js') return 'js';
-  if (name === 'position' || parsePosition(value) && name.endsWith('position')) return 'position';
+  if (name === 'webcam') return 'webcam';
+  if (name === 'suit_state' || name === 'dwnld') return 'suit';
+  if (name === 'position' || (name.endsWith('position') && parsePosition(value))) return 'position';
   if (name === 'imu') return 'imu';
   if (name in MEASUREMENTS) return leadingNumber(value) === null ? 'text' : 'measurement';
   if (numberWithUnit(value)) return 'measurement';
   return 'text';
+}
+
+// Node names in natural order ("node 2" before "node 10"), ignoring case.
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+export const naturalCompare = (a, b) => collator.compare(a, b);
+
+// The index at which `item` goes in the sorted `array` (after equal items).
+export function sortedIndex(array, item, compare) {
+  let lo = 0;
+  let hi = array.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(array[mid], item) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// The name shown for a node.
+export function displayName(uid, name) {
+  return name || `Node ${uid.slice(0, 8)}`;
+}
+
+// Order of nodes: named ones by name, naturally, then unnamed ones; uid last.
+export function compareNodes(a, b) {
+  if (!a.name !== !b.name) return a.name ? -1 : 1;
+  return naturalCompare(a.name, b.name) || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
+}
+
+// "just now", "12 s ago", "2 min ago", "3 h ago", "2 days ago".
+export function relativeAge(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 2) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  const d = Math.floor(s / 86400);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+// A node is stale when nothing came for three of its usual intervals (the
+// shortest mean gap between two values of one resource). A node that never
+// sent a resource twice has no known interval and is never stale.
+export const STALE_INTERVALS = 3;
+export function isStale(node, now) {
+  if (!node || !(node.interval > 0)) return false;
+  return now - node.updated > Math.max(1000, STALE_INTERVALS * node.interval);
 }
 
 // The websocket URL of the broker. A broker host of "localhost" (or empty,
@@ -202,13 +297,82 @@ export function writeMessage(uid, endpoint, payload) {
 
 export const HELLO = JSON.stringify({ type: 'new', data: 'client' });
 
+// The chart history of one resource: named series of {x: time, y} points,
+// bounded by MAX_POINTS and WINDOW_MS, plus the decimals the sensor uses.
+export class History {
+  constructor(names) {
+    this.names = names;
+    this.data = names.map(() => []);
+    this.decimals = 0;
+    this.version = 0; // grows with every point: views redraw when it moved
+  }
+
+  push(time, values) {
+    for (let i = 0; i < this.data.length; i++) {
+      const data = this.data[i];
+      const y = values[i];
+      if (y === null || y === undefined) continue;
+      data.push({ x: time, y });
+      let drop = 0;
+      while (data.length - drop > MAX_POINTS || (data.length - drop > 2 && time - data[drop].x > WINDOW_MS)) drop++;
+      if (drop) data.splice(0, drop);
+    }
+    this.version++;
+  }
+
+  clear() {
+    for (const d of this.data) d.length = 0;
+    this.version++;
+  }
+
+  // {min, max, last} of series i, or null when empty.
+  summary(i = 0) {
+    const data = this.data[i];
+    if (!data || data.length === 0) return null;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const p of data) {
+      if (p.y < min) min = p.y;
+      if (p.y > max) max = p.y;
+    }
+    return { min, max, last: data[data.length - 1].y, count: data.length };
+  }
+}
+
+// The history key and the values a reading adds, or null when the value is
+// not plotted: measurements by resource, IMU readings by group.
+function plotted(resource, value) {
+  const kind = resourceKind(resource, value);
+  if (kind === 'measurement') {
+    const n = leadingNumber(value);
+    return n === null ? null : [{ key: resource, names: [label(resource)], values: [n], decimals: decimalsOf(value) }];
+  }
+  if (kind === 'imu') {
+    const groups = imuGroups(value);
+    if (!groups) return null;
+    return groups.map((g) => ({
+      key: `${resource}:${g.name}`,
+      names: g.series.map((s) => s.name),
+      values: g.series.map((s) => s.value),
+      group: g,
+      decimals: Math.max(...g.series.map((s) => decimalsOf(s.value))),
+    }));
+  }
+  return null;
+}
+
 // The nodes the page knows. apply() returns what changed, for the view:
 //   {kind: 'added', uid} | {kind: 'removed', uid} | {kind: 'reset', uid} |
-//   {kind: 'value', uid, resource, value, time}
+//   {kind: 'value', uid, resource, value, time} | {kind: 'gone', uid} |
+//   {kind: 'back', uid}
+// After a reconnection, beginResync() marks every node unconfirmed; the
+// gateways' replay confirms them; endResync() marks the others gone (shown,
+// dimmed) and sweepGone() removes them a while later.
 export class NodeStore {
   constructor() {
-    this.nodes = new Map(); // uid -> {uid, resources: Map(name -> value), updated}
+    this.nodes = new Map(); // uid -> node
     this.dropped = 0;
+    this.resyncing = false;
   }
 
   get size() { return this.nodes.size; }
@@ -218,12 +382,19 @@ export class NodeStore {
   apply(msg, time = Date.now()) {
     const events = [];
     const ensure = () => {
-      if (this.nodes.has(msg.uid)) return this.nodes.get(msg.uid);
-      if (this.nodes.size >= MAX_NODES) {
-        this.dropped += 1;
-        return null;
+      let node = this.nodes.get(msg.uid);
+      if (node) {
+        if (!node.confirmed) node.confirmed = true;
+        if (node.gone) {
+          node.gone = false;
+          events.push({ kind: 'back', uid: msg.uid });
+        }
+        return node;
       }
-      const node = { uid: msg.uid, resources: new Map(), updated: time };
+      node = {
+        uid: msg.uid, resources: new Map(), history: new Map(), lastSeen: new Map(), gaps: new Map(),
+        updated: time, interval: 0, confirmed: true, gone: false, goneAt: 0,
+      };
       this.nodes.set(msg.uid, node);
       events.push({ kind: 'added', uid: msg.uid });
       return node;
@@ -234,14 +405,26 @@ export class NodeStore {
         break;
       case 'update': {
         const node = ensure();
-        if (!node) break;
-        if (!node.resources.has(msg.endpoint) && node.resources.size >= MAX_RESOURCES_PER_NODE) {
+        const name = msg.endpoint;
+        if (!node.resources.has(name) && node.resources.size >= MAX_RESOURCES_PER_NODE) {
           this.dropped += 1;
           break;
         }
-        node.resources.set(msg.endpoint, msg.data);
-        node.updated = time;
-        events.push({ kind: 'value', uid: msg.uid, resource: msg.endpoint, value: msg.data, time });
+        node.resources.set(name, msg.data);
+        this.noteTiming(node, name, time);
+        const points = plotted(name, msg.data);
+        if (points) {
+          for (const p of points) {
+            let h = node.history.get(p.key);
+            if (!h || h.names.length !== p.names.length) {
+              h = new History(p.names);
+              node.history.set(p.key, h);
+            }
+            h.decimals = Math.max(h.decimals, p.decimals);
+            h.push(time, p.values);
+          }
+        }
+        events.push({ kind: 'value', uid: msg.uid, resource: name, value: msg.data, time });
         break;
       }
       case 'out':
@@ -253,6 +436,10 @@ export class NodeStore {
         for (const name of [...node.resources.keys()]) {
           if (!KEPT_ON_RESET.includes(name)) node.resources.delete(name);
         }
+        node.history.clear();
+        node.lastSeen.clear();
+        node.gaps.clear();
+        node.interval = 0;
         node.updated = time;
         events.push({ kind: 'reset', uid: msg.uid });
         break;
@@ -263,7 +450,55 @@ export class NodeStore {
     return events;
   }
 
-  // Forgets every node (the gateways replay them on reconnect).
+  // Mean gap between two values of one resource (exponential average);
+  // the node's interval is the shortest of them.
+  noteTiming(node, name, time) {
+    const last = node.lastSeen.get(name);
+    node.lastSeen.set(name, time);
+    node.updated = time;
+    if (last === undefined || time <= last) return;
+    const gap = time - last;
+    const mean = node.gaps.get(name);
+    const next = mean === undefined ? gap : mean * 0.8 + gap * 0.2;
+    node.gaps.set(name, next);
+    let shortest = Infinity;
+    for (const g of node.gaps.values()) if (g < shortest) shortest = g;
+    node.interval = shortest;
+  }
+
+  beginResync() {
+    this.resyncing = true;
+    for (const node of this.nodes.values()) node.confirmed = false;
+  }
+
+  // Nodes no gateway replayed are gone: [{kind: 'gone', uid}].
+  endResync(time = Date.now()) {
+    if (!this.resyncing) return [];
+    this.resyncing = false;
+    const events = [];
+    for (const node of this.nodes.values()) {
+      if (!node.confirmed && !node.gone) {
+        node.gone = true;
+        node.goneAt = time;
+        events.push({ kind: 'gone', uid: node.uid });
+      }
+    }
+    return events;
+  }
+
+  // Removes the nodes gone for keepMs or more.
+  sweepGone(time, keepMs) {
+    const events = [];
+    for (const node of [...this.nodes.values()]) {
+      if (node.gone && time - node.goneAt >= keepMs) {
+        this.nodes.delete(node.uid);
+        events.push({ kind: 'removed', uid: node.uid });
+      }
+    }
+    return events;
+  }
+
+  // Forgets every node.
   clear() {
     const events = [...this.nodes.keys()].map((uid) => ({ kind: 'removed', uid }));
     this.nodes.clear();

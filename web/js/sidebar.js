@@ -1,116 +1,187 @@
-// The side panel: the list of nodes with a text filter and protocol chips,
-// and the resource checkboxes that choose what the cards show.
+// The side panel (a drawer on narrow screens): the node list in the cards'
+// order, the text filter and protocol chips, the resource checkboxes, the
+// hidden nodes, and the map/camera switches. Filters live in Settings.
 import { el } from './dom.js';
-import { label } from './model.js';
+import { PROTOCOLS, displayName, label, naturalCompare } from './model.js';
 
 export class Sidebar {
-  // onChange(): the filters changed; onSelect(uid): a node was clicked.
-  constructor(onChange, onSelect) {
-    this.onChange = onChange;
-    this.onSelect = onSelect;
+  // handlers: {filtersChanged(), select(uid), show(uid), displayChanged()}
+  constructor(settings, handlers) {
+    this.settings = settings;
+    this.handlers = handlers;
+    this.root = document.getElementById('sidebar');
     this.list = document.getElementById('node-list');
     this.empty = document.getElementById('node-list-empty');
     this.search = document.getElementById('node-search');
     this.protocolBox = document.getElementById('protocol-filters');
     this.resourceBox = document.getElementById('resource-filters');
-    this.items = new Map(); // uid -> li
-    this.protocols = new Map(); // protocol -> checkbox
-    this.resources = new Map(); // resource -> checkbox
-    this.hiddenResources = new Set();
-    this.hiddenProtocols = new Set();
-    this.search.addEventListener('input', () => this.onChange());
+    this.drawerButton = document.getElementById('drawer-toggle');
+    this.items = new Map(); // uid -> {li, name, protocol, show}
+    this.protocols = new Map(); // protocol -> label
+    this.resources = new Map(); // resource -> label
+    this.search.value = settings.query;
+    this.search.addEventListener('input', () => {
+      settings.query = this.search.value;
+      settings.save();
+      handlers.filtersChanged();
+    });
+    for (const [id, key] of [['show-map', 'showMap'], ['show-camera', 'showCamera']]) {
+      const box = document.getElementById(id);
+      box.checked = settings[key];
+      box.addEventListener('change', () => {
+        settings[key] = box.checked;
+        settings.save();
+        handlers.displayChanged();
+      });
+    }
+    for (const p of settings.hiddenProtocols) this.addProtocol(p);
+    this.drawerButton.addEventListener('click', () => this.setDrawer(!this.drawerOpen));
+    document.getElementById('drawer-close').addEventListener('click', () => this.setDrawer(false));
+    this.root.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.drawerOpen) {
+        this.setDrawer(false);
+        this.drawerButton.focus();
+      }
+    });
+    this.narrow = window.matchMedia('(max-width: 800px)');
+    this.narrow.addEventListener('change', () => this.setDrawer(false));
+    this.drawerOpen = false;
+    this.setDrawer(false);
   }
 
   get query() {
-    return this.search.value.trim().toLowerCase();
+    return this.settings.query.trim().toLowerCase();
   }
 
-  // Whether a card passes the text and protocol filters.
-  shows(card) {
-    if (card.protocol && this.hiddenProtocols.has(card.protocol)) return false;
+  // --- the drawer (narrow screens) -------------------------------------------
+
+  setDrawer(open) {
+    this.drawerOpen = open;
+    document.body.classList.toggle('drawer-open', open);
+    this.drawerButton.setAttribute('aria-expanded', String(open));
+    // Closed on a narrow screen, the panel is out of the tab order too.
+    this.root.inert = this.narrow.matches && !open;
+    if (open) this.search.focus();
+  }
+
+  closeDrawerIfNarrow() {
+    if (this.narrow.matches) this.setDrawer(false);
+  }
+
+  // --- filtering ------------------------------------------------------------
+
+  // Whether a card passes the text and protocol filters (hidden nodes aside).
+  matches(card) {
+    if (card.protocol && this.settings.hiddenProtocols.has(card.protocol)) return false;
     const q = this.query;
-    return q === '' || card.searchText().includes(q);
+    return q === '' || card.search.includes(q);
   }
 
-  addNode(card) {
+  // --- the node list --------------------------------------------------------
+
+  // Inserts the card's item before the item of `before` (null: at the end).
+  insert(card, before) {
     const name = el('span', { class: 'item-name' });
-    const protocol = el('span', { class: 'badge small' });
-    const li = el('li', { dataset: { uid: card.uid } },
-      el('button', { type: 'button', class: 'node-link', onclick: () => this.onSelect(card.uid) },
-        name, protocol));
-    this.items.set(card.uid, { li, name, protocol });
-    this.list.append(li);
-    this.updateNode(card);
+    const protocol = el('span', { class: 'badge small', hidden: true });
+    const select = el('button', {
+      type: 'button', class: 'node-link', onclick: () => {
+        this.handlers.select(card.uid);
+        this.closeDrawerIfNarrow();
+      },
+    }, name, protocol);
+    const show = el('button', {
+      type: 'button', class: 'button show-node', 'data-testid': 'show-node', hidden: true,
+      onclick: () => this.handlers.show(card.uid),
+    }, 'Show');
+    const li = el('li', { dataset: { uid: card.uid } }, select, show);
+    const item = { li, name, protocol, show, text: '', proto: '' };
+    this.items.set(card.uid, item);
+    this.update(card);
+    this.move(card, before);
+    this.empty.hidden = true;
   }
 
-  updateNode(card) {
+  move(card, before) {
+    const item = this.items.get(card.uid);
+    const next = before ? this.items.get(before.uid) : null;
+    this.list.insertBefore(item.li, next ? next.li : null);
+  }
+
+  update(card) {
     const item = this.items.get(card.uid);
     if (!item) return;
-    item.name.textContent = card.name || `Node ${card.uid.slice(0, 8)}`;
-    item.protocol.textContent = card.protocol;
-    item.protocol.hidden = !card.protocol;
-    if (card.protocol) this.addProtocol(card.protocol);
-    this.sort();
+    const text = displayName(card.uid, card.name);
+    if (item.text !== text) {
+      item.text = text;
+      item.name.textContent = text;
+      item.show.setAttribute('aria-label', `Show ${text}`);
+    }
+    if (item.proto !== card.protocol) {
+      item.proto = card.protocol;
+      item.protocol.textContent = card.protocol;
+      item.protocol.hidden = !card.protocol;
+      if (card.protocol) this.addProtocol(card.protocol);
+    }
   }
 
-  removeNode(uid) {
+  remove(uid) {
     const item = this.items.get(uid);
     if (item) item.li.remove();
     this.items.delete(uid);
-    this.refreshEmpty();
-  }
-
-  clear() {
-    for (const uid of [...this.items.keys()]) this.removeNode(uid);
-  }
-
-  sort() {
-    const entries = [...this.items.values()]
-      .sort((a, b) => a.name.textContent.localeCompare(b.name.textContent));
-    for (const e of entries) this.list.append(e.li);
-    this.refreshEmpty();
-  }
-
-  refreshEmpty() {
     this.empty.hidden = this.items.size > 0;
   }
 
-  setVisible(uid, visible) {
+  // listed: passes the filters; hidden: hidden by the user.
+  setState(uid, listed, hidden) {
     const item = this.items.get(uid);
-    if (item) item.li.hidden = !visible;
+    if (!item) return;
+    if (item.li.hidden !== !listed) item.li.hidden = !listed;
+    if (item.show.hidden !== !hidden) {
+      item.show.hidden = !hidden;
+      item.li.classList.toggle('user-hidden', hidden);
+    }
   }
+
+  // --- chips and checkboxes ----------------------------------------------------
 
   addProtocol(protocol) {
     if (this.protocols.has(protocol) || this.protocols.size >= 16) return;
-    const box = el('input', { type: 'checkbox', checked: true });
+    const box = el('input', { type: 'checkbox', checked: !this.settings.hiddenProtocols.has(protocol), 'data-testid': 'protocol-filter', dataset: { protocol } });
     box.addEventListener('change', () => {
-      if (box.checked) this.hiddenProtocols.delete(protocol);
-      else this.hiddenProtocols.add(protocol);
-      this.onChange();
+      if (box.checked) this.settings.hiddenProtocols.delete(protocol);
+      else this.settings.hiddenProtocols.add(protocol);
+      this.settings.save();
+      this.handlers.filtersChanged();
     });
-    this.protocols.set(protocol, box);
-    this.protocolBox.append(el('label', { class: 'chip' }, box, el('span', { text: protocol })));
+    const chip = el('label', { class: 'chip', dataset: { protocol } }, box, el('span', { text: protocol }));
+    this.protocols.set(protocol, chip);
+    const rank = (p) => {
+      const i = PROTOCOLS.indexOf(p);
+      return i < 0 ? PROTOCOLS.length : i;
+    };
+    const order = [...this.protocols.keys()].sort((a, b) => rank(a) - rank(b) || naturalCompare(a, b));
+    const next = order[order.indexOf(protocol) + 1];
+    this.protocolBox.insertBefore(chip, next ? this.protocols.get(next) : null);
   }
 
-  // Offers a checkbox for every resource name seen.
+  // Offers a checkbox for a resource name (first time it is seen).
   addResource(resource) {
     if (this.resources.has(resource) || resource === 'uid' || resource === 'name') return;
     if (this.resources.size >= 64) return;
     const box = el('input', {
-      type: 'checkbox', checked: !this.hiddenResources.has(resource),
+      type: 'checkbox', checked: !this.settings.hiddenResources.has(resource),
       'data-testid': 'resource-filter', dataset: { resource },
     });
     box.addEventListener('change', () => {
-      if (box.checked) this.hiddenResources.delete(resource);
-      else this.hiddenResources.add(resource);
-      this.onChange();
+      if (box.checked) this.settings.hiddenResources.delete(resource);
+      else this.settings.hiddenResources.add(resource);
+      this.settings.save();
+      this.handlers.filtersChanged();
     });
-    this.resources.set(resource, box);
-    const items = [...this.resources.keys()].sort((a, b) => label(a).localeCompare(label(b)));
     const row = el('label', { class: 'check', dataset: { resource } }, box, el('span', { text: label(resource) }));
-    const before = items.indexOf(resource) + 1 < items.length
-      ? this.resourceBox.querySelector(`label[data-resource="${CSS.escape(items[items.indexOf(resource) + 1])}"]`)
-      : null;
-    this.resourceBox.insertBefore(row, before);
+    this.resources.set(resource, row);
+    const order = [...this.resources.keys()].sort((a, b) => naturalCompare(label(a), label(b)));
+    const next = order[order.indexOf(resource) + 1];
+    this.resourceBox.insertBefore(row, next ? this.resources.get(next) : null);
   }
 }

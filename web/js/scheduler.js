@@ -1,0 +1,51 @@
+// Work done at most once per animation frame, and redraws done at most a
+// few times a second, however fast values arrive.
+
+// Calls fn() in the next animation frame, once however often asked.
+export class FrameTask {
+  constructor(fn) {
+    this.fn = fn;
+    this.requested = false;
+  }
+
+  request() {
+    if (this.requested) return;
+    this.requested = true;
+    requestAnimationFrame(() => {
+      this.requested = false;
+      this.fn();
+    });
+  }
+}
+
+// Redraws of charts and similar views: draw() of each marked item, at most
+// every `periodMs`, in an animation frame (so never while hidden).
+export class Redraws {
+  constructor(periodMs = 250) {
+    this.periodMs = periodMs;
+    this.dirty = new Set();
+    this.last = 0;
+    this.timer = null;
+  }
+
+  mark(item) {
+    this.dirty.add(item);
+    if (this.timer !== null) return;
+    const wait = Math.max(0, this.last + this.periodMs - performance.now());
+    this.timer = setTimeout(() => requestAnimationFrame(() => this.run()), wait);
+  }
+
+  forget(item) {
+    this.dirty.delete(item);
+  }
+
+  run() {
+    this.timer = null;
+    this.last = performance.now();
+    const items = [...this.dirty];
+    this.dirty.clear();
+    for (const item of items) item.draw();
+  }
+}
+
+export const redraws = new Redraws(250);
