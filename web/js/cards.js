@@ -69,7 +69,7 @@ export class NodeCard {
     this.seenEl = el('span', { class: 'updated small', 'data-testid': 'last-seen' });
     this.body = el('div', { class: 'card-body' });
     this.root = el('article', {
-      class: 'card node', 'data-testid': 'node-card', dataset: { uid: this.uid }, tabindex: '-1',
+      class: 'card node', 'data-testid': 'node-card', dataset: { uid: this.uid, stale: 'false' }, tabindex: '-1',
     },
     el('header', { class: 'card-header' }, this.icon, this.nameEl, this.protocolEl, this.goneEl, this.hideButton),
     this.body,

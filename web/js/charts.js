@@ -206,6 +206,10 @@ export class Sparkline {
 
   draw() {
     const canvas = this.canvas;
+    if (canvas.clientWidth === 0) {
+      this.drawn = -1; // not laid out (yet): drawn at the next reading
+      return;
+    }
     const ratio = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
     const h = Math.max(1, Math.round(canvas.clientHeight * ratio));

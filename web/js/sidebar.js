@@ -37,7 +37,7 @@ export class Sidebar {
     for (const p of settings.hiddenProtocols) this.addProtocol(p);
     this.drawerButton.addEventListener('click', () => this.setDrawer(!this.drawerOpen));
     document.getElementById('drawer-close').addEventListener('click', () => this.setDrawer(false));
-    this.root.addEventListener('keydown', (e) => {
+    document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.drawerOpen) {
         this.setDrawer(false);
         this.drawerButton.focus();

@@ -234,11 +234,15 @@ export async function launchBrowser() {
 
 export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, ...options });
+  const external = []; // requests that would have left the machine
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    return LOOPBACK.has(url.hostname) ? route.continue() : route.abort('blockedbyclient');
+    if (LOOPBACK.has(url.hostname) || url.protocol === 'data:') return route.continue();
+    external.push(url.href);
+    return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
+  page.external = external;
   page.consoleLines = [];
   page.on('console', (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => page.consoleLines.push(`pageerror: ${e.message}`));

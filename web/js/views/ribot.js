@@ -50,7 +50,11 @@ export class JoystickView extends ResourceView {
 
     this.pad.addEventListener('pointerdown', (e) => {
       this.pointer = e.pointerId;
-      this.pad.setPointerCapture(e.pointerId);
+      try {
+        this.pad.setPointerCapture(e.pointerId);
+      } catch {
+        /* a pointer the browser no longer tracks: moves still arrive on the pad */
+      }
       e.preventDefault();
       this.moveTo(e);
     });

@@ -1,0 +1,136 @@
+// The page with 300 real CoAP nodes (coap-test-node --nodes 300 through the
+// real aiot-coap-gateway and aiot-broker, temperature and pressure every
+// second, an LED each) in headless chromium: every node is listed, the page
+// stays interactive (no long task, a bounded main-thread load), filtering is
+// quick, cards off screen draw when scrolled to, and an LED still works.
+// Bounded: 300 nodes, about 30 s. Run by ctest (tests/e2e/dashboard).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, testEnv, writeKeyFile,
+} from './lib/harness.mjs';
+
+const env = testEnv(['AIOT_BROKER', 'AIOT_DASHBOARD', 'AIOT_WEB_DIR', 'AIOT_ARTIFACTS', 'AIOT_COAP_GATEWAY',
+  'AIOT_COAP_TEST_NODE']);
+const NODES = 300;
+const dir = tempDir('aiot-dashboard-scale-');
+fs.mkdirSync(env.AIOT_ARTIFACTS, { recursive: true });
+const daemons = [];
+let browser;
+let page;
+
+const card = (uid) => page.locator(`[data-testid="node-card"][data-uid="${uid}"]`);
+
+before(async () => {
+  const keys = writeKeyFile(path.join(dir, 'keys'));
+  const brokerPort = await freeTcpPort();
+  const webPort = await freeTcpPort();
+  const coapPort = await freeUdpPort();
+  const nodePort = await freeUdpPort('127.0.3.1');
+  const broker = new Daemon('aiot-broker', env.AIOT_BROKER,
+    ['--broker-port', String(brokerPort), '--key-file', keys.file], path.join(dir, 'broker.log'));
+  daemons.push(broker);
+  await broker.waitForPort(brokerPort);
+  const dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
+    ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR],
+    path.join(dir, 'dashboard.log'));
+  daemons.push(dashboard);
+  await dashboard.waitForPort(webPort);
+  daemons.push(new Daemon('aiot-coap-gateway', env.AIOT_COAP_GATEWAY,
+    ['--broker-port', String(brokerPort), '--key-file', keys.file, '--coap-bind', '127.0.0.1',
+      '--coap-port', String(coapPort), '--node-port', String(nodePort), '--max-time', '60'],
+    path.join(dir, 'coap-gateway.log')));
+  browser = await launchBrowser();
+  page = await newPage(browser);
+  await page.goto(`http://127.0.0.1:${webPort}/`);
+  await page.locator('[data-testid="connection-state"][data-state="open"]').waitFor({ timeout: 15000 });
+  // The nodes start once the page is there: it sees them arrive.
+  daemons.push(new Daemon('coap-test-node', env.AIOT_COAP_TEST_NODE,
+    ['--gateway-host', '127.0.0.1', '--gateway-port', String(coapPort), '--node-host', '127.0.3.1',
+      '--node-port', String(nodePort), '--nodes', String(NODES), '--uid', 'scale', '--temperature', '--pressure',
+      '--led', '--value-interval', '1', '--alive-interval', '10'],
+    path.join(dir, 'coap-test-node.log')));
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  for (const d of daemons.reverse()) await d.stop();
+});
+
+test(`all ${NODES} nodes are listed, in natural order`, async () => {
+  const started = Date.now();
+  await eventually(async () => (await page.locator('#node-list li').count()) === NODES &&
+    (await page.locator('#node-list li .item-name', { hasText: /^CoAP test node/ }).count()) === NODES,
+  `${NODES} named nodes in the list`, 45000, 250);
+  console.log(`# ${NODES} nodes listed ${Date.now() - started} ms after the test nodes started`);
+  const names = await page.locator('#node-list li .item-name').evaluateAll((items) => items.slice(0, 12).map((i) => i.textContent));
+  assert.deepEqual(names, Array.from({ length: 12 }, (_, i) => `CoAP test node ${i + 1}`));
+  assert.match(await page.locator('#node-count').textContent(), new RegExp(`^${NODES} nodes`));
+});
+
+test('with every node sending, the page stays interactive', async () => {
+  await page.evaluate(() => {
+    window.aiotLongTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.aiotLongTasks.push(Math.round(e.duration));
+    }).observe({ type: 'longtask' });
+  });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metric = async (name) => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name).value;
+  const task0 = await metric('TaskDuration');
+  const t0 = Date.now();
+  // 5 s of 600 values a second; the page answers a click meanwhile.
+  const input = page.locator('[data-testid="node-search"]');
+  const latencies = [];
+  while (Date.now() - t0 < 5000) {
+    const before = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    latencies.push(Date.now() - before);
+  }
+  const busy = (await metric('TaskDuration')) - task0;
+  const wall = (Date.now() - t0) / 1000;
+  const longTasks = await page.evaluate(() => window.aiotLongTasks);
+  const heap = await metric('JSHeapUsedSize');
+  console.log(`# main thread ${(100 * busy / wall).toFixed(1)} % busy, long tasks ${JSON.stringify(longTasks)}, ` +
+    `frame wait max ${Math.max(...latencies)} ms, JS heap ${(heap / 1e6).toFixed(1)} MB`);
+  assert.ok(busy / wall < 0.6, `main thread ${(100 * busy / wall).toFixed(1)} % busy`);
+  assert.ok(longTasks.every((d) => d < 250), `long tasks ${longTasks}`);
+  assert.ok(heap < 150e6, `JS heap ${heap}`);
+  await input.focus();
+});
+
+test('filtering "node 42" shows its card alone, quickly', async () => {
+  const input = page.locator('[data-testid="node-search"]');
+  const ms = await input.evaluate((el) => new Promise((resolve) => {
+    const start = performance.now();
+    el.value = 'node 42';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - start)));
+  }));
+  console.log(`# filter to "node 42" painted in ${ms.toFixed(1)} ms`);
+  assert.ok(ms < 500, `${ms} ms`);
+  const shown = page.locator('[data-testid="node-card"]:visible');
+  assert.equal(await shown.count(), 1);
+  assert.equal(await shown.locator('h2').textContent(), 'CoAP test node 42');
+  // Its LED reaches the real node and comes back.
+  const toggle = shown.locator('[data-testid="led-toggle"]');
+  const wasOn = (await toggle.getAttribute('aria-checked')) === 'true';
+  await toggle.click();
+  await eventually(async () => (await toggle.getAttribute('aria-checked')) === String(!wasOn), 'the LED switched', 15000);
+  await page.screenshot({ path: path.join(env.AIOT_ARTIFACTS, 'scale-filter.png') });
+  await input.fill('');
+  await eventually(async () => (await page.locator('[data-testid="node-card"]:visible').count()) === NODES, 'all cards back', 10000);
+});
+
+test('a card far down draws its values and chart when scrolled to', async () => {
+  const last = card(`scale-${NODES}`);
+  assert.equal(await last.locator('canvas').count(), 0, 'nothing drawn off screen yet');
+  await last.scrollIntoViewIfNeeded();
+  await last.locator('[data-testid="resource"][data-resource="temperature"][data-value]').waitFor({ timeout: 10000 });
+  await eventually(() => last.locator('[data-resource="temperature"] canvas')
+    .evaluate((c) => Number(c.dataset.points) >= 2), 'its chart with history', 10000);
+  await page.screenshot({ path: path.join(env.AIOT_ARTIFACTS, 'scale-bottom.png') });
+});
