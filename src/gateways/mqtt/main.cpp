@@ -4,6 +4,7 @@
 #include "common/logging.hpp"
 #include "gateways/core/run_gateway.hpp"
 #include "gateways/mqtt/mqtt_gateway.hpp"
+#include "gateways/mqtt/mqttsn_gateway.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,11 @@ int main(int argc, char** argv)
     app.add_option("--mqtt-port", mqtt.client.port, "MQTT broker port");
     app.add_option("--mqtt-client-id", mqtt.client.client_id,
                    "MQTT client id (default: aiot-gw-<random>, unique per instance)");
+    gw::mqtt::mqttsn_gateway_config mqttsn;
+    app.add_option("--mqttsn-port", mqttsn.port,
+                   "UDP port of MQTT-SN v1.2 nodes (0: no MQTT-SN; the RIOT node uses 1885)");
+    app.add_option("--mqttsn-bind", mqttsn.bind_address,
+                   "Address the MQTT-SN port listens on (\"::\" takes IPv4 too)");
     if (auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -26,12 +32,20 @@ int main(int argc, char** argv)
         mqtt.client.client_id = gw::mqtt::make_client_id("gw");
     }
     mqtt.logic.max_nodes = config.limits.max_nodes;
+    mqttsn.topics = mqtt.logic;
+    mqttsn.gateway = config;
 
     common::init_logging(config.common.debug);
     auto log = common::get_logger("gw.mqtt");
     return gw::run_gateway(config, "MQTT", log,
                            [&](boost::asio::io_context& ioc, gw::gateway_service& service) {
-                               return std::make_unique<gw::mqtt::mqtt_gateway>(ioc, service, mqtt,
-                                                                               log);
+                               auto all = std::make_unique<gw::mqtt::adapter_list>();
+                               all->add(std::make_unique<gw::mqtt::mqtt_gateway>(ioc, service,
+                                                                                 mqtt, log));
+                               if (mqttsn.port != 0) {
+                                   all->add(std::make_unique<gw::mqtt::mqttsn_gateway>(
+                                       ioc, mqttsn, common::get_logger("gw.mqttsn")));
+                               }
+                               return all;
                            });
 }
