@@ -270,7 +270,7 @@ request_handler::request_handler(config cfg, std::shared_ptr<spdlog::logger> log
     }
     std::sort(vendor_files_.begin(), vendor_files_.end());
     if (vendor_files_.empty()) {
-        log_->warn("{} lists no front-end library: the page will have no charts or map",
+        log_->warn("{} lists no front-end library: the page will have no map",
                    (root_ / std::string{vendor_list}).string());
     }
     reload();

@@ -75,7 +75,8 @@ test('serves scripts, styles and the front-end libraries with their types', asyn
     ['/js/main.js', 'text/javascript; charset=utf-8'],
     ['/css/dashboard.css', 'text/css; charset=utf-8'],
     ['/favicon.svg', 'image/svg+xml'],
-    ['/node_modules/chart.js/dist/chart.umd.min.js', 'text/javascript; charset=utf-8'],
+    ['/node_modules/leaflet/dist/leaflet.js', 'text/javascript; charset=utf-8'],
+    ['/node_modules/world-atlas/countries-110m.json', 'application/json'],
     ['/node_modules/leaflet/dist/leaflet.css', 'text/css; charset=utf-8'],
   ]) {
     const res = await fetch(`http://127.0.0.1:${port}${file}`);
@@ -93,7 +94,7 @@ test('serves only the page\'s own assets: every library listed, no package or do
     assert.equal((await fetch(`http://127.0.0.1:${port}/${file}`)).status, 200, file);
   }
   for (const file of ['/README.md', '/package.json', '/package-lock.json', '/vendor.list',
-    '/node_modules/chart.js/package.json', '/node_modules/leaflet/dist/leaflet-src.js',
+    '/node_modules/leaflet/package.json', '/node_modules/leaflet/dist/leaflet-src.js',
     '/node_modules/world-atlas/countries-10m.json', '/node_modules/.package-lock.json']) {
     const res = await fetch(`http://127.0.0.1:${port}${file}`);
     // 403 for the dot file (refused by the path rules), 404 for the others.

@@ -120,7 +120,7 @@ test('a node card appears with its name and values, and a chart draws', async (t
   }
   assert.match(await resource('fake-1', 'temperature').innerText(), /22\.5\s*°C/);
   const points = await eventually(() => resource('fake-1', 'temperature').locator('canvas')
-    .evaluate((canvas) => window.Chart.getChart(canvas).data.datasets[0].data.length)
+    .evaluate((canvas) => Number(canvas.dataset.points))
     .then((n) => (n >= 4 ? n : 0)), 'four chart points', WAIT);
   assert.ok(points >= 4);
   // The chart has drawn: the canvas is no longer blank.
@@ -192,7 +192,7 @@ test('a reconnection keeps cards, chart history and editor text, and reconciles'
     await resource('keeper', 'temperature').and(page.locator(`[data-value="${v}"]`)).waitFor({ timeout: WAIT });
   }
   const points = () => resource('keeper', 'temperature').locator('canvas')
-    .evaluate((c) => window.Chart.getChart(c).data.datasets[0].data.length);
+    .evaluate((c) => Number(c.dataset.points));
   await eventually(async () => (await points()) === 3, 'three chart points', WAIT);
   const editor = resource('keeper', 'js').locator('[data-testid="js-editor"]');
   await editor.fill('unsent();\nwork();');

@@ -19,6 +19,7 @@ test('reads the leading number of a value', () => {
   assert.equal(leadingNumber({ a: 1 }), null);
   assert.deepEqual(numberWithUnit('23°C'), { number: 23, unit: '°C' });
   assert.deepEqual(numberWithUnit('412 ppm'), { number: 412, unit: 'ppm' });
+  assert.deepEqual(numberWithUnit('12.5g/m3'), { number: 12.5, unit: 'g/m3' });
   assert.equal(numberWithUnit('1.0.2'), null);
   assert.equal(numberWithUnit('12 apples 3'), null);
 });

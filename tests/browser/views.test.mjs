@@ -11,7 +11,7 @@ import { indentEdit, lineNumbers } from '../../web/js/views/code.js';
 import { measurementText } from '../../web/js/views/measurement.js';
 import { osIcon, osKind } from '../../web/js/os.js';
 import { DEFAULT_SETTINGS, parseSettings, serializeSettings, Settings, SETTINGS_KEY } from '../../web/js/settings.js';
-import { chartSummary, monotoneTangents } from '../../web/js/charts.js';
+import { chartSummary, monotoneTangents, niceTicks } from '../../web/js/charts.js';
 import { tileAttribution } from '../../web/js/map.js';
 import { History, imuGroups } from '../../web/js/model.js';
 
@@ -153,6 +153,18 @@ test('charts: monotone curves never overshoot, summaries for screen readers', ()
   h.push(1, [22.5]);
   h.push(2, [21]);
   assert.equal(chartSummary('Temperature', h, '°C'), 'Temperature, min 20.0, max 22.5, last 21.0 °C (3 readings)');
+});
+
+test('charts: round ticks covering the values', () => {
+  assert.deepEqual(niceTicks(20, 23), { ticks: [20, 21, 22, 23], step: 1, decimals: 0 });
+  assert.deepEqual(niceTicks(995, 1030).ticks, [990, 1000, 1010, 1020, 1030]);
+  assert.deepEqual(niceTicks(0.01, 0.02), { ticks: [0.01, 0.015, 0.02], step: 0.005, decimals: 3 });
+  const flat = niceTicks(1013, 1013);
+  assert.ok(flat.ticks[0] < 1013 && flat.ticks[flat.ticks.length - 1] > 1013, 'a flat series sits inside its axis');
+  for (const [lo, hi] of [[-0.4, 9.81], [-3, -1], [0, 1e6]]) {
+    const t = niceTicks(lo, hi).ticks;
+    assert.ok(t[0] <= lo && t[t.length - 1] >= hi && t.length <= 8, `${lo}..${hi}: ${t}`);
+  }
 });
 
 test('map attribution follows the tile source', () => {

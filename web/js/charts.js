@@ -1,7 +1,9 @@
-// Line charts of a History (model.js): Chart.js (the global `Chart`) for the
-// full cards, a small canvas sparkline for the overview tiles. Neither draws
-// when asked: both mark themselves with the shared Redraws, which draws at
-// most four times a second, and only charts whose card is on screen ask.
+// Line charts of a History (model.js), drawn on a canvas by hand: a chart
+// with axes for the full cards, a sparkline for the overview tiles. (Chart.js
+// was used first; with a thousand nodes its per-redraw option resolution was
+// most of the page's script time.) Neither draws when asked: both mark
+// themselves with the shared Redraws, which draws at most four times a
+// second, spread over frames; only charts whose card is on screen ask.
 import { clock } from './format.js';
 import { redraws } from './scheduler.js';
 import { roundTo } from './model.js';
@@ -27,11 +29,8 @@ export function forgetPalette() {
   paletteCache = null;
 }
 
-export function chartsAvailable() {
-  return typeof window.Chart === 'function';
-}
-
-// "Temperature over the last 5 min: min 20, max 23, last 22 °C."
+// "Temperature, min 20, max 23, last 22 °C (12 readings)": the text
+// alternative of a chart.
 export function chartSummary(title, history, unit = '') {
   const parts = [];
   history.names.forEach((name, i) => {
@@ -44,7 +43,42 @@ export function chartSummary(title, history, unit = '') {
   return parts.length ? `${title}, ${parts.join('; ')} (${history.data[0].length} readings)` : `${title}: no readings yet`;
 }
 
-// A Chart.js line chart drawing `history` in `canvas` (made when first shown).
+// Tick values covering [min, max]: about `count` round numbers, 1, 2 or 5
+// times a power of ten apart, and the decimals they need. Exposed for tests.
+export function niceTicks(min, max, count = 4) {
+  if (!(max > min)) {
+    const pad = Math.abs(min) > 1 ? Math.abs(min) * 0.01 : 1;
+    min -= pad;
+    max += pad;
+  }
+  const raw = (max - min) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw * (1 - 1e-9));
+  const ticks = [];
+  for (let v = Math.floor(min / step) * step; ticks.length < 20; v += step) {
+    ticks.push(Number(v.toPrecision(12)));
+    if (v >= max - step * 1e-9) break;
+  }
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return { ticks, step, decimals };
+}
+
+const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
+
+// A monotone curve through the points (the path; the caller strokes it).
+function curve(ctx, xs, ys) {
+  const m = monotoneTangents(xs, ys);
+  ctx.beginPath();
+  ctx.moveTo(xs[0], ys[0]);
+  for (let i = 0; i < xs.length - 1; i++) {
+    const dx = (xs[i + 1] - xs[i]) / 3;
+    ctx.bezierCurveTo(xs[i] + dx, ys[i] + m[i] * dx, xs[i + 1] - dx, ys[i + 1] - m[i + 1] * dx, xs[i + 1], ys[i + 1]);
+  }
+}
+
+// A line chart of `history`: time on x (at least the last 30 s), round
+// ticks on y, monotone curves, a dot for a lone reading, a legend when there
+// are several series.
 export class StreamChart {
   constructor(canvas, title, history, unit = '') {
     this.canvas = canvas;
@@ -54,56 +88,25 @@ export class StreamChart {
     this.drawn = -1;
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', `${title}: no readings yet`);
-    const colors = palette();
-    const decimals = () => this.history.decimals;
-    this.chart = new window.Chart(canvas, {
-      type: 'line',
-      data: {
-        datasets: history.names.map((name, i) => ({
-          label: name,
-          data: history.data[i],
-          borderColor: colors.lines[i % colors.lines.length],
-          backgroundColor: colors.lines[i % colors.lines.length],
-          borderWidth: 2,
-          // A lone reading is a dot; a line has none.
-          pointRadius: (ctx) => (ctx.dataset.data.length === 1 ? 3 : 0),
-          cubicInterpolationMode: 'monotone', // no overshoot between readings
-          fill: false,
-        })),
-      },
-      options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        parsing: false,
-        normalized: true,
-        events: ['mousemove', 'mouseout', 'touchstart', 'touchmove'],
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        plugins: {
-          legend: {
-            display: history.names.length > 1,
-            labels: { color: colors.text, boxWidth: 10, boxHeight: 2 },
-          },
-          tooltip: {
-            callbacks: {
-              title: (items) => (items.length ? clock(items[0].parsed.x) : ''),
-              label: (item) => `${item.dataset.label}: ${roundTo(item.parsed.y, decimals())}${this.unit}`,
-            },
-          },
-        },
-        scales: {
-          x: {
-            type: 'linear',
-            ticks: { color: colors.text, maxTicksLimit: 4, maxRotation: 0, callback: (v) => clock(v) },
-            grid: { color: colors.grid },
-          },
-          y: {
-            ticks: { color: colors.text, maxTicksLimit: 5, callback: (v) => roundTo(v, Math.max(decimals(), 0)) },
-            grid: { color: colors.grid },
-          },
-        },
-      },
-    });
+    this.legend = null;
+    if (history.names.length > 1 && canvas.parentNode) {
+      this.legend = document.createElement('span');
+      this.legend.className = 'chart-legend';
+      this.legend.setAttribute('aria-hidden', 'true');
+      this.colorLegend();
+      canvas.parentNode.insertBefore(this.legend, canvas);
+    }
+  }
+
+  colorLegend() {
+    if (!this.legend) return;
+    const colors = palette().lines;
+    this.legend.replaceChildren(...this.history.names.map((name, i) => {
+      const item = document.createElement('span');
+      item.style.setProperty('--swatch', colors[i % colors.length]);
+      item.textContent = name;
+      return item;
+    }));
   }
 
   get points() { return this.history.data[0] ? this.history.data[0].length : 0; }
@@ -114,40 +117,103 @@ export class StreamChart {
   }
 
   draw() {
-    if (!this.chart) return;
-    const data = this.history.data[0] || [];
-    const x = this.chart.options.scales.x;
-    if (data.length) {
-      const last = data[data.length - 1].x;
-      x.max = last;
-      x.min = Math.min(data[0].x, last - 30 * 1000);
+    const canvas = this.canvas;
+    const cw = canvas.clientWidth;
+    const ch = canvas.clientHeight;
+    if (cw === 0 || ch === 0) {
+      this.drawn = -1; // not laid out (yet): drawn at the next reading
+      return;
     }
-    this.chart.update('none');
-    this.drawn = this.history.version;
-    this.canvas.dataset.points = String(this.points);
-    this.canvas.setAttribute('aria-label', chartSummary(this.title, this.history, this.unit));
+    const ratio = window.devicePixelRatio || 1;
+    const w = Math.round(cw * ratio);
+    const h = Math.round(ch * ratio);
+    if (canvas.width !== w) canvas.width = w;
+    if (canvas.height !== h) canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, cw, ch);
+    const history = this.history;
+    this.drawn = history.version;
+    canvas.dataset.points = String(this.points);
+    canvas.setAttribute('aria-label', chartSummary(this.title, history, this.unit));
+    let lo = Infinity;
+    let hi = -Infinity;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const d of history.data) {
+      if (d.length === 0) continue;
+      for (const p of d) {
+        if (p.y < lo) lo = p.y;
+        if (p.y > hi) hi = p.y;
+      }
+      if (d[0].x < first) first = d[0].x;
+      if (d[d.length - 1].x > last) last = d[d.length - 1].x;
+    }
+    if (lo === Infinity) return;
+    const colors = palette();
+    const x1 = last;
+    const x0 = Math.min(first, last - 30 * 1000);
+    const y = niceTicks(lo, hi, ch > 100 ? 4 : 3);
+    const y0 = y.ticks[0];
+    const y1 = y.ticks[y.ticks.length - 1];
+    const labels = y.ticks.map((v) => roundTo(v, y.decimals));
+    ctx.font = FONT;
+    let labelWidth = 0;
+    for (const l of labels) labelWidth = Math.max(labelWidth, ctx.measureText(l).width);
+    const left = Math.ceil(labelWidth) + 8;
+    const top = this.legend ? 18 : 6;
+    const right = cw - 4;
+    const bottom = ch - 18;
+    const px = (x) => left + ((x - x0) / Math.max(1, x1 - x0)) * (right - left);
+    const py = (v) => bottom - ((v - y0) / (y1 - y0)) * (bottom - top);
+    ctx.strokeStyle = colors.grid;
+    ctx.fillStyle = colors.text;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    y.ticks.forEach((v, i) => {
+      const yy = Math.round(py(v)) + 0.5;
+      ctx.moveTo(left, yy);
+      ctx.lineTo(right, yy);
+      ctx.fillText(labels[i], left - 5, yy);
+    });
+    ctx.textBaseline = 'alphabetic';
+    for (const [x, align] of [[x0, 'left'], [(x0 + x1) / 2, 'center'], [x1, 'right']]) {
+      const xx = Math.round(px(x)) + 0.5;
+      ctx.moveTo(xx, top);
+      ctx.lineTo(xx, bottom);
+      ctx.textAlign = align;
+      ctx.fillText(clock(x), xx, ch - 4);
+    }
+    ctx.stroke();
+    ctx.lineWidth = 2;
+    ctx.lineJoin = 'round';
+    history.data.forEach((d, i) => {
+      if (d.length === 0) return;
+      ctx.strokeStyle = colors.lines[i % colors.lines.length];
+      ctx.fillStyle = ctx.strokeStyle;
+      if (d.length === 1) { // a one-point chart shows its point
+        ctx.beginPath();
+        ctx.arc(px(d[0].x), py(d[0].y), 3, 0, Math.PI * 2);
+        ctx.fill();
+        return;
+      }
+      curve(ctx, d.map((p) => px(p.x)), d.map((p) => py(p.y)));
+      ctx.stroke();
+    });
   }
 
   applyTheme() {
-    const colors = palette();
-    const o = this.chart.options;
-    this.chart.data.datasets.forEach((d, i) => {
-      d.borderColor = colors.lines[i % colors.lines.length];
-      d.backgroundColor = d.borderColor;
-    });
-    o.plugins.legend.labels.color = colors.text;
-    for (const axis of [o.scales.x, o.scales.y]) {
-      axis.ticks.color = colors.text;
-      axis.grid.color = colors.grid;
-    }
+    this.colorLegend();
     this.drawn = -1;
     redraws.mark(this);
   }
 
   destroy() {
     redraws.forget(this);
-    if (this.chart) this.chart.destroy();
-    this.chart = null;
+    if (this.legend) this.legend.remove();
+    this.legend = null;
   }
 }
 
@@ -238,15 +304,7 @@ export class Sparkline {
       ctx.fill();
       return;
     }
-    const xs = data.map(px);
-    const ys = data.map(py);
-    const m = monotoneTangents(xs, ys);
-    ctx.beginPath();
-    ctx.moveTo(xs[0], ys[0]);
-    for (let i = 0; i < xs.length - 1; i++) {
-      const dx = (xs[i + 1] - xs[i]) / 3;
-      ctx.bezierCurveTo(xs[i] + dx, ys[i] + m[i] * dx, xs[i + 1] - dx, ys[i + 1] - m[i + 1] * dx, xs[i + 1], ys[i + 1]);
-    }
+    curve(ctx, data.map(px), data.map(py));
     ctx.stroke();
   }
 

@@ -166,6 +166,10 @@ class Dashboard {
       return;
     }
     const now = Date.now();
+    if (!this.heard) {
+      this.heard = true;
+      performance.mark('aiot:first-message'); // for bench/dashboard_page
+    }
     if (msg.type === 'new') this.lastNew = now;
     this.enqueue(this.store.apply(msg, now));
   }
@@ -237,6 +241,10 @@ class Dashboard {
     for (const uid of q.back) this.cards.get(uid)?.setGone(false);
     q.gone.clear();
     q.back.clear();
+    if (added && !this.marked50 && this.cards.size >= 50) {
+      this.marked50 = true;
+      performance.mark('aiot:50-cards');
+    }
     if (added || removed) {
       this.refreshCount();
       this.announcer.nodes(added, removed);

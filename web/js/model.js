@@ -63,7 +63,8 @@ export function displayValue(value) {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-const NUMBER_WITH_UNIT = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d.][^\d]*)?$/;
+// The unit starts with neither a digit nor a dot and has no space ("g/m3" is one).
+const NUMBER_WITH_UNIT = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d.]\S*)?$/;
 const LEADING_NUMBER = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)/;
 
 // The number a value starts with ("23°C" -> 23, "1013hPa" -> 1013), or null.

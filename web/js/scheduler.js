@@ -39,12 +39,21 @@ export class Redraws {
     this.dirty.delete(item);
   }
 
-  run() {
+  // Draws the marked items, at most `budgetMs` per frame: the rest go on in
+  // the next frames, so that many charts never make one long task.
+  run(budgetMs = 8) {
     this.timer = null;
     this.last = performance.now();
-    const items = [...this.dirty];
-    this.dirty.clear();
-    for (const item of items) item.draw();
+    const start = performance.now();
+    for (const item of this.dirty) {
+      this.dirty.delete(item);
+      item.draw();
+      if (performance.now() - start > budgetMs && this.dirty.size > 0) {
+        this.timer = -1; // a frame is pending; marks wait for it
+        requestAnimationFrame(() => this.run(budgetMs));
+        return;
+      }
+    }
   }
 }
 

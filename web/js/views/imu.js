@@ -1,7 +1,7 @@
 // An IMU: the readings as text, a chart per sensor group, and the board's
 // orientation drawn as a box with CSS 3D transforms (no library).
 import { el } from '../dom.js';
-import { StreamChart, chartsAvailable } from '../charts.js';
+import { StreamChart } from '../charts.js';
 import { displayValue, imuGroups, label, roundTo } from '../model.js';
 import { ResourceView } from './base.js';
 
@@ -104,7 +104,7 @@ export class ImuView extends ResourceView {
         entry.chart.destroy();
         entry.chart = null;
       }
-      if (!entry.chart && chartsAvailable()) {
+      if (!entry.chart) {
         entry.chart = new StreamChart(entry.canvas, `${label(this.name)} ${g.name}`, history);
       }
       if (entry.chart) entry.chart.invalidate();

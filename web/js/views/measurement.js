@@ -1,7 +1,7 @@
 // A measurement: the last value rounded to the sensor's precision, its unit,
 // and a chart of the last minutes (drawn only while the card is on screen).
 import { el } from '../dom.js';
-import { StreamChart, chartsAvailable } from '../charts.js';
+import { StreamChart } from '../charts.js';
 import { displayValue, label, numberWithUnit, roundTo } from '../model.js';
 import { ResourceView } from './base.js';
 
@@ -40,16 +40,9 @@ export class MeasurementView extends ResourceView {
 
   refreshChart() {
     if (!this.visible || !this.history) return;
-    if (!this.chart && chartsAvailable()) {
-      this.chart = new StreamChart(this.canvas, label(this.name), this.history, this.unit);
-    }
-    if (this.chart) {
-      if (this.chart.history !== this.history) {
-        this.chart.destroy();
-        this.chart = new StreamChart(this.canvas, label(this.name), this.history, this.unit);
-      }
-      this.chart.invalidate();
-    }
+    if (this.chart && this.chart.history !== this.history) this.release();
+    if (!this.chart) this.chart = new StreamChart(this.canvas, label(this.name), this.history, this.unit);
+    this.chart.invalidate();
   }
 
   shown(visible) {
