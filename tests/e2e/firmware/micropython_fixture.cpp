@@ -14,6 +14,27 @@ std::string uri(std::uint16_t port)
 
 } // namespace
 
+bool real_micropython()
+{
+    return std::string(AIOT_MICROPYTHON).size() > 0;
+}
+
+std::string micropython_interpreter()
+{
+    return real_micropython()
+               ? std::string("real MicroPython (") + AIOT_MICROPYTHON + ")"
+               : std::string("CPython with board stand-ins (no MicroPython interpreter: "
+                             "../shared/micropython/micropython not found at configure time)");
+}
+
+std::string led_log_line(bool on)
+{
+    if (real_micropython()) {
+        return on ? "aiot: LED on" : "aiot: LED off";
+    }
+    return on ? "[machine] Pin(2) value 1" : "[machine] Pin(2) value 0";
+}
+
 mqtt_peer::mqtt_peer(std::uint16_t port, const std::string& client_id)
     : client_(uri(port), client_id)
 {
@@ -104,7 +125,10 @@ void micropython_fixture::write_config(const std::string& node_id, const std::st
                                        const std::string& led_pin, int check_interval_s)
 {
     std::ofstream config(dir_ / "config.py");
-    config << "WIFI_SSID = 'test-wifi'\n"
+    // The unix port has no network module and no machine.Pin: no Wi-Fi and
+    // no GPIO LED there (the LED is then only a value).
+    const bool mpy = real_micropython();
+    config << (mpy ? "WIFI_SSID = None\n" : "WIFI_SSID = 'test-wifi'\n")
            << "WIFI_PASSWORD = 'not-a-secret'\n"
            << "MQTT_HOST = '127.0.0.1'\n"
            << "MQTT_PORT = " << mqtt_port_ << "\n"
@@ -112,13 +136,27 @@ void micropython_fixture::write_config(const std::string& node_id, const std::st
            << "NODE_NAME = " << nlohmann::json(name).dump() << "\n"
            << "BOARD = 'host-test'\n"
            << "POSITION = {'lat': 48.7145, 'lng': 2.2058}\n"
-           << "LED_PIN = " << (led_pin.empty() ? "None" : led_pin) << "\n"
+           << "LED_PIN = " << (led_pin.empty() || mpy ? "None" : led_pin) << "\n"
            << "CHECK_INTERVAL_S = " << check_interval_s << "\n";
     ASSERT_TRUE(config.good());
 }
 
 void micropython_fixture::start_node()
 {
+    static bool said = false;
+    if (!said) {
+        std::cout << "MicroPython node tests: the node runs on " << micropython_interpreter()
+                  << "\n";
+        said = true;
+    }
+    if (real_micropython()) {
+        node_ = std::make_unique<process>(
+            AIOT_MICROPYTHON,
+            std::vector<std::string>{AIOT_MPY_REAL_RUNNER, dir_.path().string(), AIOT_MPY_NODE,
+                                     AIOT_MICROPYTHON_LIB},
+            dir_ / "node.log");
+        return;
+    }
     node_ = std::make_unique<process>(
         AIOT_PYTHON,
         std::vector<std::string>{"-u", "-I", "-B", AIOT_MPY_RUNNER, dir_.path().string(), AIOT_MPY_NODE},

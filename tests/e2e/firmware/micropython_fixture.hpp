@@ -40,6 +40,17 @@ private:
     mqtt::async_client client_;
 };
 
+// True when the tests run the node on the real MicroPython interpreter
+// (../shared/micropython/, found at configure time); false: CPython with
+// the stand-ins of micropython_standins/.
+bool real_micropython();
+// One line saying which interpreter runs the node (and why).
+std::string micropython_interpreter();
+// The node's log line for an LED switched to `on`: the GPIO stand-in's
+// under CPython (LED_PIN 2), the node's own line on real MicroPython (whose
+// unix port has no machine.Pin).
+std::string led_log_line(bool on);
+
 // Test fixture: a temp folder, mosquitto, and the node script.
 class micropython_fixture : public ::testing::Test {
 protected:

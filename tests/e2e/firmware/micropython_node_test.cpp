@@ -90,7 +90,7 @@ TEST_F(FirmwareMicropythonNode, FollowsLedWrites)
 {
     gateway_->publish(gw_topic("led/set"), "1");
     EXPECT_EQ(gateway_->expect_json(topic("led")), json({{"value", "1"}}));
-    EXPECT_TRUE(node_->wait_for_log("[machine] Pin(2) value 1"));
+    EXPECT_TRUE(node_->wait_for_log(led_log_line(true)));
 
     gateway_->publish(gw_topic("led/set"), "0");
     EXPECT_EQ(gateway_->expect_json(topic("led")), json({{"value", "0"}}));
@@ -98,6 +98,17 @@ TEST_F(FirmwareMicropythonNode, FollowsLedWrites)
 
     gateway_->publish(gw_topic("discover"), "values");
     EXPECT_EQ(gateway_->expect_json(topic("led")), json({{"value", "0"}}));
+}
+
+// Where ../shared/micropython/ exists (CI), the node runs on the real
+// interpreter; elsewhere this says that CPython with stand-ins ran it.
+TEST_F(FirmwareMicropythonNode, RunsOnTheRealInterpreterWhenPresent)
+{
+    if (!real_micropython()) {
+        GTEST_SKIP() << "the node ran on " << micropython_interpreter();
+    }
+    EXPECT_TRUE(node_->wait_for_log("aiot-test: running on micropython")) << node_->log();
+    EXPECT_EQ(node_->log().find("Traceback"), std::string::npos) << node_->log();
 }
 
 TEST_F(FirmwareMicropythonNode, AnswersGatewayCheck)
