@@ -7,6 +7,15 @@
  * ["name","board","mcu","os","led"] and "values" with one
  * node/<id>/<resource> {"value":"..."} per resource. gateway/<id>/led/set
  * "0"/"1" switches LED0 and publishes the new node/<id>/led value.
+ * With a SAUL sensor (simulated on native), its values are resources too,
+ * published every AIOT_SEND_INTERVAL_MS; with POSITION, "position" is one,
+ * changed by gateway/<id>/position/set.
+ *
+ * A gateway that restarted does not know the node: the node notices when a
+ * publish fails, ends its session and connects again. emcute forgets its
+ * gateway only when a DISCONNECT answers its own, and some gateways ignore
+ * a DISCONNECT from a client they do not know; so while the node waits for
+ * that answer, it sends itself the DISCONNECT (to emcute's port on ::1).
  *
  * emcute's calls wait for the gateway's answers, which its own thread
  * receives; so its publish callback only posts an event to the node thread,
@@ -20,8 +29,19 @@
 #include "container.h"
 #include "msg.h"
 #include "net/emcute.h"
+#include "net/ipv6/addr.h"
+#include "net/sock/udp.h"
 #include "thread.h"
 #include "ztimer.h"
+#ifdef MODULE_AIOT_SAUL
+#include "aiot_saul.h"
+#include "phydat.h"
+#include "saul.h"
+#endif
+
+#ifndef AIOT_SEND_INTERVAL_MS
+#define AIOT_SEND_INTERVAL_MS   (5000U)
+#endif
 
 #define RETRY_MS            (5000U)
 #define TOPIC_MAX           (AIOT_NODE_ID_MAX + 32U)
@@ -32,30 +52,83 @@ enum {
     EV_DISCOVER_RESOURCES,      /* publish the resource list */
     EV_DISCOVER_VALUES,         /* publish every value */
     EV_LED_SET,                 /* content.value: 0 or 1 */
+    EV_POSITION_SET,            /* content.ptr: _position_text */
 };
 
 typedef struct {
     const char *name;
-    const char *(*value)(void);
+    /* the value text into out; < 0 when there is none */
+    int (*value)(const void *arg, char *out, size_t size);
+    const void *arg;
+    bool present;
 } resource_t;
 
 static char _node_id[AIOT_NODE_ID_MAX + 1];
 static kernel_pid_t _node_pid = KERNEL_PID_UNDEF;
 
-static const char *_name_value(void) { return aiot_node_name(); }
-static const char *_board_value(void) { return RIOT_BOARD; }
-static const char *_mcu_value(void) { return RIOT_CPU; }
-static const char *_os_value(void) { return "riot"; }
-static const char *_led_value(void) { return aiot_node_led() ? "1" : "0"; }
+static int _text(const char *text, char *out, size_t size)
+{
+    return aiot_copy_text(out, size, text, strlen(text));
+}
+static int _name_value(const void *a, char *o, size_t n) { (void)a; return _text(aiot_node_name(), o, n); }
+static int _board_value(const void *a, char *o, size_t n) { (void)a; return _text(RIOT_BOARD, o, n); }
+static int _mcu_value(const void *a, char *o, size_t n) { (void)a; return _text(RIOT_CPU, o, n); }
+static int _os_value(const void *a, char *o, size_t n) { (void)a; return _text("riot", o, n); }
+static int _led_value(const void *a, char *o, size_t n)
+{
+    (void)a;
+    return _text(aiot_node_led() ? "1" : "0", o, n);
+}
+static int _position_value(const void *a, char *o, size_t n)
+{
+    (void)a;
+    return aiot_node_position(o, n);
+}
 
-enum { LED_RESOURCE = 4 };   /* index of "led" below */
-static const resource_t _resources[] = {
-    { "name", _name_value },
-    { "board", _board_value },
-    { "mcu", _mcu_value },
-    { "os", _os_value },
-    [LED_RESOURCE] = { "led", _led_value },
+#ifdef MODULE_AIOT_SAUL
+typedef struct {
+    uint8_t saul_type;
+    uint8_t unit;
+    aiot_saul_format_t format;
+} sensor_t;
+static const sensor_t _temperature = { SAUL_SENSE_TEMP, UNIT_TEMP_C, aiot_format_temperature };
+static const sensor_t _pressure = { SAUL_SENSE_PRESS, UNIT_PA, aiot_format_pressure };
+static const sensor_t _humidity = { SAUL_SENSE_HUM, UNIT_PERCENT, aiot_format_humidity };
+static int _sensor_value(const void *arg, char *out, size_t size)
+{
+    const sensor_t *s = arg;
+    return aiot_saul_read(s->saul_type, s->unit, s->format, out, size);
+}
+#endif
+
+enum { LED_RESOURCE = 4, POSITION_RESOURCE = 5, FIRST_SENSOR = 6 };   /* indexes below */
+static resource_t _resources[] = {
+    { "name", _name_value, NULL, true },
+    { "board", _board_value, NULL, true },
+    { "mcu", _mcu_value, NULL, true },
+    { "os", _os_value, NULL, true },
+    [LED_RESOURCE] = { "led", _led_value, NULL, true },
+    [POSITION_RESOURCE] = { "position", _position_value, NULL, false },
+#ifdef MODULE_AIOT_SAUL
+    { "temperature", _sensor_value, &_temperature, false },
+    { "pressure", _sensor_value, &_pressure, false },
+    { "humidity", _sensor_value, &_humidity, false },
+#endif
 };
+
+/* Which resources this node has: sensors whose SAUL device exists, the
+ * position when one is compiled in. */
+static void _probe_resources(void)
+{
+    char text[48];
+    _resources[POSITION_RESOURCE].present = aiot_node_position(text, sizeof(text)) >= 0;
+#ifdef MODULE_AIOT_SAUL
+    for (unsigned i = FIRST_SENSOR; i < ARRAY_SIZE(_resources); ++i) {
+        const sensor_t *s = _resources[i].arg;
+        _resources[i].present = aiot_saul_exists(s->saul_type);
+    }
+#endif
+}
 
 /* ---- topic ids: every topic is registered once per connection ---------- */
 
@@ -65,6 +138,7 @@ typedef struct {
 } registered_topic_t;
 
 static registered_topic_t _registered[ARRAY_SIZE(_resources) + 2];
+static char _position_text[64];     /* a position/set payload, for the node thread */
 static unsigned _registered_count;
 
 /* The registered topic @p name (registering it first), or NULL. */
@@ -116,10 +190,12 @@ static bool _publish_check(void)
 static bool _publish_value(const resource_t *res)
 {
     char topic[TOPIC_MAX];
+    char value[PAYLOAD_MAX / 2];
     char payload[PAYLOAD_MAX];
-    if ((aiot_mqtt_node_topic(topic, sizeof(topic), _node_id, res->name) < 0) ||
-        (aiot_mqtt_value_payload(payload, sizeof(payload), res->value()) < 0)) {
-        printf("aiot: value of %s does not fit a message, not sent\n", res->name);
+    if ((res->value(res->arg, value, sizeof(value)) < 0) ||
+        (aiot_mqtt_node_topic(topic, sizeof(topic), _node_id, res->name) < 0) ||
+        (aiot_mqtt_value_payload(payload, sizeof(payload), value) < 0)) {
+        printf("aiot: no value of %s to send\n", res->name);
         return true;
     }
     return _publish(topic, payload);
@@ -128,14 +204,31 @@ static bool _publish_value(const resource_t *res)
 static bool _publish_resources(void)
 {
     const char *names[ARRAY_SIZE(_resources)];
+    unsigned count = 0;
     for (unsigned i = 0; i < ARRAY_SIZE(_resources); ++i) {
-        names[i] = _resources[i].name;
+        if (_resources[i].present) {
+            names[count++] = _resources[i].name;
+        }
     }
     char topic[TOPIC_MAX];
     char payload[PAYLOAD_MAX];
     aiot_mqtt_node_topic(topic, sizeof(topic), _node_id, "resources");
-    aiot_mqtt_resources_payload(payload, sizeof(payload), names, ARRAY_SIZE(names));
+    aiot_mqtt_resources_payload(payload, sizeof(payload), names, count);
     return _publish(topic, payload);
+}
+
+/* Every value, or only the sensors' (periodic values). */
+static bool _publish_values(bool sensors_only)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(_resources); ++i) {
+        if (!_resources[i].present || (sensors_only && (i < FIRST_SENSOR))) {
+            continue;
+        }
+        if (!_publish_value(&_resources[i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* ---- subscriptions (called on emcute's thread) -------------------------- */
@@ -156,6 +249,15 @@ static void _on_publish(const emcute_topic_t *topic, void *data, size_t len)
         }
         break;
     case AIOT_MQTT_SET:
+        if ((strcmp(endpoint, "position") == 0) && _resources[POSITION_RESOURCE].present) {
+            /* copied for the node thread; one change at a time */
+            if (aiot_copy_text(_position_text, sizeof(_position_text), data, len) < 0) {
+                printf("aiot: ignored position of %u bytes\n", (unsigned)len);
+                break;
+            }
+            msg.type = EV_POSITION_SET;
+            break;
+        }
         if (strcmp(endpoint, "led") != 0) {
             printf("aiot: no writable resource '%s'\n", endpoint);
             break;
@@ -175,17 +277,47 @@ static void _on_publish(const emcute_topic_t *topic, void *data, size_t len)
     }
 }
 
-static emcute_sub_t _subs[3];
+static emcute_sub_t _subs[4];
 static char _sub_topics[ARRAY_SIZE(_subs)][TOPIC_MAX];
 
-/* emcute forgets its gateway only when the gateway answers DISCONNECT, and
+/* ---- ending a session ---------------------------------------------------
+ *
+ * emcute forgets its gateway only when a DISCONNECT answers its own, and
  * emcute_con() must not be called while emcute still counts itself
- * connected (it would return with its lock held). So keep asking until the
- * gateway is back and answers. */
+ * connected (it would return with its lock held). A gateway that restarted
+ * may never answer (rsmb and Paho's gateway ignore a DISCONNECT from a
+ * client they do not know). So the node answers itself: a thread of lower
+ * priority than the node thread sends a DISCONNECT to emcute's own port on
+ * ::1 as soon as the node thread blocks in emcute_discon(), i.e. once emcute
+ * waits for exactly that packet. emcute accepts it from any address. */
+
+static char _forget_stack[THREAD_STACKSIZE_DEFAULT];
+static kernel_pid_t _forget_pid = KERNEL_PID_UNDEF;
+
+static void *_forget_thread(void *arg)
+{
+    (void)arg;
+    msg_t msg;
+    while (1) {
+        msg_receive(&msg);
+        sock_udp_ep_t self = { .family = AF_INET6, .port = CONFIG_EMCUTE_DEFAULT_PORT };
+        memcpy(self.addr.ipv6, &ipv6_addr_loopback, sizeof(self.addr.ipv6));
+        static const uint8_t disconnect[] = { 0x02, 0x18 };   /* Length 2, DISCONNECT */
+        if (sock_udp_send(NULL, disconnect, sizeof(disconnect), &self) < 0) {
+            puts("aiot: could not end the MQTT-SN session locally");
+        }
+    }
+    return NULL;
+}
+
 static void _disconnect(void)
 {
+    msg_t msg = { .type = 0 };
+    /* the helper runs once this thread blocks inside emcute_discon() */
+    msg_try_send(&msg, _forget_pid);
     while (emcute_discon() == EMCUTE_TIMEOUT) {
-        puts("aiot: MQTT-SN gateway silent, asking again to disconnect");
+        puts("aiot: MQTT-SN session not ended yet, trying again");
+        msg_try_send(&msg, _forget_pid);
     }
 }
 
@@ -201,10 +333,14 @@ static bool _connect(const sock_udp_ep_t *gw)
     strcpy(_sub_topics[0], "gateway/check");
     aiot_mqtt_gateway_topic(_sub_topics[1], TOPIC_MAX, _node_id, "discover");
     aiot_mqtt_gateway_topic(_sub_topics[2], TOPIC_MAX, _node_id, "led/set");
-    for (unsigned i = 0; i < ARRAY_SIZE(_subs); ++i) {
+    aiot_mqtt_gateway_topic(_sub_topics[3], TOPIC_MAX, _node_id, "position/set");
+    unsigned subs = _resources[POSITION_RESOURCE].present ? 4 : 3;
+    for (unsigned i = 0; i < subs; ++i) {
         _subs[i].cb = _on_publish;
         _subs[i].topic.name = _sub_topics[i];
-        if (emcute_sub(&_subs[i], EMCUTE_QOS_1) != EMCUTE_OK) {
+        /* emcute returns the topic id instead of EMCUTE_OK when the
+         * subscription is still in its list from an earlier session */
+        if (emcute_sub(&_subs[i], EMCUTE_QOS_1) < 0) {
             printf("aiot: could not subscribe to %s\n", _sub_topics[i]);
             _disconnect();
             return false;
@@ -223,12 +359,14 @@ static bool _handle(const msg_t *msg)
     case EV_DISCOVER_RESOURCES:
         return _publish_resources();
     case EV_DISCOVER_VALUES:
-        for (unsigned i = 0; i < ARRAY_SIZE(_resources); ++i) {
-            if (!_publish_value(&_resources[i])) {
-                return false;
-            }
+        return _publish_values(false);
+    case EV_POSITION_SET:
+        if (aiot_node_set_position(_position_text, strlen(_position_text)) != 0) {
+            puts("aiot: refused a position (want {\"lat\":..,\"lng\":..})");
+            return true;
         }
-        return true;
+        puts("aiot: position changed");
+        return _publish_value(&_resources[POSITION_RESOURCE]);
     case EV_LED_SET:
         aiot_node_set_led((int)msg->content.value);
         printf("aiot: LED %s\n", aiot_node_led() ? "on" : "off");
@@ -239,7 +377,7 @@ static bool _handle(const msg_t *msg)
 }
 
 static char _emcute_stack[THREAD_STACKSIZE_DEFAULT];
-static char _node_stack[THREAD_STACKSIZE_DEFAULT + 2 * TOPIC_MAX + 2 * PAYLOAD_MAX];
+static char _node_stack[THREAD_STACKSIZE_DEFAULT + 2 * TOPIC_MAX + 3 * PAYLOAD_MAX];
 static msg_t _queue[8];
 
 static void *_emcute_thread(void *arg)
@@ -259,21 +397,37 @@ static void *_node_thread(void *arg)
         puts("aiot: no usable address yet, trying anyway");
     }
     const uint32_t check_ms = AIOT_ALIVE_INTERVAL_S * 1000U;
+    bool sensors = false;
+    for (unsigned i = FIRST_SENSOR; i < ARRAY_SIZE(_resources); ++i) {
+        sensors = sensors || _resources[i].present;
+    }
     while (1) {
         if (!_connect(gw)) {
             ztimer_sleep(ZTIMER_MSEC, RETRY_MS);
             continue;
         }
         uint32_t next_check = ztimer_now(ZTIMER_MSEC) + check_ms;
+        uint32_t next_values = ztimer_now(ZTIMER_MSEC) + AIOT_SEND_INTERVAL_MS;
         bool up = true;
         while (up) {
             uint32_t now = ztimer_now(ZTIMER_MSEC);
             int32_t left = (int32_t)(next_check - now);
+            int32_t values_left = (int32_t)(next_values - now);
+            if (sensors && (values_left < left)) {
+                left = values_left;
+            }
             msg_t msg;
             if ((left <= 0) ||
                 (ztimer_msg_receive_timeout(ZTIMER_MSEC, &msg, (uint32_t)left) < 0)) {
-                up = _publish_check();
-                next_check = ztimer_now(ZTIMER_MSEC) + check_ms;
+                now = ztimer_now(ZTIMER_MSEC);
+                if ((int32_t)(next_check - now) <= 0) {
+                    up = _publish_check();
+                    next_check = ztimer_now(ZTIMER_MSEC) + check_ms;
+                }
+                else if (sensors) {
+                    up = _publish_values(true);
+                    next_values = ztimer_now(ZTIMER_MSEC) + AIOT_SEND_INTERVAL_MS;
+                }
             }
             else {
                 up = _handle(&msg);
@@ -308,6 +462,9 @@ int main(void)
     aiot_node_print_gateway(&_gateway);
     puts("");
     aiot_node_set_led(0);
+    _probe_resources();
+    _forget_pid = thread_create(_forget_stack, sizeof(_forget_stack), THREAD_PRIORITY_MAIN + 1,
+                                0, _forget_thread, NULL, "aiot_forget");
     /* emcute's thread must have opened its socket before the first request:
      * it runs first, having a higher priority than main */
     thread_create(_emcute_stack, sizeof(_emcute_stack), THREAD_PRIORITY_MAIN - 1,

@@ -8,7 +8,8 @@
 # ../shared/riot/RIOT-*-native64.tar.xz next to the project (as CI has it),
 # extracted once into <output folder>/RIOT. Without either, prints one line
 # saying so and exits 77 (CTest: skipped). The apps get short intervals so
-# the tests finish quickly: alive every 2 s, sensor values every 1 s.
+# the tests finish quickly: alive every 2 s, sensor values every 1 s, the
+# MQTT-SN keep-alive 10 s; and a position (48.7146,2.2056).
 # Outputs: <output folder>/<app>/aiot_<app>.elf; nothing is written into
 # firmware/.
 set -euo pipefail
@@ -43,17 +44,18 @@ if [ ! -f "$riotbase/Makefile.include" ]; then
 fi
 riotbase=$(cd "$riotbase" && pwd)
 
-apps=(node_led node_env node_light node_imu node_mqttsn)
+apps=(node_led node_env node_light node_imu node_air node_mqttsn)
 build_one() {
   local app=$1 log=$out/$1.build.log
   local extra=()
   case $app in
-    node_mqttsn) extra=(NODE_ID=riot-sn SEND_INTERVAL_MS=1000) ;;
+    node_mqttsn) extra=(NODE_ID=riot-sn SEND_INTERVAL_MS=1000 MQTTSN_KEEPALIVE=10
+                        MQTTSN_RETRY_S=1) ;;
     node_imu) extra=(SEND_INTERVAL_MS=500) ;;
     *) extra=(SEND_INTERVAL_MS=1000) ;;
   esac
   if make -C "$project/firmware/riot/$app" RIOTBASE="$riotbase" BOARD=native64 \
-       BINDIR="$out/$app" ALIVE_INTERVAL=2 "${extra[@]}" -j1 > "$log" 2>&1; then
+       BINDIR="$out/$app" ALIVE_INTERVAL=2 POSITION=48.7146,2.2056 "${extra[@]}" -j1 > "$log" 2>&1; then
     echo "built $app"
   else
     echo "FAILED $app (last lines of $log):" >&2

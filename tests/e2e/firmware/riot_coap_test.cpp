@@ -42,10 +42,10 @@ protected:
     void SetUp() override
     {
         if (auto why = test::riot::unavailable_reason(
-                {"node_led", "node_env", "node_light", "node_imu"})) {
+                {"node_led", "node_env", "node_light", "node_imu", "node_air"})) {
             GTEST_SKIP() << *why;
         }
-        const auto err = test::riot::make_bridge(4);
+        const auto err = test::riot::make_bridge(5);
         ASSERT_TRUE(err.empty()) << err;
         start_broker();
         auto args = broker_options();
@@ -106,7 +106,9 @@ TEST_F(riot_coap, every_app_announces_its_resources_and_sends_values)
     auto env = start_node("node_env", 1, 2);
     auto light = start_node("node_light", 2, 3);
     auto imu = start_node("node_imu", 3, 4);
-    const std::vector<std::string> common = {"protocol", "ip", "name", "board", "mcu", "os"};
+    auto air = start_node("node_air", 4, 6);
+    const std::vector<std::string> common = {"protocol", "ip",  "name",    "board",
+                                             "mcu",      "os",  "position"};
     auto with = [&](std::vector<std::string> more) {
         more.insert(more.end(), common.begin(), common.end());
         return more;
@@ -121,6 +123,8 @@ TEST_F(riot_coap, every_app_announces_its_resources_and_sends_values)
     ASSERT_FALSE(light_node.empty()) << diagnostics();
     const auto imu_node = wait_node("RIOT IMU node", with({"imu"}));
     ASSERT_FALSE(imu_node.empty()) << diagnostics();
+    const auto air_node = wait_node("RIOT air quality node", with({"eco2", "tvoc"}));
+    ASSERT_FALSE(air_node.empty()) << diagnostics();
 
     EXPECT_EQ(value_of(view_, led_uid, "protocol"), "CoAP");
     EXPECT_EQ(value_of(view_, led_uid, "board"), "native64");
@@ -133,6 +137,10 @@ TEST_F(riot_coap, every_app_announces_its_resources_and_sends_values)
     EXPECT_TRUE(matches(view_.resource(env_node, "pressure"), R"(\d+hPa)"));
     EXPECT_TRUE(matches(view_.resource(env_node, "humidity"), R"(\d+%)"));
     EXPECT_TRUE(matches(view_.resource(light_node, "illuminance"), R"(\d+lx)"));
+    EXPECT_TRUE(matches(view_.resource(air_node, "eco2"), R"(\d+ppm)"))
+        << value_of(view_, air_node, "eco2");
+    EXPECT_TRUE(matches(view_.resource(air_node, "tvoc"), R"(\d+ppb)"));
+    EXPECT_EQ(value_of(view_, air_node, "position"), R"({"lat":48.7146,"lng":2.2056})");
     const auto imu_value =
         json::parse(value_of(view_, imu_node, "imu").get<std::string>(), nullptr, false);
     ASSERT_TRUE(imu_value.is_array() && imu_value.size() == 3) << imu_value;
@@ -145,6 +153,7 @@ TEST_F(riot_coap, every_app_announces_its_resources_and_sends_values)
     EXPECT_TRUE(view_.wait_updates(*client_, env_node, "temperature", 2, 5s)) << diagnostics();
     EXPECT_TRUE(view_.wait_updates(*client_, light_node, "illuminance", 2, 5s));
     EXPECT_TRUE(view_.wait_updates(*client_, imu_node, "imu", 2, 5s));
+    EXPECT_TRUE(view_.wait_updates(*client_, air_node, "eco2", 2, 5s));
     EXPECT_NE(value_of(view_, env_node, "temperature"), first);
 }
 
@@ -175,6 +184,14 @@ TEST_F(riot_coap, led_rename_reboot_and_out)
     ASSERT_TRUE(client_->send_json(test::write_request(led_uid, "name", "Kitchen")));
     EXPECT_TRUE(view_.wait_value(*client_, led_uid, "name", "Kitchen")) << diagnostics();
     EXPECT_NE(coap({"-m", "get", node_url("name")}).find("Kitchen"), std::string::npos);
+
+    // the position (compiled in) moves with a PUT; a bad one is refused
+    ASSERT_TRUE(client_->send_json(test::write_request(led_uid, "position", "-33.5,151.25")));
+    EXPECT_TRUE(view_.wait_value(*client_, led_uid, "position", "-33.5,151.25")) << diagnostics();
+    EXPECT_NE(coap({"-m", "get", node_url("position")}).find(R"({"lat":-33.5,"lng":151.25})"),
+              std::string::npos);
+    ASSERT_TRUE(client_->send_json(test::write_request(led_uid, "position", "north")));
+    EXPECT_TRUE(led->wait_for_log("refused a position", 2s)) << led->log();
 
     // reboot: same --id, so same uid; the gateway sends `reset`, then the
     // fresh resources (the name the firmware starts with)

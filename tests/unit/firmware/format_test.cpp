@@ -127,3 +127,71 @@ TEST(FirmwareFormatImu, ExtremeValuesFitTheDocumentedBound)
 }
 
 }  // namespace
+
+namespace {
+
+std::string with(int (*format)(char*, size_t, std::int32_t, int), std::int32_t v, int scale)
+{
+    guarded_buffer out(32);
+    const int n = format(out.data(), out.size(), v, scale);
+    EXPECT_TRUE(out.guard_intact());
+    return n < 0 ? "<error>" : out.text();
+}
+
+TEST(FirmwareFormatAirQuality, Eco2AndTvocInWholeUnits)
+{
+    EXPECT_EQ(with(aiot_format_eco2, 412, 0), "412ppm");
+    EXPECT_EQ(with(aiot_format_eco2, 4125, -1), "413ppm");
+    EXPECT_EQ(with(aiot_format_tvoc, 15, 0), "15ppb");
+    EXPECT_EQ(with(aiot_format_tvoc, 2, 3), "2000ppb");
+}
+
+std::string position(const std::string& text)
+{
+    aiot_position_t p{1, 1};
+    if (aiot_parse_position(text.data(), text.size(), &p) != 0) {
+        EXPECT_EQ(p.lat_e6, 1) << "left alone on error";
+        return "<refused>";
+    }
+    guarded_buffer out(64);
+    const int n = aiot_format_position(out.data(), out.size(), &p);
+    EXPECT_TRUE(out.guard_intact());
+    return n < 0 ? "<error>" : out.text();
+}
+
+TEST(FirmwarePosition, ParsesJsonAndPlainTextAndFormatsJson)
+{
+    EXPECT_EQ(position(R"({"lat":48.7146,"lng":2.2056})"), R"({"lat":48.7146,"lng":2.2056})");
+    EXPECT_EQ(position(R"( { "lng" : -0.5 , "lat" : -33.000001 } )"),
+              R"({"lat":-33.000001,"lng":-0.5})");
+    EXPECT_EQ(position(R"({"lat":1,"lon":2})"), R"({"lat":1,"lng":2})");
+    EXPECT_EQ(position("48.7146,2.2056"), R"({"lat":48.7146,"lng":2.2056})");
+    EXPECT_EQ(position("-90,180"), R"({"lat":-90,"lng":180})");
+    EXPECT_EQ(position("0.000001, -0.000001"), R"({"lat":0.000001,"lng":-0.000001})");
+}
+
+TEST(FirmwarePosition, RefusesWhatIsNotAPosition)
+{
+    EXPECT_EQ(position(""), "<refused>");
+    EXPECT_EQ(position("48.7"), "<refused>");
+    EXPECT_EQ(position("90.000001,0"), "<refused>");         // out of range
+    EXPECT_EQ(position("0,180.5"), "<refused>");
+    EXPECT_EQ(position("1.1234567,0"), "<refused>");         // 7 fraction digits
+    EXPECT_EQ(position("1.,2"), "<refused>");
+    EXPECT_EQ(position("1,2x"), "<refused>");
+    EXPECT_EQ(position(R"({"lat":1})"), "<refused>");
+    EXPECT_EQ(position(R"({"lat":1,"lat":2})"), "<refused>");
+    EXPECT_EQ(position(R"({"lat":1,"lng":2,"x":3})"), "<refused>");
+    EXPECT_EQ(position(R"({"lat":"1","lng":2})"), "<refused>");
+    EXPECT_EQ(position("99999999999,0"), "<refused>");
+}
+
+TEST(FirmwarePosition, TruncationIsReported)
+{
+    const aiot_position_t p{48714600, 2205600};
+    guarded_buffer out(10);
+    EXPECT_LT(aiot_format_position(out.data(), out.size(), &p), 0);
+    EXPECT_TRUE(out.guard_intact());
+}
+
+} // namespace

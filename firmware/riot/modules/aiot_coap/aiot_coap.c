@@ -70,12 +70,38 @@ static ssize_t _name_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
     return aiot_coap_reply_text(pdu, buf, len, aiot_node_name());
 }
 
+#ifdef AIOT_POSITION
+/* {"lat":..,"lng":..}: GET, and PUT (JSON or "<lat>,<lng>") to move it */
+static ssize_t _position_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
+                                 coap_request_ctx_t *ctx)
+{
+    (void)ctx;
+    if (coap_get_method(pdu) == COAP_METHOD_PUT) {
+        if (aiot_node_set_position(pdu->payload, pdu->payload_len) != 0) {
+            printf("aiot: refused a position of %u bytes (want {\"lat\":..,\"lng\":..})\n",
+                   (unsigned)pdu->payload_len);
+            return gcoap_response(pdu, buf, len, COAP_CODE_BAD_REQUEST);
+        }
+        puts("aiot: position changed");
+        return gcoap_response(pdu, buf, len, COAP_CODE_CHANGED);
+    }
+    char text[48];
+    if (aiot_node_position(text, sizeof(text)) < 0) {
+        return gcoap_response(pdu, buf, len, COAP_CODE_INTERNAL_SERVER_ERROR);
+    }
+    return aiot_coap_reply_text(pdu, buf, len, text);
+}
+#endif
+
 /* sorted by path, as gcoap requires */
 static const coap_resource_t _resources[] = {
     { "/board", COAP_GET, _board_handler, NULL },
     { "/mcu", COAP_GET, _mcu_handler, NULL },
     { "/name", COAP_GET | COAP_PUT, _name_handler, NULL },
     { "/os", COAP_GET, _os_handler, NULL },
+#ifdef AIOT_POSITION
+    { "/position", COAP_GET | COAP_PUT, _position_handler, NULL },
+#endif
 };
 
 static gcoap_listener_t _listener = {

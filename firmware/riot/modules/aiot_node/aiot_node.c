@@ -138,6 +138,55 @@ int aiot_node_set_name(const void *text, size_t len)
     return (res < 0) ? res : 0;
 }
 
+#ifdef AIOT_POSITION
+static aiot_position_t _position;
+static int _position_state;     /* 0: not parsed yet, 1: valid, -1: bad AIOT_POSITION */
+static mutex_t _position_lock = MUTEX_INIT;
+
+int aiot_node_position(char *out, size_t size)
+{
+    mutex_lock(&_position_lock);
+    if (_position_state == 0) {
+        _position_state = (aiot_parse_position(AIOT_POSITION, strlen(AIOT_POSITION),
+                                               &_position) == 0) ? 1 : -1;
+        if (_position_state < 0) {
+            printf("aiot: POSITION '%s' is not <lat>,<lng>: no position\n", AIOT_POSITION);
+        }
+    }
+    int res = (_position_state > 0) ? aiot_format_position(out, size, &_position)
+                                    : -ENOENT;
+    mutex_unlock(&_position_lock);
+    return res;
+}
+
+int aiot_node_set_position(const void *text, size_t len)
+{
+    aiot_position_t p;
+    if (aiot_parse_position(text, len, &p) != 0) {
+        return -EINVAL;
+    }
+    mutex_lock(&_position_lock);
+    _position = p;
+    _position_state = 1;
+    mutex_unlock(&_position_lock);
+    return 0;
+}
+#else
+int aiot_node_position(char *out, size_t size)
+{
+    (void)out;
+    (void)size;
+    return -ENOENT;
+}
+
+int aiot_node_set_position(const void *text, size_t len)
+{
+    (void)text;
+    (void)len;
+    return -ENOTSUP;
+}
+#endif
+
 void aiot_node_print_gateway(const sock_udp_ep_t *gw)
 {
     char addr[IPV6_ADDR_MAX_STR_LEN];

@@ -60,6 +60,22 @@ const char *aiot_node_name(void);
  *  error. */
 int aiot_node_set_name(const void *text, size_t len);
 
+/**
+ * @brief   The node's position as {"lat":..,"lng":..} into @p out.
+ *
+ * The position is compiled in (POSITION=<lat>,<lng>, make variable) and may
+ * be changed while the node runs. Returns the length, -ENOENT when the node
+ * has no position, or a negative value when @p out is too small.
+ */
+int aiot_node_position(char *out, size_t size);
+
+/**
+ * @brief   Sets the position from {"lat":..,"lng":..} or "<lat>,<lng>".
+ *
+ * Returns 0, -EINVAL for a bad position, -ENOTSUP without POSITION.
+ */
+int aiot_node_set_position(const void *text, size_t len);
+
 /** Prints the gateway endpoint as "[addr%if]:port" (for logs). */
 void aiot_node_print_gateway(const sock_udp_ep_t *gw);
 

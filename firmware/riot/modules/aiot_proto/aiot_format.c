@@ -1,6 +1,7 @@
 /* Sensor value formats of the aiot nodes. */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aiot_proto.h"
 #include "aiot_writer.h"
@@ -116,6 +117,182 @@ int aiot_format_humidity(char *out, size_t size, int32_t value, int scale)
 int aiot_format_illuminance(char *out, size_t size, int32_t value, int scale)
 {
     return aiot_format_fixed(out, size, value, scale, 0, "lx");
+}
+
+int aiot_format_eco2(char *out, size_t size, int32_t value, int scale)
+{
+    return aiot_format_fixed(out, size, value, scale, 0, "ppm");
+}
+
+int aiot_format_tvoc(char *out, size_t size, int32_t value, int scale)
+{
+    return aiot_format_fixed(out, size, value, scale, 0, "ppb");
+}
+
+/* A decimal number with at most 6 fraction digits, in millionths; advances
+ * *p. False when there is none or it is too large. */
+static bool _parse_e6(const char **p, const char *end, int32_t *out)
+{
+    const char *s = *p;
+    bool neg = false;
+    if ((s < end) && ((*s == '-') || (*s == '+'))) {
+        neg = (*s == '-');
+        ++s;
+    }
+    int64_t whole = 0;
+    unsigned digits = 0;
+    while ((s < end) && (*s >= '0') && (*s <= '9')) {
+        whole = whole * 10 + (*s - '0');
+        if (whole > 1000) {
+            return false;
+        }
+        ++s;
+        ++digits;
+    }
+    int64_t frac = 0;
+    unsigned frac_digits = 0;
+    if ((s < end) && (*s == '.')) {
+        ++s;
+        while ((s < end) && (*s >= '0') && (*s <= '9')) {
+            if (frac_digits == 6) {
+                return false;
+            }
+            frac = frac * 10 + (*s - '0');
+            ++s;
+            ++frac_digits;
+        }
+        if (frac_digits == 0) {
+            return false;
+        }
+    }
+    if (digits == 0) {
+        return false;
+    }
+    for (unsigned i = frac_digits; i < 6; ++i) {
+        frac *= 10;
+    }
+    int64_t v = whole * 1000000 + frac;
+    *out = (int32_t)(neg ? -v : v);
+    *p = s;
+    return true;
+}
+
+static void _skip_spaces(const char **p, const char *end)
+{
+    while ((*p < end) && ((**p == ' ') || (**p == '\t') || (**p == '\n') || (**p == '\r'))) {
+        ++*p;
+    }
+}
+
+static bool _take(const char **p, const char *end, const char *text)
+{
+    size_t n = strlen(text);
+    if (((size_t)(end - *p) < n) || (memcmp(*p, text, n) != 0)) {
+        return false;
+    }
+    *p += n;
+    return true;
+}
+
+int aiot_parse_position(const void *data, size_t len, aiot_position_t *pos)
+{
+    const char *p = data;
+    const char *end = p + len;
+    aiot_position_t v;
+    _skip_spaces(&p, end);
+    if ((p < end) && (*p == '{')) {
+        bool have_lat = false, have_lng = false;
+        ++p;
+        for (unsigned i = 0; i < 2; ++i) {
+            _skip_spaces(&p, end);
+            int32_t *target;
+            if (_take(&p, end, "\"lat\"")) {
+                target = &v.lat_e6;
+                if (have_lat) {
+                    return -1;
+                }
+                have_lat = true;
+            }
+            else if (_take(&p, end, "\"lng\"") || _take(&p, end, "\"lon\"")) {
+                target = &v.lng_e6;
+                if (have_lng) {
+                    return -1;
+                }
+                have_lng = true;
+            }
+            else {
+                return -1;
+            }
+            _skip_spaces(&p, end);
+            if (!_take(&p, end, ":")) {
+                return -1;
+            }
+            _skip_spaces(&p, end);
+            if (!_parse_e6(&p, end, target)) {
+                return -1;
+            }
+            _skip_spaces(&p, end);
+            if (!_take(&p, end, (i == 0) ? "," : "}")) {
+                return -1;
+            }
+        }
+    }
+    else {
+        if (!_parse_e6(&p, end, &v.lat_e6)) {
+            return -1;
+        }
+        _skip_spaces(&p, end);
+        if (!_take(&p, end, ",")) {
+            return -1;
+        }
+        _skip_spaces(&p, end);
+        if (!_parse_e6(&p, end, &v.lng_e6)) {
+            return -1;
+        }
+    }
+    _skip_spaces(&p, end);
+    if ((p != end) || (v.lat_e6 > 90000000) || (v.lat_e6 < -90000000) ||
+        (v.lng_e6 > 180000000) || (v.lng_e6 < -180000000)) {
+        return -1;
+    }
+    *pos = v;
+    return 0;
+}
+
+static void _put_e6(aiot_writer_t *w, int32_t v)
+{
+    uint32_t mag = (v < 0) ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+    if (v < 0) {
+        aiot_put_str(w, "-");
+    }
+    aiot_put_int(w, (int64_t)(mag / 1000000U));
+    uint32_t frac = mag % 1000000U;
+    if (frac != 0) {
+        char digits[7];
+        for (int i = 5; i >= 0; --i) {
+            digits[i] = (char)('0' + (frac % 10U));
+            frac /= 10U;
+        }
+        int n = 6;
+        while (digits[n - 1] == '0') {
+            --n;
+        }
+        digits[n] = '\0';
+        aiot_put_str(w, ".");
+        aiot_put_str(w, digits);
+    }
+}
+
+int aiot_format_position(char *out, size_t size, const aiot_position_t *pos)
+{
+    aiot_writer_t w;
+    aiot_writer_init(&w, out, size);
+    aiot_put_str(&w, "{\"lat\":");
+    _put_e6(&w, pos->lat_e6);
+    aiot_put_str(&w, ",\"lng\":");
+    _put_e6(&w, pos->lng_e6);
+    aiot_put_str(&w, "}");
+    return aiot_writer_finish(&w);
 }
 
 static void _put_imu_entry(aiot_writer_t *w, const char *type,

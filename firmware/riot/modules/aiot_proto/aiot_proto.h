@@ -63,6 +63,26 @@ int aiot_format_humidity(char *out, size_t size, int32_t value, int scale);
 /** lux -> "312lx" (whole lux). */
 int aiot_format_illuminance(char *out, size_t size, int32_t value, int scale);
 
+/** parts per million -> "412ppm" (whole ppm; CCS811 eCO2). */
+int aiot_format_eco2(char *out, size_t size, int32_t value, int scale);
+/** parts per billion -> "15ppb" (whole ppb; CCS811 TVOC). */
+int aiot_format_tvoc(char *out, size_t size, int32_t value, int scale);
+
+/** A position in millionths of a degree. */
+typedef struct {
+    int32_t lat_e6;     /**< -90000000 .. 90000000 */
+    int32_t lng_e6;     /**< -180000000 .. 180000000 */
+} aiot_position_t;
+
+/** Parses a position: the JSON object {"lat":<number>,"lng":<number>}
+ *  ("lon" for "lng" too; keys in any order; spaces allowed) or the text
+ *  "<lat>,<lng>". Numbers are decimal with at most 6 fraction digits.
+ *  Returns 0, or -1 (and leaves @p pos alone) for anything else or a
+ *  position out of range. */
+int aiot_parse_position(const void *data, size_t len, aiot_position_t *pos);
+/** {"lat":48.7146,"lng":2.2056} (trailing zeros of the fractions dropped). */
+int aiot_format_position(char *out, size_t size, const aiot_position_t *pos);
+
 /** value * 10^scale expressed in units of 10^target_scale, rounded half
  *  away from zero and clamped to the int32_t range. */
 int32_t aiot_rescale(int32_t value, int scale, int target_scale);

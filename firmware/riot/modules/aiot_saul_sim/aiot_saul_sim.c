@@ -1,6 +1,6 @@
 /*
  * Simulated SAUL sensors (temperature, pressure, humidity, light,
- * accelerometer, gyroscope, magnetometer) in the units and scales real RIOT
+ * accelerometer, gyroscope, magnetometer, eCO2 and TVOC) in the units and scales real RIOT
  * drivers use (scales vary, as between drivers). Each read moves the value along a slow triangle wave, so a
  * dashboard shows something alive. Registered at auto-init, after SAUL.
  */
@@ -49,6 +49,8 @@ static sim_sensor_t _light = { { 250, 0, 0 }, 200, 0, UNIT_LUX, 1, 0 };
 static sim_sensor_t _accel = { { 10, -20, 980 }, 40, -3, UNIT_G_FORCE, 3, 0 };
 static sim_sensor_t _gyro = { { -30, 0, 40 }, 60, -1, UNIT_DPS, 3, 0 };
 static sim_sensor_t _mag = { { 20, -15, 40 }, 10, -2, UNIT_GAUSS, 3, 0 };
+static sim_sensor_t _eco2 = { { 400, 0, 0 }, 250, 0, UNIT_PPM, 1, 0 };
+static sim_sensor_t _tvoc = { { 5, 0, 0 }, 60, 0, UNIT_PPB, 1, 0 };
 
 #define SIM_DRIVER(name, saul_type) \
     static const saul_driver_t name = { \
@@ -61,6 +63,8 @@ SIM_DRIVER(_light_driver, SAUL_SENSE_LIGHT);
 SIM_DRIVER(_accel_driver, SAUL_SENSE_ACCEL);
 SIM_DRIVER(_gyro_driver, SAUL_SENSE_GYRO);
 SIM_DRIVER(_mag_driver, SAUL_SENSE_MAG);
+SIM_DRIVER(_eco2_driver, SAUL_SENSE_CO2);
+SIM_DRIVER(_tvoc_driver, SAUL_SENSE_TVOC);
 
 static saul_reg_t _entries[] = {
     { .dev = &_temperature, .name = "sim temperature", .driver = &_temperature_driver },
@@ -70,6 +74,8 @@ static saul_reg_t _entries[] = {
     { .dev = &_accel, .name = "sim accelerometer", .driver = &_accel_driver },
     { .dev = &_gyro, .name = "sim gyroscope", .driver = &_gyro_driver },
     { .dev = &_mag, .name = "sim magnetometer", .driver = &_mag_driver },
+    { .dev = &_eco2, .name = "sim eCO2", .driver = &_eco2_driver },
+    { .dev = &_tvoc, .name = "sim TVOC", .driver = &_tvoc_driver },
 };
 
 static void _auto_init_aiot_saul_sim(void)

@@ -5,6 +5,7 @@
 #include "aiot_coap.h"
 #include "aiot_node.h"
 #include "aiot_proto.h"
+#include "aiot_saul.h"
 #include "aiot_sensors.h"
 #include "phydat.h"
 #include "saul.h"
@@ -24,23 +25,7 @@ static char _stack[THREAD_STACKSIZE_DEFAULT + VALUE_MAX + CONFIG_GCOAP_PDU_BUF_S
 
 int aiot_sensor_read_saul(const aiot_sensor_t *sensor, char *out, size_t size)
 {
-    saul_reg_t *dev = saul_reg_find_type(sensor->saul_type);
-    if (dev == NULL) {
-        return -ENODEV;
-    }
-    phydat_t data;
-    int dims = saul_reg_read(dev, &data);
-    if (dims <= 0) {
-        return -EIO;
-    }
-    int scale = data.scale;
-    if ((sensor->unit == UNIT_PA) && (data.unit == UNIT_BAR)) {
-        scale += 5;     /* 1 bar = 10^5 Pa */
-    }
-    else if (data.unit != sensor->unit) {
-        return -EPROTO;
-    }
-    return sensor->format(out, size, data.val[0], scale);
+    return aiot_saul_read(sensor->saul_type, sensor->unit, sensor->format, out, size);
 }
 
 static int _read(const aiot_sensor_t *sensor, char *out, size_t size)
