@@ -84,7 +84,7 @@ class Dashboard {
     this.count = document.getElementById('node-count');
     this.announcer = new Announcer(document.getElementById('announcer'));
     this.sidebar = new Sidebar(this.settings, {
-      filtersChanged: () => this.applyFilters(),
+      filtersChanged: (resources) => this.applyFilters(resources),
       select: (uid) => this.select(uid),
       show: (uid) => this.setNodeHidden(uid, false),
       displayChanged: () => this.applyDisplay(),
@@ -341,10 +341,12 @@ class Dashboard {
     this.sidebar.setState(card.uid, listed, hidden);
   }
 
-  applyFilters() {
+  // resources: the resource checkboxes changed too (else only the node
+  // filters did, and the cards' contents stay as they are).
+  applyFilters(resources = false) {
     for (const card of this.order) {
       this.filterOne(card);
-      card.setHiddenResources(this.settings.hiddenResources);
+      if (resources) card.setHiddenResources(this.settings.hiddenResources);
     }
     this.refreshCount();
   }

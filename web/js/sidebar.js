@@ -5,7 +5,7 @@ import { el } from './dom.js';
 import { PROTOCOLS, displayName, label, naturalCompare } from './model.js';
 
 export class Sidebar {
-  // handlers: {filtersChanged(), select(uid), show(uid), displayChanged()}
+  // handlers: {filtersChanged(resources), select(uid), show(uid), displayChanged()}
   constructor(settings, handlers) {
     this.settings = settings;
     this.handlers = handlers;
@@ -176,7 +176,7 @@ export class Sidebar {
       if (box.checked) this.settings.hiddenResources.delete(resource);
       else this.settings.hiddenResources.add(resource);
       this.settings.save();
-      this.handlers.filtersChanged();
+      this.handlers.filtersChanged(true);
     });
     const row = el('label', { class: 'check', dataset: { resource } }, box, el('span', { text: label(resource) }));
     this.resources.set(resource, row);

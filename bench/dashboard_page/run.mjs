@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// The dashboard page under load, in Debian's chromium (headless, driven by
+// playwright-core from tests/browser/node_modules): aiot-broker,
+// aiot-dashboard and aiot-coap-gateway on free loopback ports, coap-test-node
+// playing N nodes (temperature and pressure every second, an LED) and M IMU
+// nodes (5 readings a second). Run by hand; figures in docs/PERFORMANCE.md.
+//
+//   node bench/dashboard_page/run.mjs [--build build-rel] [--nodes 1000]
+//        [--imu-nodes 100] [--seconds 30] [--layout full|compact] [--profile 1]
+//        [--baseline 0]
+//
+// Reports, for a page opened once every node is known (the gateways' replay
+// is the snapshot): time from the first message to 50 cards and to every
+// node listed; then over --seconds of steady load: main-thread busy share
+// (CDP Performance: ThreadTime, the main thread's CPU time, and TaskDuration,
+// the wall time of its tasks, which a loaded machine inflates), long tasks
+// (PerformanceObserver), JS heap;
+// then the time from typing "node 42" in the filter to the next paint.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, writeKeyFile,
+} from '../../tests/browser/lib/harness.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = { build: 'build-rel', nodes: 1000, 'imu-nodes': 100, seconds: 30, layout: 'full', profile: 0, baseline: 1 };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const key = process.argv[i].replace(/^--/, '');
+  if (!(key in args)) {
+    console.error(`unknown option ${process.argv[i]}`);
+    process.exit(2);
+  }
+  args[key] = typeof args[key] === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
+}
+const total = args.nodes + args['imu-nodes'];
+const bin = (sub, name) => path.resolve(root, args.build, sub, name);
+const exe = {
+  broker: bin('src/broker', 'aiot-broker'),
+  dashboard: bin('src/dashboard', 'aiot-dashboard'),
+  gateway: bin('src/gateways/coap', 'aiot-coap-gateway'),
+  node: bin('utils/coap-test-node', 'coap-test-node'),
+};
+for (const f of Object.values(exe)) {
+  if (!fs.existsSync(f)) {
+    console.error(`${f} is missing: build it first (see docs/PERFORMANCE.md)`);
+    process.exit(2);
+  }
+}
+
+const dir = tempDir('aiot-bench-page-');
+const daemons = [];
+let browser;
+const log = (text) => console.log(text);
+
+async function main() {
+  const keys = writeKeyFile(path.join(dir, 'keys'));
+  const brokerPort = await freeTcpPort();
+  const webPort = await freeTcpPort();
+  const coapPort = await freeUdpPort();
+  const nodePort = await freeUdpPort('127.0.4.1');
+  const start = (name, file, argv) => {
+    const d = new Daemon(name, file, argv, path.join(dir, `${name}.log`));
+    daemons.push(d);
+    return d;
+  };
+  const broker = start('broker', exe.broker, ['--broker-port', String(brokerPort), '--key-file', keys.file]);
+  await broker.waitForPort(brokerPort);
+  const dash = start('dashboard', exe.dashboard, ['--web-port', String(webPort), '--broker-port', String(brokerPort),
+    '--static-path', path.join(root, 'web')]);
+  await dash.waitForPort(webPort);
+  start('gateway', exe.gateway, ['--broker-port', String(brokerPort), '--key-file', keys.file, '--coap-bind', '127.0.0.1',
+    '--coap-port', String(coapPort), '--node-port', String(nodePort), '--max-time', '120']);
+  const common = ['--gateway-host', '127.0.0.1', '--gateway-port', String(coapPort), '--node-port', String(nodePort)];
+  start('nodes', exe.node, [...common, '--node-host', '127.0.4.1', '--nodes', String(args.nodes), '--uid', 'bench',
+    '--temperature', '--pressure', '--led', '--value-interval', '1']);
+  if (args['imu-nodes'] > 0) {
+    start('imu-nodes', exe.node, [...common, '--node-host', '127.0.9.1', '--nodes', String(args['imu-nodes']),
+      '--uid', 'imu', '--imu', '--imu-interval', '0.2']);
+  }
+  browser = await launchBrowser();
+
+  // A first page waits until the gateway knows every node.
+  const t0 = Date.now();
+  const warm = await newPage(browser);
+  await warm.goto(`http://127.0.0.1:${webPort}/`);
+  await eventually(async () => (await warm.locator('#node-list li').count()) >= total, `${total} nodes known`, 120000, 500);
+  log(`${total} nodes announced and discovered after ${((Date.now() - t0) / 1000).toFixed(1)} s (a page watching)`);
+  await warm.context().close();
+
+  // The floor: a bare websocket client of the broker in the same browser,
+  // doing nothing with the messages (what receiving them costs).
+  if (args.baseline) {
+    const bare = await newPage(browser);
+    await bare.goto(`http://127.0.0.1:${webPort}/favicon.svg`);
+    const bcdp = await bare.context().newCDPSession(bare);
+    await bcdp.send('Performance.enable');
+    await bare.evaluate((port) => new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      window.received = 0;
+      ws.onopen = () => { ws.send(JSON.stringify({ type: 'new', data: 'client' })); resolve(); };
+      ws.onmessage = () => { window.received += 1; };
+    }), brokerPort);
+    await new Promise((r) => setTimeout(r, 3000)); // past the snapshot
+    const get = async () => Object.fromEntries((await bcdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+    const b0 = await get();
+    const n0 = await bare.evaluate(() => window.received);
+    const bw0 = Date.now();
+    await new Promise((r) => setTimeout(r, 10000)); // the measurement window
+    const b1 = await get();
+    const n1 = await bare.evaluate(() => window.received);
+    const bw = (Date.now() - bw0) / 1000;
+    log(`floor: a bare websocket client receives ${((n1 - n0) / bw).toFixed(0)} messages/s with ` +
+      `${(100 * (b1.ThreadTime - b0.ThreadTime) / bw).toFixed(1)} % main thread CPU`);
+    await bare.context().close();
+  }
+
+  // The measured page: everything arrives as the gateway's snapshot.
+  const page = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+  await page.addInitScript((layout) => {
+    localStorage.setItem('aiot-settings', JSON.stringify({ view: layout }));
+    window.aiotLongTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.aiotLongTasks.push({ at: e.startTime, ms: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  }, args.layout);
+  await page.goto(`http://127.0.0.1:${webPort}/`);
+  const at = (name) => page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime ?? null, name);
+  await page.waitForFunction(() => performance.getEntriesByName('aiot:50-cards').length > 0, null, { timeout: 60000 });
+  const storedAt = await page.evaluate((n) => new Promise((resolve) => {
+    const check = () => (window.aiotDashboard && window.aiotDashboard.store.size >= n
+      ? resolve(performance.now()) : setTimeout(check, 5));
+    check();
+  }), total);
+  await page.waitForFunction((n) => document.querySelectorAll('#node-list li').length >= n, total, { timeout: 60000, polling: 'raf' });
+  const listedAt = await page.evaluate(() => performance.now());
+  const first = await at('aiot:first-message');
+  const fifty = await at('aiot:50-cards');
+  log(`snapshot: 50 cards ${(fifty - first).toFixed(0)} ms after the first message; all ${total} announced ` +
+    `(store) after ${(storedAt - first).toFixed(0)} ms, listed after ${(listedAt - first).toFixed(0)} ms`);
+  const snapshotLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
+  log(`long tasks while loading: ${snapshotLong.length} (longest ${Math.max(0, ...snapshotLong)} ms)`);
+
+  // Steady state.
+  await page.evaluate(() => { window.aiotLongTasks = []; });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  if (args.profile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+  }
+  const m0 = await metrics();
+  const w0 = Date.now();
+  await new Promise((r) => setTimeout(r, args.seconds * 1000)); // the measurement window itself
+  const m1 = await metrics();
+  if (args.profile) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const self = new Map();
+    const dt = new Map();
+    profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) || 0) + (profile.timeDeltas[i] || 0)));
+    for (const n of profile.nodes) {
+      const f = n.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) || 0) + (dt.get(n.id) || 0));
+    }
+    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    for (const [k, us] of top) log(`  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  }
+  const wall = (Date.now() - w0) / 1000;
+  const steadyLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
+  const busy = (m1.TaskDuration - m0.TaskDuration) / wall;
+  const script = (m1.ScriptDuration - m0.ScriptDuration) / wall;
+  const layout = (m1.LayoutDuration - m0.LayoutDuration) / wall;
+  const style = (m1.RecalcStyleDuration - m0.RecalcStyleDuration) / wall;
+  const cpu = m1.ThreadTime !== undefined ? (m1.ThreadTime - m0.ThreadTime) / wall : NaN;
+  const proc = m1.ProcessTime !== undefined ? (m1.ProcessTime - m0.ProcessTime) / wall : NaN;
+  log(`steady ${wall.toFixed(0)} s: main thread CPU ${(cpu * 100).toFixed(1)} % (renderer process ${(proc * 100).toFixed(1)} %); ` +
+    `tasks ${(busy * 100).toFixed(1)} % of wall time (script ${(script * 100).toFixed(1)} %, ` +
+    `style ${(style * 100).toFixed(1)} %, layout ${(layout * 100).toFixed(1)} %); long tasks ${steadyLong.length}` +
+    `${steadyLong.length ? ` (longest ${Math.max(...steadyLong)} ms)` : ''}; JS heap ${(m1.JSHeapUsedSize / 1e6).toFixed(1)} MB; ` +
+    `DOM nodes ${m1.Nodes}`);
+
+  // Filtering.
+  const filterMs = await page.locator('[data-testid="node-search"]').evaluate((el) => new Promise((resolve) => {
+    const startAt = performance.now();
+    el.value = 'node 42';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - startAt)));
+  }));
+  const shown = await page.locator('[data-testid="node-card"]:visible').count();
+  log(`filter "node 42": next paint after ${filterMs.toFixed(1)} ms, ${shown} card(s) shown`);
+  await page.screenshot({ path: path.join(dir, 'page.png') });
+  log(`logs and a screenshot in ${dir}`);
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  for (const d of daemons.reverse()) await d.stop();
+}
