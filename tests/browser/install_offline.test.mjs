@@ -52,7 +52,7 @@ test('the lockfile check tells an up-to-date node_modules from a stale one', () 
 
 test('scripts/install-deps --test runs offline after a complete install', async () => {
   const closed = await freeTcpPort();
-  const marker = path.join(root, 'web', 'node_modules', 'chart.js', 'package.json');
+  const marker = path.join(root, 'web', 'node_modules', 'leaflet', 'package.json');
   const before = fs.statSync(marker);
   const r = spawnSync(path.join(root, 'scripts', 'install-deps'), ['--test'], {
     cwd: root,
