@@ -40,7 +40,7 @@ try {
   });
   gw.addNode('c41d9e22-mqtt', {
     protocol: 'MQTT', id: 'bme280-kitchen', name: 'bme280-kitchen', board: 'nucleo-f446re', os: 'RIOT',
-    humidity: '47%', illuminance: '312lx', led: '0', robot: 's',
+    humidity: '47%', illuminance: '312lx', uvindex: '3', led: '0', robot: 's', suit_state: '6', dwnld: '62',
     position: '{"lat": 48.7162, "lng": 2.2121}',
   });
   gw.addNode('e8a07b31-ws', {
@@ -77,7 +77,8 @@ try {
       if (document.documentElement.dataset.theme !== t) document.getElementById('theme-toggle').click();
     }, theme);
     await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    // Charts redraw at most every 250 ms: let them take the new colours.
+    await page.evaluate(() => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 400)));
     const file = path.join(outDir, `dashboard-${theme}.png`);
     await page.screenshot({ path: file, fullPage: true });
     console.log(`${file}: ${fs.statSync(file).size} bytes`);

@@ -97,7 +97,9 @@ export class NodeMap {
 
   async makeMap() {
     const L = window.L;
-    this.map = L.map(this.container, { worldCopyJump: true, attributionControl: true, minZoom: 1 });
+    this.map = L.map(this.container, {
+      worldCopyJump: true, attributionControl: true, minZoom: 1, maxZoom: this.cfg.map_tile_url ? 19 : 7,
+    });
     this.map.setView([30, 0], 2);
     const url = this.cfg.map_tile_url;
     if (url) {
@@ -189,8 +191,10 @@ export class NodeMap {
     if (!this.map || this.markers.size === 0 || this.card.hidden) return;
     const points = [...this.markers.values()].map((e) => [e.position.lat, e.position.lng]);
     this.map.invalidateSize();
-    if (points.length === 1) this.map.setView(points[0], 5);
-    else this.map.fitBounds(window.L.latLngBounds(points), { padding: [30, 30], maxZoom: 8 });
+    // The country shapes are coarse (1:110m): no closer than a country.
+    const maxZoom = this.cfg.map_tile_url ? 15 : 5;
+    if (points.length === 1) this.map.setView(points[0], Math.min(maxZoom, 13));
+    else this.map.fitBounds(window.L.latLngBounds(points), { padding: [30, 30], maxZoom });
     this.fitted = true;
   }
 }

@@ -246,12 +246,14 @@ export function relativeAge(ms) {
 }
 
 // A node is stale when nothing came for three of its usual intervals (the
-// shortest mean gap between two values of one resource). A node that never
-// sent a resource twice has no known interval and is never stale.
+// shortest mean gap between two values of one resource), and at least 3 s.
+// A node that never sent a resource twice has no known interval and is
+// never stale.
 export const STALE_INTERVALS = 3;
+export const STALE_FLOOR_MS = 3000; // fast nodes: a short hiccup is not staleness
 export function isStale(node, now) {
   if (!node || !(node.interval > 0)) return false;
-  return now - node.updated > Math.max(1000, STALE_INTERVALS * node.interval);
+  return now - node.updated > Math.max(STALE_FLOOR_MS, STALE_INTERVALS * node.interval);
 }
 
 // The websocket URL of the broker. A broker host of "localhost" (or empty,
