@@ -15,7 +15,7 @@ import {
 } from './model.js';
 import { initTheme } from './theme.js';
 
-const SLICE_MS = 10; // card making per frame
+const SLICE_MS = 20; // card making per frame (well under a 50 ms long task)
 const RESYNC_QUIET_MS = 2000; // after a reconnection: the replay is over when no `new` came for this long
 const RESYNC_MIN_MS = 3000;
 
