@@ -115,7 +115,6 @@ export class NodeCard {
       this.renderAll();
     } else {
       for (const v of this.views.values()) v.shown(false);
-      for (const t of this.tiles.values()) if (t.spark) t.visible = false;
       this.releaseTimer = setTimeout(() => {
         for (const v of this.views.values()) if (v.release) v.release();
       }, RELEASE_AFTER_MS);
@@ -377,9 +376,7 @@ export class NodeCard {
 
   setHiddenResources(hidden) {
     this.hiddenResources = hidden;
-    for (const [name, view] of this.views) {
-      view.root.hidden = hidden.has(name) || (name === 'suit_state' && hidden.has('dwnld') && hidden.has(name));
-    }
+    for (const [name, view] of this.views) view.root.hidden = hidden.has(name);
     for (const [name, row] of this.infoRows) row.hidden = hidden.has(name);
     for (const [name, tile] of this.tiles) tile.root.hidden = hidden.has(name);
     if (this.compact && this.compact.led) this.compact.led.root.hidden = hidden.has('led');

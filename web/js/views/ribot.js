@@ -36,7 +36,6 @@ export class JoystickView extends ResourceView {
       tabindex: '0',
       role: 'group',
       'data-testid': 'joystick',
-      'aria-describedby': '',
     }, this.knob);
     this.help = el('p', { class: 'small muted', text: 'Drag the knob, or hold the arrow keys; Space stops.' });
     this.help.id = `ribot-help-${Math.random().toString(36).slice(2)}`;
