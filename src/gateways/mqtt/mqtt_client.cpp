@@ -48,36 +48,95 @@ std::string make_client_id(std::string_view prefix)
 }
 
 class mqtt_client::impl : public std::enable_shared_from_this<impl> {
+    // Everything Paho's threads touch. The impl and every callback given to
+    // Paho own it jointly (shared_ptr), and it reaches the impl only through
+    // a weak_ptr locked on the io thread: no Paho thread ever dereferences
+    // the impl, so the impl may go at any time. The listeners, which Paho's
+    // tokens point to, live here, and this outlives the Paho client (the
+    // client's callbacks own it, and the impl drops the client first).
+    // Precondition, as for every Asio object: the io_context outlives the
+    // mqtt_client, so a callback that Paho is running during the client's
+    // destruction can still post to it.
+    struct paho_side {
+        paho_side(net::io_context& io, std::size_t max_pending)
+            : ioc(io),
+              max_pending_messages(max_pending),
+              connect_listener([this](const ::mqtt::token& t, bool ok) {
+                  post([ok, why = ok ? std::string() : failure_text(t)](impl& self) {
+                      ok ? self.on_connected() : self.on_connect_failed(why);
+                  });
+              }),
+              disconnect_listener([this](const ::mqtt::token&, bool) {
+                  post([](impl& self) { self.stop_timer_.cancel(); });
+              }),
+              subscribe_listener([this](const ::mqtt::token& t, bool ok) {
+                  if (!ok) {
+                      post([why = failure_text(t)](impl& self) {
+                          self.log_->warn("MQTT broker {}: subscribe/unsubscribe failed: {}",
+                                          self.uri_, why);
+                      });
+                  }
+              }),
+              publish_listener([this](const ::mqtt::token& t, bool ok) {
+                  const auto generation = reinterpret_cast<std::uintptr_t>(t.get_user_context());
+                  post([generation, ok](impl& self) { self.on_published(generation, ok); });
+              })
+        {
+        }
+
+        // Runs f(impl&) on the io thread if the impl still exists then.
+        template <class F>
+        void post(F f)
+        {
+            net::post(ioc, [w = owner, f = std::move(f)]() mutable {
+                if (auto self = w.lock()) {
+                    f(*self);
+                }
+            });
+        }
+
+        // Queues a message (drops it if the io thread is too far behind);
+        // wakes the io thread only when the queue was empty, so under load
+        // one wake-up carries many messages.
+        void on_message(::mqtt::const_message_ptr msg)
+        {
+            bool wake = false;
+            {
+                std::lock_guard lock(inbox_mutex);
+                if (inbox.size() >= max_pending_messages) {
+                    dropped_messages.fetch_add(1);
+                    return;
+                }
+                wake = inbox.empty();
+                inbox.push_back(std::move(msg));
+            }
+            if (wake) {
+                post([](impl& self) { self.drain_inbox(); });
+            }
+        }
+
+        net::io_context& ioc;
+        const std::size_t max_pending_messages;
+        std::weak_ptr<impl> owner; // set by attach(), before Paho has a thread
+        std::mutex inbox_mutex;
+        std::vector<::mqtt::const_message_ptr> inbox; // bounded
+        std::atomic<std::uint64_t> dropped_messages{0};
+        listener connect_listener;
+        listener disconnect_listener;
+        listener subscribe_listener;
+        listener publish_listener;
+    };
+
 public:
     impl(net::io_context& ioc, client_config config, handlers h,
          std::shared_ptr<spdlog::logger> log)
-        : ioc_(ioc),
-          config_(std::move(config)),
+        : config_(std::move(config)),
           handlers_(std::move(h)),
           log_(log ? std::move(log) : common::get_logger("mqtt")),
           uri_(make_server_uri(config_.host, config_.port)),
           retry_timer_(ioc),
           stop_timer_(ioc),
-          connect_listener_([this](const ::mqtt::token& t, bool ok) {
-              on_paho([ok, why = ok ? std::string() : failure_text(t)](impl& self) {
-                  ok ? self.on_connected() : self.on_connect_failed(why);
-              });
-          }),
-          disconnect_listener_([this](const ::mqtt::token&, bool) {
-              on_paho([](impl& self) { self.stop_timer_.cancel(); });
-          }),
-          subscribe_listener_([this](const ::mqtt::token& t, bool ok) {
-              if (!ok) {
-                  on_paho([why = failure_text(t)](impl& self) {
-                      self.log_->warn("MQTT broker {}: subscribe/unsubscribe failed: {}",
-                                      self.uri_, why);
-                  });
-              }
-          }),
-          publish_listener_([this](const ::mqtt::token& t, bool ok) {
-              const auto generation = reinterpret_cast<std::uintptr_t>(t.get_user_context());
-              on_paho([generation, ok](impl& self) { self.on_published(generation, ok); });
-          })
+          paho_(std::make_shared<paho_side>(ioc, config_.max_pending_messages))
     {
         if (config_.client_id.empty()) {
             config_.client_id = make_client_id("client");
@@ -90,26 +149,17 @@ public:
         create.set_max_buffered_messages(
             static_cast<int>(std::min<std::size_t>(config_.max_pending_publishes, 1'000'000)));
         client_ = std::make_unique<::mqtt::async_client>(uri_, config_.client_id, create);
-        client_->set_message_callback([this](::mqtt::const_message_ptr msg) {
-            // Paho thread: queue (drop if the io thread is too far behind);
-            // wake the io thread only when the queue was empty, so under
-            // load one wake-up carries many messages.
-            bool wake = false;
-            {
-                std::lock_guard lock(inbox_mutex_);
-                if (inbox_.size() >= config_.max_pending_messages) {
-                    dropped_messages_.fetch_add(1);
-                    return;
-                }
-                wake = inbox_.empty();
-                inbox_.push_back(std::move(msg));
-            }
-            if (wake) {
-                on_paho([](impl& self) { self.drain_inbox(); });
-            }
-        });
-        client_->set_connection_lost_handler([this](const std::string& cause) {
-            on_paho([cause](impl& self) { self.on_lost(cause); });
+    }
+
+    // Called once, right after construction and before start(): the
+    // callbacks Paho calls on its threads own the paho_side, not the impl.
+    void attach(const std::shared_ptr<impl>& owner)
+    {
+        paho_->owner = owner;
+        client_->set_message_callback(
+            [p = paho_](::mqtt::const_message_ptr msg) { p->on_message(std::move(msg)); });
+        client_->set_connection_lost_handler([p = paho_](const std::string& cause) {
+            p->post([cause](impl& self) { self.on_lost(cause); });
         });
     }
 
@@ -118,7 +168,7 @@ public:
         try {
             client_->disable_callbacks(); // Paho refuses while a session is still open
         } catch (const ::mqtt::exception&) {
-            // Its callbacks then only touch members that outlive the client.
+            // Its callbacks then only touch the paho_side, which they own.
         }
     }
 
@@ -140,7 +190,7 @@ public:
         log_->info("disconnecting from MQTT broker {}", uri_);
         try {
             // Paho waits up to this long for messages in flight.
-            client_->disconnect(250, nullptr, disconnect_listener_);
+            client_->disconnect(250, nullptr, paho_->disconnect_listener);
             // Keeps run() going until Paho reports the end (or gives up).
             stop_timer_.expires_after(std::chrono::seconds(2));
             stop_timer_.async_wait([](const boost::system::error_code&) {});
@@ -170,10 +220,10 @@ public:
                     std::vector<std::string>(topics.begin() + static_cast<std::ptrdiff_t>(first),
                                              topics.begin() + static_cast<std::ptrdiff_t>(last)));
                 if (unsubscribe) {
-                    client_->unsubscribe(chunk, nullptr, subscribe_listener_);
+                    client_->unsubscribe(chunk, nullptr, paho_->subscribe_listener);
                 } else {
                     client_->subscribe(chunk, ::mqtt::iasync_client::qos_collection(last - first, qos),
-                                       nullptr, subscribe_listener_);
+                                       nullptr, paho_->subscribe_listener);
                 }
             }
         } catch (const ::mqtt::exception& e) {
@@ -203,7 +253,7 @@ public:
             if (qos > 0) {
                 // The generation in the user context tells stale completions apart.
                 client_->publish(topic, payload.data(), payload.size(), qos, retained,
-                                 reinterpret_cast<void*>(generation_), publish_listener_);
+                                 reinterpret_cast<void*>(generation_), paho_->publish_listener);
                 ++pending_publishes_;
             } else {
                 client_->publish(topic, payload.data(), payload.size(), qos, retained);
@@ -217,20 +267,9 @@ public:
 
     const std::string& uri() const { return uri_; }
     const std::string& client_id() const { return config_.client_id; }
-    std::uint64_t dropped_messages() const { return dropped_messages_.load(); }
+    std::uint64_t dropped_messages() const { return paho_->dropped_messages.load(); }
 
 private:
-    // From a Paho thread: run f on the io thread if this still exists then.
-    template <class F>
-    void on_paho(F f)
-    {
-        net::post(ioc_, [w = weak_from_this(), f = std::move(f)]() mutable {
-            if (auto self = w.lock()) {
-                f(*self);
-            }
-        });
-    }
-
     void connect()
     {
         if (stopping_) {
@@ -243,7 +282,7 @@ private:
                                  .automatic_reconnect(false)
                                  .finalize();
         try {
-            client_->connect(options, nullptr, connect_listener_);
+            client_->connect(options, nullptr, paho_->connect_listener);
         } catch (const ::mqtt::exception& e) {
             on_connect_failed(e.what());
         }
@@ -311,10 +350,10 @@ private:
     void drain_inbox()
     {
         {
-            std::lock_guard lock(inbox_mutex_);
-            batch_.swap(inbox_);
+            std::lock_guard lock(paho_->inbox_mutex);
+            batch_.swap(paho_->inbox);
         }
-        if (const auto dropped = dropped_messages_.load(); dropped != reported_drops_) {
+        if (const auto dropped = paho_->dropped_messages.load(); dropped != reported_drops_) {
             log_->warn("{} MQTT messages dropped so far: more than {} were waiting to be handled",
                        dropped, config_.max_pending_messages);
             reported_drops_ = dropped;
@@ -342,7 +381,6 @@ private:
         }
     }
 
-    net::io_context& ioc_;
     client_config config_;
     handlers handlers_;
     std::shared_ptr<spdlog::logger> log_;
@@ -355,16 +393,10 @@ private:
     std::uintptr_t generation_ = 0;
     std::size_t pending_publishes_ = 0;
     bool publish_overflow_ = false;
-    std::mutex inbox_mutex_;
-    std::vector<::mqtt::const_message_ptr> inbox_; // filled by Paho, bounded
     std::vector<::mqtt::const_message_ptr> batch_; // being handled (io thread)
-    std::atomic<std::uint64_t> dropped_messages_{0};
     std::uint64_t reported_drops_ = 0;
-    // The listeners outlive the client, which calls them.
-    listener connect_listener_;
-    listener disconnect_listener_;
-    listener subscribe_listener_;
-    listener publish_listener_;
+    // Declared before the client, so destroyed after it.
+    std::shared_ptr<paho_side> paho_;
     std::unique_ptr<::mqtt::async_client> client_;
 };
 
@@ -372,6 +404,7 @@ mqtt_client::mqtt_client(net::io_context& ioc, client_config config, handlers h,
                          std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_shared<impl>(ioc, std::move(config), std::move(h), std::move(log)))
 {
+    impl_->attach(impl_);
 }
 
 mqtt_client::~mqtt_client()
