@@ -95,7 +95,7 @@ public:
                       c.host = "127.0.0.1";
                       c.port = port;
                       c.client_id = gw::mqtt::make_client_id("bench");
-                      c.retry_delay = 200ms;
+                      c.retry = {std::chrono::milliseconds(0), 200ms, 200ms};
                       c.max_pending_publishes = 1'000'000;
                       return c;
                   }(),

@@ -5,7 +5,13 @@
 #include "broker/handshake.hpp"
 #include "broker/server.hpp"
 #include "common/system.hpp"
+#include "common/text.hpp"
 #include "common/ws_frame.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
 
 namespace aiot::broker {
 
@@ -15,26 +21,46 @@ constexpr std::size_t max_request_body = 4096;
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string endpoint_text(const tcp::socket& s)
+net::ip::address peer_address(const tcp::socket& s, unsigned short& port)
 {
     beast::error_code ec;
     const auto ep = s.remote_endpoint(ec);
-    if (ec) {
-        return "?";
-    }
-    auto addr = ep.address();
+    port = ec ? 0 : ep.port();
+    auto addr = ec ? net::ip::address{} : ep.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
         addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
     }
-    return addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(ep.port())
-                        : addr.to_string() + ":" + std::to_string(ep.port());
+    return addr;
+}
+
+std::string endpoint_text(const net::ip::address& addr, unsigned short port)
+{
+    return addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(port)
+                        : addr.to_string() + ":" + std::to_string(port);
+}
+
+// The Origin of a request, compared as the browser sends it: scheme, host
+// and port, without a trailing slash, case-insensitive.
+std::string normalized_origin(std::string_view origin)
+{
+    std::string out(common::trim(origin));
+    while (!out.empty() && out.back() == '/') {
+        out.pop_back();
+    }
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
 }
 
 } // namespace
 
 http_session::http_session(server& srv, tcp::socket socket)
-    : server_(srv), stream_(std::move(socket)), peer_name_(endpoint_text(stream_.socket()))
+    : server_(srv), stream_(std::move(socket)), delay_timer_(stream_.get_executor())
 {
+    unsigned short port = 0;
+    const auto addr = peer_address(stream_.socket(), port);
+    peer_address_ = addr.to_string();
+    peer_name_ = endpoint_text(addr, port);
     server_.http_started(*this);
 }
 
@@ -54,6 +80,7 @@ void http_session::run()
 void http_session::cancel()
 {
     beast::error_code ec;
+    delay_timer_.cancel();
     stream_.socket().close(ec);
 }
 
@@ -68,8 +95,8 @@ void http_session::on_read(beast::error_code ec)
         return;
     }
     if (ec) {
-        server_.log().warn("{}: bad HTTP request ({})", peer_name_, ec.message());
-        refuse(http::status::bad_request, "bad request");
+        refuse(http::status::bad_request, "bad request",
+               fmt::format("{}: bad HTTP request ({})", peer_name_, ec.message()));
         return;
     }
     const auto& req = parser_->get();
@@ -77,46 +104,59 @@ void http_session::on_read(beast::error_code ec)
     const auto path = target.substr(0, target.find('?'));
     const bool is_client = path == "/ws";
     if (!is_client && path != "/gw") {
-        server_.log().warn("{}: request for unknown path {}", peer_name_, path);
-        refuse(http::status::not_found, "not found");
+        refuse(http::status::not_found, "not found",
+               fmt::format("{}: request for unknown path '{}'", peer_name_,
+                           common::printable(path)));
         return;
     }
     if (!websocket::is_upgrade(req)) {
-        server_.log().warn("{}: {} request on {} is not a websocket upgrade", peer_name_,
-                           std::string(req.method_string()), path);
-        refuse(http::status::upgrade_required, "websocket upgrade required");
+        refuse(http::status::upgrade_required, "websocket upgrade required",
+               fmt::format("{}: {} request on {} is not a websocket upgrade", peer_name_,
+                           common::printable(sv(req.method_string())), path));
         return;
     }
     if (req[http::field::sec_websocket_version] != "13") {
-        server_.log().warn("{}: unsupported websocket version '{}'", peer_name_,
-                           std::string(req[http::field::sec_websocket_version]));
-        refuse(http::status::upgrade_required, "websocket version 13 required");
+        refuse(http::status::upgrade_required, "websocket version 13 required",
+               fmt::format("{}: unsupported websocket version '{}'", peer_name_,
+                           common::printable(sv(req[http::field::sec_websocket_version]))));
         return;
     }
     const auto key = sv(req[http::field::sec_websocket_key]);
     if (!common::ws::valid_client_key(key)) {
-        server_.log().warn("{}: invalid Sec-WebSocket-Key", peer_name_);
-        refuse(http::status::bad_request, "invalid Sec-WebSocket-Key");
+        refuse(http::status::bad_request, "invalid Sec-WebSocket-Key",
+               fmt::format("{}: invalid Sec-WebSocket-Key", peer_name_));
         return;
     }
     const auto protocols = sv(req[http::field::sec_websocket_protocol]);
     if (is_client) {
+        const auto& allowed = server_.config().allowed_origins;
+        if (!allowed.empty()) {
+            const auto origin = normalized_origin(sv(req[http::field::origin]));
+            if (std::find(allowed.begin(), allowed.end(), origin) == allowed.end()) {
+                refuse(http::status::forbidden, "origin not allowed",
+                       fmt::format("{}: web client from origin '{}' refused (not in "
+                                   "--allowed-origins)",
+                                   peer_name_, common::printable(origin)));
+                return;
+            }
+        }
         upgrade<client_session>(first_subprotocol(protocols), common::make_uuid());
         return;
     }
     const auto token = gateway_token(protocols);
     if (!token) {
-        server_.log().warn("{}: gateway refused, Sec-WebSocket-Protocol is not 'token, <token>'",
-                           peer_name_);
-        refuse(http::status::unauthorized, "unauthorized");
+        refuse(http::status::unauthorized, "unauthorized",
+               fmt::format("{}: gateway refused, Sec-WebSocket-Protocol is not 'token, <token>'",
+                           peer_name_));
         return;
     }
     const auto max_age = server_.config().token_max_age_s;
-    if (!common::verify_gateway_token(server_.config().keys, *token,
-                                      max_age ? std::optional<std::uint64_t>(max_age)
-                                              : std::nullopt)) {
-        server_.log().warn("{}: gateway refused, invalid token", peer_name_);
-        refuse(http::status::unauthorized, "unauthorized");
+    const auto check = common::check_gateway_token(
+        server_.config().keys, *token,
+        max_age ? std::optional<std::uint64_t>(max_age) : std::nullopt);
+    if (check != common::token_check::valid) {
+        refuse(http::status::unauthorized, "unauthorized",
+               fmt::format("{}: gateway refused, {}", peer_name_, common::to_string(check)));
         return;
     }
     upgrade<gateway_session>("token");
@@ -135,8 +175,14 @@ void http_session::upgrade(std::string_view subprotocol, Args&&... args)
     session->start(std::move(response), std::move(early));
 }
 
-void http_session::refuse(http::status status, std::string_view why)
+void http_session::refuse(http::status status, std::string_view why, const std::string& reason)
 {
+    const auto decision = server_.refusal(peer_address_);
+    if (decision.log) {
+        server_.log().warn("{}", reason);
+    } else {
+        server_.log().debug("{}", reason);
+    }
     response_ = {};
     response_.version(11);
     response_.result(status);
@@ -149,6 +195,22 @@ void http_session::refuse(http::status status, std::string_view why)
     }
     response_.body() = std::string(why) + "\n";
     response_.prepare_payload();
+    if (decision.delay.count() == 0) {
+        send_refusal();
+        return;
+    }
+    // An address that keeps failing waits for its answer; nobody else does.
+    stream_.expires_after(server_.config().handshake_timeout + decision.delay);
+    delay_timer_.expires_after(decision.delay);
+    delay_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec && !self->server_.stopping()) {
+            self->send_refusal();
+        }
+    });
+}
+
+void http_session::send_refusal()
+{
     stream_.expires_after(server_.config().handshake_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {

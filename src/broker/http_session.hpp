@@ -1,7 +1,7 @@
 #pragma once
 // Reads the HTTP upgrade request of a new connection and either refuses it
 // (404 unknown path, 426 not an upgrade, 400 bad key, 401 bad gateway
-// token) or hands the socket to a client_session (/ws) or a
+// token, 403 web client from an origin not allowed) or hands the socket to a client_session (/ws) or a
 // gateway_session (/gw).
 #include "common/net.hpp"
 
@@ -27,7 +27,10 @@ public:
 
 private:
     void on_read(beast::error_code ec);
-    void refuse(http::status status, std::string_view why);
+    // Logs `reason` (unless the server's refusal log says this address has
+    // had enough lines), then answers `status` after the delay it asks for.
+    void refuse(http::status status, std::string_view why, const std::string& reason);
+    void send_refusal();
     void on_refused(beast::error_code ec);
     void drain();
     template <class Session, class... Args>
@@ -38,7 +41,9 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
-    std::string peer_name_;
+    std::string peer_name_;    // address:port, for log lines
+    std::string peer_address_; // address alone, for the refusal log
+    net::steady_timer delay_timer_;
     char drain_buffer_[512];
 };
 

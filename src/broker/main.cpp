@@ -7,6 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <spdlog/fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 
 int main(int argc, char** argv)
@@ -36,6 +40,12 @@ int main(int argc, char** argv)
     app.add_option("--handshake-timeout", handshake_timeout_s,
                    "Seconds a new connection has to complete its upgrade request")
         ->check(CLI::PositiveNumber);
+    std::vector<std::string> allowed_origins;
+    app.add_option("--allowed-origins", allowed_origins,
+                   "Web clients (/ws) are accepted only from these page origins, e.g. "
+                   "https://dash.example.org (default: any origin, as the original; see "
+                   "docs/deployment.md)")
+        ->delimiter(',');
     if (const auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -44,11 +54,29 @@ int main(int argc, char** argv)
     const auto log = common::get_logger("broker");
     try {
         cfg.keys = common::load_keys(opts.key_file);
+        for (const auto& w : common::key_permission_warnings(opts.key_file)) {
+            log->warn("{}", w);
+        }
     } catch (const common::key_error& e) {
         log->error("{}", e.what());
         return 1;
     }
     cfg.port = opts.broker_port;
+    for (auto origin : allowed_origins) {
+        while (!origin.empty() && origin.back() == '/') {
+            origin.pop_back();
+        }
+        std::transform(origin.begin(), origin.end(), origin.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!origin.empty()) {
+            cfg.allowed_origins.push_back(origin);
+        }
+    }
+    if (cfg.allowed_origins.empty()) {
+        log->info("web clients accepted from any origin (--allowed-origins not set)");
+    } else {
+        log->info("web clients accepted only from: {}", fmt::join(cfg.allowed_origins, ", "));
+    }
     cfg.idle_timeout = std::chrono::seconds(idle_timeout_s);
     cfg.handshake_timeout = std::chrono::seconds(handshake_timeout_s);
     const auto fds = common::raise_fd_limit();

@@ -60,7 +60,13 @@ std::vector<delivery> router::client_message(peer_id id, common::message msg)
         return {};
     }
     auto& client = it->second;
-    if (msg.type == message_type::new_ && !client.subscribed) {
+    if (msg.type == message_type::new_) {
+        if (client.subscribed) {
+            // Each forwarded `new` makes every gateway replay its whole node
+            // cache to this client: once per connection is enough.
+            log_->debug("client {}: repeated new not forwarded", client.uuid);
+            return {};
+        }
         client.subscribed = true;
         subscribers_.push_back(id);
         log_->info("client {} subscribed to broadcasts", client.uuid);
@@ -69,7 +75,7 @@ std::vector<delivery> router::client_message(peer_id id, common::message msg)
                 gateways_.size());
     msg.body["src"] = client.uuid;
     std::vector<delivery> out;
-    out.push_back(delivery{delivery::target_kind::all_gateways, 0, std::move(msg.body), false});
+    out.push_back(delivery{delivery::target_kind::all_gateways, 0, std::move(msg.body)});
     return out;
 }
 
@@ -95,15 +101,17 @@ std::vector<delivery> router::to_dst(peer_id gw, common::json body, std::string_
         return out;
     }
     if (*dst == "all") {
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(body), true});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(body)});
         return out;
     }
     const auto client = client_by_uuid_.find(*dst);
-    if (client == client_by_uuid_.end()) {
-        log_->debug("gateway #{}: {} for client {} which is gone, dropped", gw, what, *dst);
+    if (client == client_by_uuid_.end() || !is_subscribed(client->second)) {
+        // As the original: dst is looked up among the clients that sent `new`.
+        log_->debug("gateway #{}: {} for client {} which is gone or never sent new, dropped", gw,
+                    what, *dst);
         return out;
     }
-    out.push_back(delivery{delivery::target_kind::client, client->second, std::move(body), true});
+    out.push_back(delivery{delivery::target_kind::client, client->second, std::move(body)});
     return out;
 }
 
@@ -155,12 +163,12 @@ std::vector<delivery> router::gateway_message(peer_id id, common::message msg)
         }
         nodes.erase(node);
         log_->info("node {} out (gateway #{})", *uid, id);
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body), true});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body)});
         return out;
     }
     case message_type::reset:
         log_->info("node {} reset (gateway #{})", *uid, id);
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body), true});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body)});
         return out;
     }
     return out;
@@ -176,7 +184,7 @@ std::vector<delivery> router::gateway_closed(peer_id id)
     for (const auto& uid : it->second.nodes) {
         log_->info("node {} out (gateway #{} closed)", uid, id);
         out.push_back(
-            delivery{delivery::target_kind::all_clients, 0, common::make_out(uid), false});
+            delivery{delivery::target_kind::all_clients, 0, common::make_out(uid)});
     }
     gateways_.erase(it);
     std::erase(gateway_order_, id);

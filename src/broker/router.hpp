@@ -22,10 +22,9 @@ struct delivery {
 
     target_kind target = target_kind::all_clients;
     peer_id client = 0; // when target == client
+    // Serialised once by the adapter (common::serialize: the original's
+    // bytes) and shared by every recipient.
     common::json payload;
-    // payload is exactly the message received: the adapter may forward the
-    // received text instead of serialising payload again.
-    bool unchanged = false;
 };
 
 class router {
@@ -55,13 +54,13 @@ public:
 private:
     struct client_state {
         std::string uuid;
-        bool subscribed = false;
+        bool subscribed = false; // sent `new`: receives broadcasts and its dst replies
     };
     struct gateway_state {
         std::set<std::string, std::less<>> nodes;
     };
 
-    // Broadcast or direct delivery of an unchanged gateway message, by dst.
+    // Broadcast, or delivery to the registered client named by dst.
     std::vector<delivery> to_dst(peer_id gw, common::json body, std::string_view what);
     void forget_client(peer_id id);
 

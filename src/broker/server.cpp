@@ -4,6 +4,7 @@
 #include "broker/gateway_session.hpp"
 #include "broker/http_session.hpp"
 #include "common/logging.hpp"
+#include "common/text.hpp"
 #include "common/ws_frame.hpp"
 
 namespace aiot::broker {
@@ -33,6 +34,8 @@ server::server(net::io_context& ioc, server_config cfg)
       acceptor_(ioc),
       accept_retry_(ioc),
       idle_timer_(ioc),
+      refusal_timer_(ioc),
+      refusals_(cfg_.refusals),
       close_timeout_(cfg_.close_timeout),
       read_buffer_(read_buffer_size)
 {
@@ -73,6 +76,7 @@ void server::start()
                port_);
     do_accept();
     schedule_idle_check();
+    schedule_refusal_summary();
 }
 
 void server::stop()
@@ -87,6 +91,7 @@ void server::stop()
     acceptor_.close(ec);
     accept_retry_.cancel();
     idle_timer_.cancel();
+    refusal_timer_.cancel();
     close_timeout_ = std::min(close_timeout_, shutdown_close_timeout);
     for (auto* h : std::vector<http_session*>(handshakes_.begin(), handshakes_.end())) {
         h->cancel();
@@ -155,6 +160,25 @@ void server::schedule_idle_check()
     });
 }
 
+common::refusal_decision server::refusal(std::string_view address)
+{
+    return refusals_.refused(address, std::chrono::steady_clock::now());
+}
+
+void server::schedule_refusal_summary()
+{
+    refusal_timer_.expires_after(cfg_.refusals.interval);
+    refusal_timer_.async_wait([this](const beast::error_code& ec) {
+        if (ec || stopping_) {
+            return;
+        }
+        for (const auto& s : refusals_.take_summaries(std::chrono::steady_clock::now())) {
+            log_->warn("{}: {} more refusal(s) not logged one by one", s.address, s.count);
+        }
+        schedule_refusal_summary();
+    });
+}
+
 void server::http_started(http_session& s) { handshakes_.insert(&s); }
 
 void server::http_ended(http_session& s) { handshakes_.erase(&s); }
@@ -172,7 +196,13 @@ std::optional<common::message> server::parse(ws_session& s, std::string_view tex
 {
     auto parsed = common::parse_message(text);
     if (!parsed) {
-        log_->warn("{}: {} closing", s.describe(), parsed.error);
+        const auto why = fmt::format("{}: invalid message ({}): '{}'; closing with 1003",
+                                     s.describe(), parsed.problem, common::printable(text));
+        if (refusal(s.peer_address()).log) {
+            log_->warn("{}", why);
+        } else {
+            log_->debug("{}", why);
+        }
         s.close(common::ws::close_code::unsupported_data, parsed.error);
     }
     return std::move(parsed.msg);
@@ -188,7 +218,7 @@ void server::client_opened(client_session& s)
 void server::client_message(client_session& s, std::string_view text)
 {
     if (auto msg = parse(s, text)) {
-        deliver(router_.client_message(s.id(), std::move(*msg)), {});
+        deliver(router_.client_message(s.id(), std::move(*msg)));
     }
 }
 
@@ -209,7 +239,7 @@ void server::gateway_opened(gateway_session& s)
 void server::gateway_message(gateway_session& s, std::string_view text)
 {
     if (auto msg = parse(s, text)) {
-        deliver(router_.gateway_message(s.id(), std::move(*msg)), text);
+        deliver(router_.gateway_message(s.id(), std::move(*msg)));
     }
 }
 
@@ -217,16 +247,15 @@ void server::gateway_closed(gateway_session& s)
 {
     gateways_.erase(s.id());
     log_->info("gateway #{} disconnected, {} node(s) out", s.id(), router_.node_count(s.id()));
-    deliver(router_.gateway_closed(s.id()), {});
+    deliver(router_.gateway_closed(s.id()));
 }
 
-void server::deliver(std::vector<delivery> deliveries, std::string_view received)
+void server::deliver(std::vector<delivery> deliveries)
 {
     for (auto& d : deliveries) {
-        // Framed once; every recipient shares the same bytes.
-        const auto frame = d.unchanged && !received.empty()
-                               ? text_frame(received)
-                               : text_frame(common::serialize(d.payload));
+        // Serialised (the original's bytes) and framed once; every
+        // recipient shares the same frame.
+        const auto frame = text_frame(common::serialize(d.payload));
         switch (d.target) {
         case delivery::target_kind::client:
             if (const auto it = clients_.find(d.client); it != clients_.end()) {

@@ -4,6 +4,7 @@
 // carries out its deliveries. One io_context, one thread: no locks.
 #include "broker/router.hpp"
 #include "common/keys.hpp"
+#include "common/refusal_log.hpp"
 #include "common/net.hpp"
 
 #include <spdlog/logger.h>
@@ -37,6 +38,10 @@ struct server_config {
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{120000}; // ping at half, close at full; 0: off
     std::chrono::milliseconds close_timeout{5000};
+    // Origins web clients may come from ("https://dash.example.org"), lower
+    // case, no trailing slash; empty: any origin (as the original).
+    std::vector<std::string> allowed_origins;
+    common::refusal_log_config refusals{};
 };
 
 class server {
@@ -61,6 +66,10 @@ public:
     std::span<char> read_buffer() { return read_buffer_; }
     peer_id next_id() { return ++last_id_; }
 
+    // A connection from `address` is refused: whether to log it, and how
+    // long to wait before answering (common::refusal_log).
+    common::refusal_decision refusal(std::string_view address);
+
     // Called by the sessions.
     void http_started(http_session& s);
     void http_ended(http_session& s);
@@ -76,10 +85,11 @@ private:
     void do_accept();
     void on_accept(const beast::error_code& ec, tcp::socket socket);
     void schedule_idle_check();
+    void schedule_refusal_summary();
     void opened(ws_session& s);
     // The message, or std::nullopt after closing s with 1003 and the reason.
     std::optional<common::message> parse(ws_session& s, std::string_view text);
-    void deliver(std::vector<delivery> deliveries, std::string_view received);
+    void deliver(std::vector<delivery> deliveries);
 
     net::io_context& ioc_;
     server_config cfg_;
@@ -89,6 +99,8 @@ private:
     tcp::acceptor acceptor_;
     net::steady_timer accept_retry_;
     net::steady_timer idle_timer_;
+    net::steady_timer refusal_timer_;
+    common::refusal_log refusals_;
     std::uint16_t port_ = 0;
     std::chrono::milliseconds close_timeout_;
     bool stopping_ = false;

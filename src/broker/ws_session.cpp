@@ -1,6 +1,7 @@
 #include "broker/ws_session.hpp"
 
 #include "broker/server.hpp"
+#include "common/text.hpp"
 
 namespace aiot::broker {
 
@@ -107,7 +108,7 @@ void ws_session::on_event(const ws::event& e)
         if (close_sent_) {
             return; // closing: data is no longer processed
         }
-        if (e.op == ws::opcode::binary && !ws::valid_utf8(e.payload)) {
+        if (e.op == ws::opcode::binary && !common::valid_utf8(e.payload)) {
             server_.log().warn("{}: binary message is not UTF-8 text, closing", describe());
             close(ws::close_code::invalid_payload, "message is not UTF-8");
             return;
@@ -116,7 +117,7 @@ void ws_session::on_event(const ws::event& e)
         return;
     case ws::event::kind::ping:
         if (!close_sent_) {
-            send_control(*ws::control_reply(e));
+            send_pong(*ws::control_reply(e));
         }
         return;
     case ws::event::kind::pong:
@@ -174,6 +175,38 @@ void ws_session::send_control(std::string frame)
     schedule_write();
 }
 
+void ws_session::send_pong(std::string frame)
+{
+    if (finished_) {
+        return;
+    }
+    if (pong_slot_ != no_pong) {
+        auto& waiting = queue_[pong_slot_];
+        queued_bytes_ = queued_bytes_ - waiting->size() + frame.size();
+        waiting = std::make_shared<const std::string>(std::move(frame));
+        return;
+    }
+    const auto& cfg = server_.config();
+    if (queue_.size() + writing_.size() >= cfg.max_queue_messages ||
+        queued_bytes_ + frame.size() > cfg.max_queue_bytes) {
+        overflow();
+        return;
+    }
+    pong_slot_ = queue_.size();
+    send_control(std::move(frame));
+}
+
+std::string ws_session::peer_address() const
+{
+    // peer_name_ is "1.2.3.4:port" or "[::1]:port".
+    const auto colon = peer_name_.rfind(':');
+    auto address = peer_name_.substr(0, colon == std::string::npos ? peer_name_.size() : colon);
+    if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+        address = address.substr(1, address.size() - 2);
+    }
+    return address;
+}
+
 void ws_session::schedule_write()
 {
     if (write_pending_) {
@@ -198,6 +231,7 @@ void ws_session::do_write()
         return;
     }
     writing_.swap(queue_);
+    pong_slot_ = no_pong;
     // Small frames are copied into copied_ (its size is known first, so it
     // is never reallocated while buffers point into it); large ones are
     // written from the shared frame itself.
@@ -262,6 +296,7 @@ void ws_session::overflow()
         queued_bytes_ -= f->size();
     }
     queue_.clear();
+    pong_slot_ = no_pong;
     // It is not reading: its close reply is not worth a long wait.
     close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
 }
@@ -328,6 +363,7 @@ void ws_session::finish(std::string_view why)
     socket_.close(ec);
     close_timer_.cancel();
     queue_.clear();
+    pong_slot_ = no_pong;
     on_closed();
 }
 

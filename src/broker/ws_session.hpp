@@ -49,6 +49,8 @@ public:
 
     peer_id id() const { return id_; }
     const std::string& peer_name() const { return peer_name_; }
+    // The peer's address without the port (for per-address limits).
+    std::string peer_address() const;
     bool closing() const { return close_sent_ || finished_; }
     // "client <uuid>" or "gateway #<id>", for log lines.
     virtual std::string describe() const = 0;
@@ -66,6 +68,10 @@ private:
     void on_readable(const beast::error_code& ec);
     void on_event(const common::ws::event& e);
     void send_control(std::string frame);
+    // Answers a ping. At most one pong waits in the queue: a newer ping
+    // replaces the waiting answer (RFC 6455 5.5.3 allows answering only
+    // the latest), so a peer that pings and never reads cannot grow it.
+    void send_pong(std::string frame);
     void schedule_write();
     void do_write();
     void on_write(const beast::error_code& ec);
@@ -85,6 +91,8 @@ private:
     std::vector<net::const_buffer> buffers_;
     std::string copied_;              // small frames of the write under way
     std::size_t queued_bytes_ = 0;    // both vectors
+    std::size_t pong_slot_ = no_pong; // index in queue_ of the waiting pong
+    static constexpr std::size_t no_pong = static_cast<std::size_t>(-1);
     bool write_pending_ = false;      // write scheduled or under way
     bool close_sent_ = false;
     bool shutdown_after_write_ = false;

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace aiot::common {
@@ -44,6 +46,26 @@ public:
     }
 };
 
+// CLI11 reads "nan" and "inf" into a double, and a range check lets NaN
+// through (every comparison with it is false): refuse them for every
+// floating-point option, from the command line or the config file.
+void reject_non_finite(const CLI::App& app)
+{
+    for (const auto* opt : app.get_options()) {
+        if (opt->get_type_name().find("FLOAT") == std::string::npos) {
+            continue;
+        }
+        for (const auto& text : opt->results()) {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (end != text.c_str() && !std::isfinite(v)) {
+                throw CLI::ValidationError(opt->get_name(),
+                                           "'" + text + "' is not a finite number");
+            }
+        }
+    }
+}
+
 } // namespace
 
 void use_python_config(CLI::App& app)
@@ -69,6 +91,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv)
 {
     try {
         app.parse(argc, argv);
+        reject_non_finite(app);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }

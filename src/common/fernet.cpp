@@ -93,6 +93,19 @@ std::string fernet::encrypt(std::string_view plaintext, std::uint64_t timestamp,
     return base64url_encode(token);
 }
 
+std::optional<std::uint64_t> fernet::timestamp(std::string_view token)
+{
+    const auto raw = base64url_decode(token);
+    if (!raw || raw->size() < header_size || (*raw)[0] != version_byte) {
+        return std::nullopt;
+    }
+    std::uint64_t ts = 0;
+    for (int i = 0; i < 8; ++i) {
+        ts = (ts << 8) | (*raw)[1 + i];
+    }
+    return ts;
+}
+
 std::optional<std::string> fernet::decrypt(std::string_view token,
                                            std::optional<std::uint64_t> max_age_s,
                                            std::optional<std::uint64_t> now) const
@@ -109,7 +122,7 @@ std::optional<std::string> fernet::decrypt(std::string_view token,
             ts = (ts << 8) | data[1 + i];
         }
         const std::uint64_t t = now.value_or(unix_now());
-        if (ts + *max_age_s < t) {
+        if (ts + *max_age_s < t || ts > t + max_clock_skew_s) {
             return std::nullopt;
         }
     }

@@ -22,12 +22,20 @@ public:
     std::string encrypt(std::string_view plaintext, std::uint64_t timestamp,
                         const iv_type& iv) const;
 
+    // Python's cryptography refuses, when a ttl is given, tokens dated more
+    // than this many seconds in the future.
+    static constexpr std::uint64_t max_clock_skew_s = 60;
+
     // The plaintext, or std::nullopt for any invalid token (bad base64,
     // version, length, HMAC or padding). With max_age_s, a token whose
-    // timestamp is older than now - max_age_s is also invalid.
+    // timestamp is older than now - max_age_s, or later than now +
+    // max_clock_skew_s, is also invalid.
     std::optional<std::string> decrypt(std::string_view token,
                                        std::optional<std::uint64_t> max_age_s = {},
                                        std::optional<std::uint64_t> now = {}) const;
+
+    // The timestamp written in a token (not verified: check it with decrypt).
+    static std::optional<std::uint64_t> timestamp(std::string_view token);
 
 private:
     std::array<std::uint8_t, 16> signing_key_{};

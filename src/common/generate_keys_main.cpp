@@ -22,9 +22,11 @@ int main(int argc, char** argv)
     try {
         const auto keys = generate_keys();
         save_keys(keys, path, force);
-        std::cout << "secret: " << keys.secret << "\n"
-                  << "private: " << keys.private_key << "\n"
-                  << "Keys written to " << path << "\n";
+        // The secret stays in the file: nothing sensitive on the terminal.
+        std::cout << "Keys written to " << path << "\n";
+        for (const auto& w : key_permission_warnings(path)) {
+            std::cerr << "aiot-generate-keys: warning: " << w << "\n";
+        }
     } catch (const key_error& e) {
         std::cerr << "aiot-generate-keys: " << e.what() << "\n";
         return 1;

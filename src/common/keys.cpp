@@ -7,7 +7,9 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -34,6 +36,13 @@ void random_bytes(std::uint8_t* out, std::size_t n)
     if (RAND_bytes(out, static_cast<int>(n)) != 1) {
         throw key_error("cannot get random bytes from OpenSSL");
     }
+}
+
+std::string fmt_mode(const std::string& what, mode_t mode)
+{
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode & 0777));
+    return what + " has mode " + octal;
 }
 
 } // namespace
@@ -140,25 +149,70 @@ void save_keys(const key_pair& keys, const std::filesystem::path& path, bool ove
         }
         ::chmod(dir.c_str(), 0700);
     }
-    const int flags = O_WRONLY | O_CREAT | (overwrite ? O_TRUNC : O_EXCL);
-    const int fd = ::open(path.c_str(), flags, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!overwrite) {
             throw key_error("key file " + path.string() +
                             " already exists (use --force to replace it)");
         }
+        if (!S_ISREG(st.st_mode)) {
+            throw key_error("key file " + path.string() +
+                            " is not a regular file (a symbolic link?); refusing to replace it");
+        }
+    }
+    // Written beside the target, then renamed over it: a full disk or a
+    // crash never leaves a half-written key file, and a symbolic link at
+    // the path is never followed.
+    std::string tmp = (dir.empty() ? std::filesystem::path(".") : dir).string() +
+                      "/.keys-XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) {
         throw key_error("cannot write key file " + path.string() + ": " + std::strerror(errno));
     }
     ::fchmod(fd, 0600);
     const std::string text =
         "[keys]\nsecret = " + keys.secret + "\nprivate = " + keys.private_key + "\n\n";
     const auto written = ::write(fd, text.data(), text.size());
-    const bool ok = written == static_cast<ssize_t>(text.size());
-    const int err = errno;
+    bool ok = written == static_cast<ssize_t>(text.size());
+    int err = ok ? 0 : (written < 0 ? errno : ENOSPC);
+    if (ok && ::fsync(fd) != 0) {
+        ok = false;
+        err = errno;
+    }
     ::close(fd);
+    if (ok) {
+        const int r = overwrite ? ::rename(tmp.c_str(), path.c_str())
+                                : ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(),
+                                              RENAME_NOREPLACE);
+        if (r != 0) {
+            ok = false;
+            err = errno;
+        }
+    }
     if (!ok) {
+        ::unlink(tmp.c_str());
+        if (err == EEXIST) {
+            throw key_error("key file " + path.string() +
+                            " already exists (use --force to replace it)");
+        }
         throw key_error("cannot write key file " + path.string() + ": " + std::strerror(err));
     }
+}
+
+std::vector<std::string> key_permission_warnings(const std::filesystem::path& path)
+{
+    std::vector<std::string> warnings;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+        warnings.push_back(fmt_mode("key file " + path.string(), st.st_mode) +
+                           ": other users may read the secret (chmod 600 it)");
+    }
+    const auto dir = path.parent_path();
+    if (!dir.empty() && ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+        warnings.push_back(fmt_mode("key folder " + dir.string(), st.st_mode) +
+                           ": other users may reach the key file (chmod 700 it)");
+    }
+    return warnings;
 }
 
 std::string make_gateway_token(const key_pair& keys)
@@ -170,16 +224,52 @@ std::string make_gateway_token(const key_pair& keys)
     return f->encrypt(keys.secret);
 }
 
-bool verify_gateway_token(const key_pair& keys, std::string_view token,
-                          std::optional<std::uint64_t> max_age_s)
+token_check check_gateway_token(const key_pair& keys, std::string_view token,
+                                std::optional<std::uint64_t> max_age_s,
+                                std::optional<std::uint64_t> now)
 {
     const auto f = fernet::from_key(keys.private_key);
     if (!f) {
-        return false;
+        return token_check::invalid;
     }
-    const auto plain = f->decrypt(token, max_age_s);
-    return plain && plain->size() == keys.secret.size() &&
-           CRYPTO_memcmp(plain->data(), keys.secret.data(), plain->size()) == 0;
+    // Authenticity first, age after: "expired" then always means a genuine
+    // token (a clock or age problem, not a key mismatch).
+    const auto plain = f->decrypt(token);
+    if (!plain || plain->size() != keys.secret.size() ||
+        CRYPTO_memcmp(plain->data(), keys.secret.data(), plain->size()) != 0) {
+        return token_check::invalid;
+    }
+    if (max_age_s) {
+        const auto ts = fernet::timestamp(token).value_or(0);
+        const auto t = now.value_or(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count()));
+        if (ts + *max_age_s < t) {
+            return token_check::expired;
+        }
+        if (ts > t + fernet::max_clock_skew_s) {
+            return token_check::from_future;
+        }
+    }
+    return token_check::valid;
+}
+
+bool verify_gateway_token(const key_pair& keys, std::string_view token,
+                          std::optional<std::uint64_t> max_age_s)
+{
+    return check_gateway_token(keys, token, max_age_s) == token_check::valid;
+}
+
+std::string_view to_string(token_check c)
+{
+    switch (c) {
+    case token_check::valid: return "valid";
+    case token_check::invalid: return "invalid token (wrong key or secret, or damaged)";
+    case token_check::expired: return "expired token (older than --token-max-age)";
+    case token_check::from_future: return "token dated in the future (clock skew over 60 s)";
+    }
+    return "?";
 }
 
 } // namespace aiot::common

@@ -39,30 +39,37 @@ std::string truncate_close_reason(std::string_view reason, std::size_t max_bytes
 parse_result parse_message(std::string_view text)
 {
     parse_result r;
-    auto value = json::parse(text, nullptr, false);
-    if (value.is_discarded() || !value.is_object() || !value.contains("type")) {
+    auto parsed = parse_json(text);
+    const auto invalid = [&](std::string_view problem) {
+        r.problem = problem;
         r.error = truncate_close_reason("Invalid message '" + std::string(text) + "'.");
         return r;
+    };
+    if (!parsed) {
+        return invalid(to_string(parsed.error));
     }
-    const auto& type = value["type"];
+    auto& value = *parsed.value;
+    if (!value.is_object()) {
+        return invalid("not a JSON object");
+    }
+    const auto type = value.find("type");
+    if (type == value.end()) {
+        return invalid("no type");
+    }
     std::optional<message_type> t;
-    if (type.is_string()) {
-        t = message_type_from(type.get_ref<const std::string&>());
+    if (type->is_string()) {
+        t = message_type_from(type->get_ref<const std::string&>());
     }
     if (!t) {
+        r.problem = "unknown type";
         r.error = truncate_close_reason("Invalid message type '" +
-                                        (type.is_string() ? type.get<std::string>()
-                                                          : serialize(type)) +
+                                        (type->is_string() ? type->get<std::string>()
+                                                           : serialize(*type)) +
                                         "'.");
         return r;
     }
     r.msg = message{*t, std::move(value)};
     return r;
-}
-
-std::string serialize(const json& value)
-{
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 json make_new(std::string_view uid, std::string_view dst)

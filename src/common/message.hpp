@@ -1,14 +1,12 @@
 #pragma once
 // The JSON messages of the aiot protocol (shared/spec PROTOCOL.md section 2).
-#include <nlohmann/json.hpp>
+#include "common/json_text.hpp"
 
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace aiot::common {
-
-using json = nlohmann::json;
 
 enum class message_type { new_, update, out, reset };
 
@@ -28,15 +26,16 @@ struct message {
 struct parse_result {
     std::optional<message> msg;
     std::string error;
+    // Why, for logs: invalid JSON, JSON nested too deep, not an object,
+    // no or unknown type.
+    std::string_view problem;
 
     explicit operator bool() const { return msg.has_value(); }
 };
 
+// Any valid JSON nested at most max_json_depth deep is parsed; deeper
+// texts are refused before they are parsed.
 parse_result parse_message(std::string_view text);
-
-// Serialises with non-ASCII kept as UTF-8 (no \u escapes). Invalid UTF-8 in
-// strings is replaced by U+FFFD rather than throwing.
-std::string serialize(const json& value);
 
 // A close-frame reason holds at most 123 bytes: cut at a UTF-8 boundary.
 std::string truncate_close_reason(std::string_view reason, std::size_t max_bytes = 123);

@@ -2,6 +2,7 @@
 
 #include "base64.hpp"
 #include "message.hpp"
+#include "text.hpp"
 
 #include <openssl/evp.h>
 
@@ -169,58 +170,6 @@ std::string encode_close(std::uint16_t code, std::string_view reason, const mask
     return encode_frame(opcode::close, payload, mask);
 }
 
-bool valid_utf8(std::string_view text)
-{
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    const std::size_t n = text.size();
-    std::size_t i = 0;
-    while (i < n) {
-        // Fast path over ASCII, 8 bytes at a time.
-        if (i + 8 <= n) {
-            std::uint64_t w = 0;
-            std::memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        const unsigned char c = s[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
-
 bool valid_close_code(std::uint16_t code)
 {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
@@ -370,7 +319,7 @@ std::size_t decoder::parse(char* data, std::size_t size, const handler& on_event
                     fail(close_code::protocol_error, "invalid close code", on_event);
                     break;
                 }
-                if (!valid_utf8(e.reason)) {
+                if (!common::valid_utf8(e.reason)) {
                     fail(close_code::invalid_payload, "close reason is not UTF-8", on_event);
                     break;
                 }
@@ -393,7 +342,7 @@ std::size_t decoder::parse(char* data, std::size_t size, const handler& on_event
                 message = msg_;
                 message_op = msg_op_;
             }
-            if (message_op == opcode::text && !valid_utf8(message)) {
+            if (message_op == opcode::text && !common::valid_utf8(message)) {
                 fail(close_code::invalid_payload, "message is not UTF-8", on_event);
                 break;
             }

@@ -66,9 +66,6 @@ std::string encode_frame(opcode op, std::string_view payload, const mask_key* ma
 std::string encode_close(std::uint16_t code, std::string_view reason,
                          const mask_key* mask = nullptr);
 
-// Well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
-bool valid_utf8(std::string_view text);
-
 // A close code a peer may send in a close frame (RFC 6455 7.4).
 bool valid_close_code(std::uint16_t code);
 

@@ -41,7 +41,7 @@ coap_logic::coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spd
     : config_(config),
       sink_(sink),
       log_(log ? std::move(log) : common::get_logger("gw.coap")),
-      table_(config.max_nodes),
+      table_(config.max_nodes, config.max_nodes_per_address),
       queue_(config.queue)
 {
 }
@@ -76,24 +76,72 @@ coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
     }
     const auto& uid = parsed.value->uid;
     const auto out = table_.alive(uid, parsed.value->reset, from.address, from.scope_id);
+    switch (out.action) {
+    case alive_action::refused:
+        return refuse("POST /alive", from, code::unavailable,
+                      fmt::format("too many nodes (at most {})", config_.max_nodes));
+    case alive_action::address_full:
+        return refuse("POST /alive", from, code::unavailable,
+                      fmt::format("node '{}': this address already has {} nodes (limit per "
+                                  "address)",
+                                  printable(uid), config_.max_nodes_per_address));
+    case alive_action::move_refused: {
+        const auto* n = table_.find(uid);
+        return refuse("POST /alive", from, code::forbidden,
+                      fmt::format("node '{}' is live at {}: an alive from another address does "
+                                  "not move it (a reset does, once the old address stops "
+                                  "answering)",
+                                  printable(uid), n ? n->address : "?"));
+    }
+    case alive_action::move_pending: {
+        const auto* n = table_.find(uid);
+        log_->warn("node '{}' at {}: reset from {}; checking that the old address stopped "
+                   "answering before moving it",
+                   uid, n->address, from.address);
+        coap_request probe;
+        probe.uid = n->uid;
+        probe.kind = request_kind::probe;
+        probe.method = coap_method::get;
+        probe.address = n->address;
+        probe.scope_id = n->scope_id;
+        probe.path = ".well-known/core";
+        if (!queue_.push(std::move(probe))) {
+            table_.cancel_move(uid);
+            return refuse("POST /alive", from, code::unavailable,
+                          "too many requests waiting; reset from a new address not checked");
+        }
+        return {code::changed, received(payload)};
+    }
+    default: break;
+    }
+    if (auto refused = apply(uid, out, from)) {
+        return refuse("POST /alive", from, refused->code, std::move(refused->payload));
+    }
+    return {code::changed, received(payload)};
+}
+
+std::optional<coap_reply> coap_logic::apply(const std::string& uid, const alive_outcome& out,
+                                            const peer& from)
+{
     if (!out.displaced.empty()) {
         log_->warn("address {} now belongs to node '{}' (was node '{}')", from.address, uid,
                    out.displaced);
     }
     switch (out.action) {
     case alive_action::refused:
-        return refuse("POST /alive", from, code::unavailable,
-                      fmt::format("too many nodes (at most {})", config_.max_nodes));
+    case alive_action::address_full:
+    case alive_action::move_refused:
+    case alive_action::move_pending:
+        return std::nullopt;
     case alive_action::created: {
         const auto st = sink_.add_node(uid, {{"ip", from.address}});
         if (st == registry_status::exists) {
             sink_.set_resource(uid, "ip", from.address);
         } else if (st != registry_status::ok) {
             table_.forget(uid);
-            return refuse("POST /alive", from,
-                          st == registry_status::too_many_nodes ? code::unavailable
-                                                                : code::bad_request,
-                          fmt::format("node '{}': {}", printable(uid), to_string(st)));
+            return coap_reply{st == registry_status::too_many_nodes ? code::unavailable
+                                                                    : code::bad_request,
+                              fmt::format("node '{}': {}", printable(uid), to_string(st))};
         }
         log_->debug("node '{}' at {}: new", uid, from.address);
         break;
@@ -104,10 +152,6 @@ coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
             sink_.set_resource(uid, "ip", from.address);
         }
         log_->info("node '{}' at {}: reset, discovering it again", uid, from.address);
-        break;
-    case alive_action::moved:
-        sink_.set_resource(uid, "ip", from.address);
-        log_->info("node '{}' moved to {}: discovering it again", uid, from.address);
         break;
     case alive_action::refreshed:
         sink_.touch(uid);
@@ -121,7 +165,7 @@ coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
     if (out.discover) {
         start_discovery(*table_.find(uid));
     }
-    return {code::changed, received(payload)};
+    return std::nullopt;
 }
 
 coap_reply coap_logic::on_server(std::string_view payload, const peer& from)
@@ -214,6 +258,28 @@ void coap_logic::on_result(std::uint64_t request_id, const coap_result& r)
     case request_kind::well_known: on_well_known(*req, r); break;
     case request_kind::resource: on_resource(*req, r); break;
     case request_kind::write: on_write_result(*req, r); break;
+    case request_kind::probe: on_probe(*req, r); break;
+    }
+}
+
+void coap_logic::on_probe(const coap_request& req, const coap_result& r)
+{
+    const auto* n = table_.find(req.uid);
+    if (!n || n->pending_address.empty()) {
+        return;
+    }
+    if (r.answered) {
+        log_->warn("node '{}' still answers at {}: the reset from {} is ignored (a node with "
+                   "the same uid elsewhere, or a hijack attempt)",
+                   req.uid, req.address, n->pending_address);
+        table_.cancel_move(req.uid);
+        return;
+    }
+    peer from{n->pending_address, n->pending_scope};
+    log_->info("node '{}': old address {} does not answer ({}); moving it to {}", req.uid,
+               req.address, r.error, from.address);
+    if (const auto refused = apply(req.uid, table_.confirm_move(req.uid), from)) {
+        log_->warn("node '{}': move to {} failed: {}", req.uid, from.address, refused->payload);
     }
 }
 

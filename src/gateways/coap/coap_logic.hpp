@@ -29,6 +29,7 @@ constexpr std::uint8_t make(unsigned cls, unsigned detail)
 inline constexpr std::uint8_t changed = make(2, 4);
 inline constexpr std::uint8_t content = make(2, 5);
 inline constexpr std::uint8_t bad_request = make(4, 0);
+inline constexpr std::uint8_t forbidden = make(4, 3);
 inline constexpr std::uint8_t not_found = make(4, 4);
 inline constexpr std::uint8_t too_large = make(4, 13);
 inline constexpr std::uint8_t unavailable = make(5, 3);
@@ -59,6 +60,7 @@ struct coap_result {
 
 struct logic_config {
     std::size_t max_nodes = 10000;
+    std::size_t max_nodes_per_address = 4; // one live node, and uids it had before reboots
     std::size_t max_payload = 1024;  // bytes of a POST /alive, /server or a write
     std::size_t max_resources = 64;  // paths read in one discovery
     queue_limits queue{};
@@ -89,6 +91,11 @@ private:
     void on_well_known(const coap_request& req, const coap_result& r);
     void on_resource(const coap_request& req, const coap_result& r);
     void on_write_result(const coap_request& req, const coap_result& r);
+    void on_probe(const coap_request& req, const coap_result& r);
+    // Carries out what the node table decided for an alive or reset.
+    // A refusal to answer with, or nullopt.
+    std::optional<coap_reply> apply(const std::string& uid, const alive_outcome& out,
+                                    const peer& from);
     void discovery_ended(const std::string& uid, discovery_state state);
     coap_reply refuse(std::string_view what, const peer& from, std::uint8_t code,
                       std::string reason) const;

@@ -1,5 +1,8 @@
 #include "node_table.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace aiot::gw::coap {
 
 std::string_view to_string(discovery_state s)
@@ -13,7 +16,10 @@ std::string_view to_string(discovery_state s)
     return "?";
 }
 
-node_table::node_table(std::size_t max_nodes) : max_nodes_(max_nodes) {}
+node_table::node_table(std::size_t max_nodes, std::size_t max_per_address)
+    : max_nodes_(max_nodes), max_per_address_(std::max<std::size_t>(max_per_address, 1))
+{
+}
 
 std::string node_table::bind_address(coap_node& n, std::string_view address,
                                      std::uint32_t scope_id)
@@ -22,8 +28,14 @@ std::string node_table::bind_address(coap_node& n, std::string_view address,
         old != by_address_.end() && old->second == n.uid) {
         by_address_.erase(old);
     }
+    if (!n.address.empty()) {
+        if (const auto c = per_address_.find(n.address); c != per_address_.end() && --c->second == 0) {
+            per_address_.erase(c);
+        }
+    }
     n.address = std::string(address);
     n.scope_id = scope_id;
+    ++per_address_[n.address];
     std::string previous;
     const auto [it, inserted] = by_address_.try_emplace(n.address, n.uid);
     if (!inserted && it->second != n.uid) {
@@ -41,6 +53,11 @@ alive_outcome node_table::alive(std::string_view uid, bool reset, std::string_vi
         if (nodes_.size() >= max_nodes_) {
             return out; // refused
         }
+        if (const auto c = per_address_.find(address);
+            c != per_address_.end() && c->second >= max_per_address_) {
+            out.action = alive_action::address_full;
+            return out;
+        }
         it = nodes_.emplace(std::string(uid), coap_node{}).first;
         it->second.uid = it->first;
         out.action = alive_action::created;
@@ -51,6 +68,16 @@ alive_outcome node_table::alive(std::string_view uid, bool reset, std::string_vi
     }
     auto& n = it->second;
     out.address_changed = n.address != address || n.scope_id != scope_id;
+    if (out.address_changed) {
+        if (!reset) {
+            out.action = alive_action::move_refused;
+            return out;
+        }
+        n.pending_address = std::string(address);
+        n.pending_scope = scope_id;
+        out.action = alive_action::move_pending;
+        return out;
+    }
     const auto owner = by_address_.find(address);
     if (out.address_changed || owner == by_address_.end() || owner->second != n.uid) {
         // A new address, or one another node took over meanwhile.
@@ -59,15 +86,35 @@ alive_outcome node_table::alive(std::string_view uid, bool reset, std::string_vi
     if (reset) {
         out.action = alive_action::reset;
         out.discover = true;
-    } else if (out.address_changed) {
-        out.action = alive_action::moved;
-        out.discover = true; // what we read came from the old address
     } else {
         out.action = alive_action::refreshed;
         out.discover = n.discovery == discovery_state::failed ||
                        n.discovery == discovery_state::none;
     }
     return out;
+}
+
+alive_outcome node_table::confirm_move(std::string_view uid)
+{
+    alive_outcome out;
+    const auto it = nodes_.find(uid);
+    if (it == nodes_.end() || it->second.pending_address.empty()) {
+        return out; // refused: nothing to move
+    }
+    auto& n = it->second;
+    const auto address = std::exchange(n.pending_address, {});
+    out.displaced = bind_address(n, address, n.pending_scope);
+    out.action = alive_action::reset;
+    out.discover = true;
+    out.address_changed = true;
+    return out;
+}
+
+void node_table::cancel_move(std::string_view uid)
+{
+    if (const auto it = nodes_.find(uid); it != nodes_.end()) {
+        it->second.pending_address.clear();
+    }
 }
 
 std::uint64_t node_table::start_discovery(std::string_view uid)
@@ -148,6 +195,10 @@ bool node_table::forget(std::string_view uid)
     if (const auto a = by_address_.find(it->second.address);
         a != by_address_.end() && a->second == it->second.uid) {
         by_address_.erase(a);
+    }
+    if (const auto c = per_address_.find(it->second.address);
+        c != per_address_.end() && --c->second == 0) {
+        per_address_.erase(c);
     }
     nodes_.erase(it);
     return true;

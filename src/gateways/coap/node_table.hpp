@@ -6,8 +6,15 @@
 //   none -> running -> done
 //               \----> failed -> running (at the next alive)
 //
-// A reset, or an alive from a new address, starts a new discovery; results
-// of an older one are recognised by their generation and ignored.
+// A reset starts a new discovery; results of an older one are recognised by
+// their generation and ignored.
+//
+// A live node never moves on a plain alive from another address (uids are
+// public: that would let anyone hijack a node). A reset from another
+// address moves it only once its old address stopped answering (the logic
+// probes it: move_pending, then confirm_move or cancel_move); an expired
+// node is forgotten, and its uid is free again. An address holds at most
+// max_per_address nodes (the live one and uids it used before a reboot).
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -29,14 +36,18 @@ struct coap_node {
     std::size_t pending = 0;      // resource reads not finished yet
     std::size_t found = 0;        // resources read in this discovery
     bool lost = false;            // a resource read got no answer
+    std::string pending_address;  // where a reset came from, while the old address is probed
+    std::uint32_t pending_scope = 0;
 };
 
 enum class alive_action {
     created,   // unknown uid: a new node
     reset,     // known uid, `reset:` payload
     refreshed, // known uid, `alive:` payload, same address
-    moved,     // known uid, `alive:` payload, new address
-    refused,   // unknown uid and the table is full
+    move_pending,  // known uid, `reset:` from a new address: probe the old one first
+    move_refused,  // known uid, `alive:` from a new address: ignored
+    refused,       // unknown uid and the table is full
+    address_full,  // unknown uid and its address already holds max_per_address nodes
 };
 
 struct alive_outcome {
@@ -48,7 +59,7 @@ struct alive_outcome {
 
 class node_table {
 public:
-    explicit node_table(std::size_t max_nodes);
+    explicit node_table(std::size_t max_nodes, std::size_t max_per_address = 4);
 
     // A node posted to /alive from `address`.
     alive_outcome alive(std::string_view uid, bool reset, std::string_view address,
@@ -71,6 +82,12 @@ public:
     std::optional<discovery_state> discovery_failed(std::string_view uid,
                                                     std::uint64_t generation);
 
+    // The old address did not answer the probe: the node moves to the
+    // pending address. Returns the outcome to carry out (a reset there).
+    alive_outcome confirm_move(std::string_view uid);
+    // The old address answered: the pending move is dropped.
+    void cancel_move(std::string_view uid);
+
     bool forget(std::string_view uid);
 
     const coap_node* find(std::string_view uid) const;
@@ -83,6 +100,8 @@ private:
     std::string bind_address(coap_node& n, std::string_view address, std::uint32_t scope_id);
 
     std::size_t max_nodes_;
+    std::size_t max_per_address_;
+    std::map<std::string, std::size_t, std::less<>> per_address_; // nodes whose address it is
     std::uint64_t next_generation_ = 1; // across nodes: a re-created uid starts afresh
     std::map<std::string, coap_node, std::less<>> nodes_;
     std::map<std::string, std::string, std::less<>> by_address_; // address -> uid

@@ -1,12 +1,17 @@
 #pragma once
 // The texts CoAP nodes post to the gateway (PROTOCOL.md section 4), parsed
 // without I/O, and small text helpers for what comes off the network.
+#include "common/text.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace aiot::gw::coap {
+
+using common::printable;
+using common::to_valid_utf8;
 
 // POST /alive: `alive:<uid>` or `reset:<uid>`.
 struct alive_payload {
@@ -34,15 +39,8 @@ struct parsed {
 parsed<alive_payload> parse_alive(std::string_view payload);
 
 // Refused: no ':', an empty resource name, a name that is not UTF-8 or holds
-// control characters. The value is not checked (see to_valid_utf8).
+// control characters. The value is not checked (see common::to_valid_utf8).
 parsed<server_payload> parse_server(std::string_view payload);
-
-// The text with every invalid UTF-8 sequence replaced by U+FFFD.
-std::string to_valid_utf8(std::string_view text);
-
-// Untrusted text made safe for a log line: invalid UTF-8 replaced, control
-// characters as \xNN, cut after max_bytes (marked with "...").
-std::string printable(std::string_view text, std::size_t max_bytes = 80);
 
 // A resource path ("sensors/temp%20c") as Uri-Path segments, each
 // percent-decoded; empty segments are dropped.

@@ -20,6 +20,7 @@ enum class request_kind {
     well_known, // GET /.well-known/core
     resource,   // GET of a discovered resource
     write,      // PUT from a web client
+    probe,      // GET /.well-known/core of a node's old address: is it still there?
 };
 
 enum class coap_method { get, put };

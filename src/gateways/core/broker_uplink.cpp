@@ -38,7 +38,8 @@ public:
           handlers_(std::move(h)),
           log_(log ? std::move(log) : common::get_logger("gw")),
           resolver_(ioc),
-          retry_timer_(ioc)
+          retry_timer_(ioc),
+          backoff_(config_.retry)
     {
     }
 
@@ -150,8 +151,18 @@ private:
         }
         beast::error_code ignored;
         beast::get_lowest_layer(c->ws).socket().set_option(tcp::no_delay(true), ignored);
+        // A fresh token for every attempt: a broker with --token-max-age
+        // would refuse one made at start-up once it is old enough.
+        std::string token = config_.token;
+        if (token.empty()) {
+            try {
+                token = common::make_gateway_token(config_.keys);
+            } catch (const common::key_error& e) {
+                return failed(c, e.what(), true);
+            }
+        }
         c->ws.set_option(websocket::stream_base::decorator(
-            [token = config_.token](websocket::request_type& req) {
+            [token = std::move(token)](websocket::request_type& req) {
                 req.set(http::field::sec_websocket_protocol, "token, " + token);
                 req.set(http::field::user_agent, "aiot-gateway");
             }));
@@ -170,7 +181,9 @@ private:
             if (c->response.result() == http::status::unauthorized) {
                 return failed(c,
                               fmt::format("the broker refused the gateway token (HTTP 401): "
-                                          "the key file '{}' does not match the broker's keys",
+                                          "the key file '{}' does not match the broker's keys, "
+                                          "or the clocks differ by more than the broker's "
+                                          "--token-max-age (its log says which)",
                                           config_.key_file),
                               true);
             }
@@ -188,6 +201,7 @@ private:
         c->ws.set_option(timeouts);
         c->ws.text(true);
         connected_ = true;
+        connected_at_ = std::chrono::steady_clock::now();
         last_failure_.clear();
         log_->info("connected to broker {}", url());
         do_read(c);
@@ -257,8 +271,9 @@ private:
         drop(c);
         if (reason != last_failure_) {
             const auto level = operator_error ? spdlog::level::err : spdlog::level::warn;
-            log_->log(level, "cannot connect to broker {}: {}; retrying every {} ms", url(),
-                      reason, config_.retry_delay.count());
+            log_->log(level, "cannot connect to broker {}: {}; retrying with backoff (at most "
+                             "every {} ms)",
+                      url(), reason, config_.retry.cap.count());
             last_failure_ = reason;
         } else {
             log_->debug("cannot connect to broker {}: {}", url(), reason);
@@ -271,8 +286,10 @@ private:
     {
         drop(c);
         connected_ = false;
-        log_->warn("lost the broker connection: {}; reconnecting every {} ms", reason,
-                   config_.retry_delay.count());
+        if (std::chrono::steady_clock::now() - connected_at_ >= config_.stable_after) {
+            backoff_.reset();
+        }
+        log_->warn("lost the broker connection: {}; reconnecting", reason);
         last_failure_.clear();
         if (handlers_.disconnected) {
             handlers_.disconnected();
@@ -294,7 +311,9 @@ private:
         if (stopping_) {
             return;
         }
-        retry_timer_.expires_after(config_.retry_delay);
+        const auto delay = backoff_.next();
+        log_->debug("next attempt in {} ms", delay.count());
+        retry_timer_.expires_after(delay);
         retry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (!ec && !self->stopping_) {
                 self->connect();
@@ -312,6 +331,8 @@ private:
     bool connected_ = false;
     bool stopping_ = false;
     std::string last_failure_;
+    common::backoff backoff_;
+    std::chrono::steady_clock::time_point connected_at_{};
 };
 
 broker_uplink::broker_uplink(net::io_context& ioc, uplink_config config, handlers h,

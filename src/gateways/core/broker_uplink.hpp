@@ -1,9 +1,13 @@
 #pragma once
 // The gateway's websocket connection to the broker (ws://host:port/gw with
-// the token subprotocol). Connects, retries every retry_delay forever,
+// the token subprotocol). Connects, retries forever with backoff and jitter
+// (a quick first retry, then growing delays up to a cap), makes a fresh
+// token for every attempt,
 // sends through a bounded queue (one write in flight) and hands every text
 // message to a callback. Runs on the caller's io_context (one thread).
 // No Beast in this header: the connection lives in broker_uplink.cpp.
+#include "common/backoff.hpp"
+#include "common/keys.hpp"
 #include "gateways/core/fwd.hpp"
 
 #include <chrono>
@@ -20,9 +24,12 @@ struct uplink_config {
     std::string host = "localhost";
     std::uint16_t port = 8000;
     std::string target = "/gw";
-    std::string token;    // common::make_gateway_token(keys)
-    std::string key_file; // named in the error when the broker refuses the token
-    std::chrono::milliseconds retry_delay{3000};
+    common::key_pair keys; // a fresh token is made from them for every attempt
+    std::string token;     // fixed token instead (tests); empty: from keys
+    std::string key_file;  // named in the error when the broker refuses the token
+    common::backoff_config retry{};
+    // A connection that lasted this long resets the backoff to a quick retry.
+    std::chrono::seconds stable_after{10};
     std::chrono::milliseconds connect_timeout{10000}; // resolve+connect+handshake
     std::chrono::seconds idle_timeout{60};            // pings after half of it
     std::size_t max_queued_messages = 1'000'000;

@@ -11,6 +11,13 @@ void add_gateway_options(CLI::App& app, gateway_config& config, bool with_max_ti
         app.add_option("--max-time", config.max_time,
                        "Seconds without news from a node before it is removed (0: never)");
     }
+    app.add_option_function<std::size_t>(
+           "--max-cache-mb",
+           [&config](std::size_t mb) { config.limits.max_total_bytes = mb << 20; },
+           "Megabytes the node cache (every resource of every node) may hold; values "
+           "beyond it are refused and logged")
+        ->default_str(std::to_string(config.limits.max_total_bytes >> 20))
+        ->check(CLI::Range(1, 65536));
 }
 
 } // namespace aiot::gw

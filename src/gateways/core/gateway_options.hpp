@@ -1,6 +1,7 @@
 #pragma once
 // What every gateway daemon is configured with, and the command-line
 // options for it. CLI11 stays out of this header.
+#include "common/backoff.hpp"
 #include "common/cli.hpp"
 #include "gateways/core/node_registry.hpp"
 
@@ -20,7 +21,7 @@ struct gateway_config {
 
     // Tuning, without command-line options.
     std::chrono::seconds keepalive_interval{30};
-    std::chrono::milliseconds retry_delay{3000};
+    common::backoff_config retry{}; // towards the broker
     std::chrono::milliseconds tick_interval{1000};
     registry_limits limits{};
     std::size_t max_queued_messages = 1'000'000; // towards the broker

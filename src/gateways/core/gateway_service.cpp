@@ -29,8 +29,8 @@ uplink_config make_uplink_config(const gateway_config& config)
     u.host = config.common.broker_host;
     u.port = config.common.broker_port;
     u.key_file = config.common.key_file;
-    u.token = common::make_gateway_token(common::load_keys(config.common.key_file));
-    u.retry_delay = config.retry_delay;
+    u.keys = common::load_keys(config.common.key_file);
+    u.retry = config.retry;
     u.max_queued_messages = config.max_queued_messages;
     u.max_queued_bytes = config.max_queued_bytes;
     return u;

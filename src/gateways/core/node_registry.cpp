@@ -26,6 +26,8 @@ std::string_view to_string(registry_status s)
     case registry_status::too_many_nodes: return "too many nodes";
     case registry_status::too_many_resources: return "too many resources";
     case registry_status::value_too_large: return "value too large";
+    case registry_status::node_too_large: return "node's resources over their byte limit";
+    case registry_status::cache_full: return "node cache full (byte budget)";
     }
     return "?";
 }
@@ -93,19 +95,39 @@ registry_status node_registry::set_resource(std::string_view uid, std::string_vi
     if (!valid_name(name)) {
         return registry_status::invalid_name;
     }
-    if (common::serialize(value).size() > limits_.max_value_bytes) {
+    const auto value_bytes = common::serialize(value).size();
+    if (value_bytes > limits_.max_value_bytes) {
         return registry_status::value_too_large;
     }
+    resource* existing = nullptr;
     for (auto& r : n->resources) {
         if (r.name == name) {
-            r.value = std::move(value);
-            return registry_status::ok;
+            existing = &r;
+            break;
         }
     }
-    if (n->resources.size() >= limits_.max_resources) {
+    if (!existing && n->resources.size() >= limits_.max_resources) {
         return registry_status::too_many_resources;
     }
-    n->resources.push_back({std::string(name), std::move(value)});
+    const std::size_t old_bytes =
+        existing ? existing->name.size() + common::serialize(existing->value).size() : 0;
+    const std::size_t new_bytes = name.size() + value_bytes;
+    if (new_bytes > old_bytes) {
+        const auto growth = new_bytes - old_bytes;
+        if (n->bytes + growth > limits_.max_node_bytes) {
+            return registry_status::node_too_large;
+        }
+        if (total_bytes_ + growth > limits_.max_total_bytes) {
+            return registry_status::cache_full;
+        }
+    }
+    n->bytes = n->bytes - old_bytes + new_bytes;
+    total_bytes_ = total_bytes_ - old_bytes + new_bytes;
+    if (existing) {
+        existing->value = std::move(value);
+    } else {
+        n->resources.push_back({std::string(name), std::move(value)});
+    }
     return registry_status::ok;
 }
 
@@ -117,7 +139,13 @@ registry_status node_registry::clear_resources(std::string_view uid,
         return registry_status::unknown_node;
     }
     std::erase_if(n->resources, [&](const resource& r) {
-        return std::find(keep.begin(), keep.end(), r.name) == keep.end();
+        const bool drop = std::find(keep.begin(), keep.end(), r.name) == keep.end();
+        if (drop) {
+            const auto bytes = r.name.size() + common::serialize(r.value).size();
+            n->bytes -= bytes;
+            total_bytes_ -= bytes;
+        }
+        return drop;
     });
     return registry_status::ok;
 }
@@ -137,6 +165,7 @@ bool node_registry::remove(std::string_view uid)
         return false;
     }
     unbind(it->second);
+    total_bytes_ -= it->second.bytes;
     nodes_.erase(it);
     return true;
 }
@@ -149,6 +178,7 @@ std::vector<std::string> node_registry::expire(time_point now,
         if (now - it->second.last_seen > max_age) {
             removed.push_back(it->first);
             unbind(it->second);
+            total_bytes_ -= it->second.bytes;
             it = nodes_.erase(it);
         } else {
             ++it;

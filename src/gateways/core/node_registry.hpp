@@ -4,7 +4,7 @@
 // an adapter can find a node's uid from what its protocol gives it.
 // Sans-I/O: no clock reads, time is passed in. Every container is bounded
 // by registry_limits; a refusal is a status, never an exception.
-#include <nlohmann/json.hpp>
+#include "common/json_text.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace aiot::gw {
 
-using json = nlohmann::json;
+using json = common::json;
 using time_point = std::chrono::steady_clock::time_point;
 
 struct resource {
@@ -28,6 +28,7 @@ struct node {
     std::vector<resource> resources; // in the order they were first set
     time_point last_seen{};
     std::string key; // bound protocol key, empty if none
+    std::size_t bytes = 0; // resource names and serialised values, counted in the budget
 
     // The value of resource `name`, or nullptr.
     const json* find(std::string_view name) const;
@@ -38,6 +39,10 @@ struct registry_limits {
     std::size_t max_resources = 64;      // per node
     std::size_t max_value_bytes = 16384; // one value, serialised
     std::size_t max_name_bytes = 256;    // uid, resource name, key
+    // Every node's resources together (names and serialised values): the
+    // cache of one gateway never holds more than this, whatever nodes send.
+    std::size_t max_total_bytes = 64u << 20;
+    std::size_t max_node_bytes = 64u << 10; // one node's resources
 };
 
 enum class registry_status {
@@ -48,6 +53,8 @@ enum class registry_status {
     too_many_nodes,     // max_nodes reached
     too_many_resources, // max_resources reached for this node
     value_too_large,    // value longer than max_value_bytes
+    node_too_large,     // the node's resources would pass max_node_bytes
+    cache_full,         // the whole cache would pass max_total_bytes
 };
 
 // A short text for logs ("too many nodes", ...).
@@ -78,6 +85,8 @@ public:
     const node* find_by_key(std::string_view key) const;
     bool contains(std::string_view uid) const { return find(uid) != nullptr; }
     std::size_t size() const { return nodes_.size(); }
+    // Bytes counted against max_total_bytes.
+    std::size_t total_bytes() const { return total_bytes_; }
     const registry_limits& limits() const { return limits_; }
 
     // Every node, ordered by uid.
@@ -91,6 +100,7 @@ private:
     registry_limits limits_;
     std::map<std::string, node, std::less<>> nodes_;
     std::map<std::string, std::string, std::less<>> keys_; // key -> uid
+    std::size_t total_bytes_ = 0;
 };
 
 } // namespace aiot::gw

@@ -302,6 +302,7 @@ private:
         pending_publishes_ = 0;
         publish_overflow_ = false;
         last_failure_.clear();
+        connected_at_ = std::chrono::steady_clock::now();
         log_->info("connected to MQTT broker {} as '{}'", uri_, config_.client_id);
         if (handlers_.connected) {
             handlers_.connected();
@@ -311,8 +312,9 @@ private:
     void on_connect_failed(const std::string& why)
     {
         if (why != last_failure_) {
-            log_->warn("cannot connect to MQTT broker {}: {}; retrying every {} ms", uri_, why,
-                       config_.retry_delay.count());
+            log_->warn("cannot connect to MQTT broker {}: {}; retrying with backoff (at most "
+                       "every {} ms)",
+                       uri_, why, config_.retry.cap.count());
             last_failure_ = why;
         } else {
             log_->debug("cannot connect to MQTT broker {}: {}", uri_, why);
@@ -326,8 +328,11 @@ private:
             return;
         }
         connected_ = false;
-        log_->warn("lost the MQTT broker {}{}{}; reconnecting every {} ms", uri_,
-                   cause.empty() ? "" : ": ", cause, config_.retry_delay.count());
+        log_->warn("lost the MQTT broker {}{}{}; reconnecting", uri_, cause.empty() ? "" : ": ",
+                   cause);
+        if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds(10)) {
+            backoff_.reset();
+        }
         if (handlers_.disconnected) {
             handlers_.disconnected();
         }
@@ -339,7 +344,7 @@ private:
         if (stopping_) {
             return;
         }
-        retry_timer_.expires_after(config_.retry_delay);
+        retry_timer_.expires_after(backoff_.next());
         retry_timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
             if (auto self = w.lock(); self && !ec) {
                 self->connect();
@@ -390,6 +395,8 @@ private:
     bool connected_ = false;
     bool stopping_ = false;
     std::string last_failure_;
+    common::backoff backoff_{config_.retry};
+    std::chrono::steady_clock::time_point connected_at_{};
     std::uintptr_t generation_ = 0;
     std::size_t pending_publishes_ = 0;
     bool publish_overflow_ = false;

@@ -2,10 +2,11 @@
 // An MQTT client (Eclipse Paho C++) that lives on an io_context: every
 // Paho callback only posts to that io_context, so the handlers below run on
 // its thread, and every call is made from it. Connects, and reconnects
-// after any loss every retry_delay, forever, with a clean session (the
+// after any loss with backoff and jitter, forever, with a clean session (the
 // connected handler re-subscribes). Received messages waiting for the io
 // thread and unacknowledged publishes are both bounded. No Paho or Asio in
 // this header.
+#include "common/backoff.hpp"
 #include "gateways/core/fwd.hpp"
 
 #include <chrono>
@@ -23,7 +24,7 @@ struct client_config {
     std::string host = "localhost";
     std::uint16_t port = 1886;
     std::string client_id; // empty: "aiot-<uuid8>"
-    std::chrono::milliseconds retry_delay{2000};
+    common::backoff_config retry{};
     std::chrono::seconds keep_alive{20};
     std::chrono::seconds connect_timeout{5};
     std::size_t max_pending_messages = 100'000; // received, not yet handled: newer ones dropped

@@ -3,6 +3,7 @@
 #include "common/logging.hpp"
 #include "common/message.hpp"
 #include "common/system.hpp"
+#include "common/text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,47 +16,10 @@ namespace {
 constexpr std::string_view check_topic = "node/check";
 constexpr std::size_t excerpt_bytes = 40;
 
-// The length of the valid UTF-8 sequence at the start of text (0 if none).
-std::size_t utf8_length(std::string_view text)
-{
-    const auto lead = static_cast<unsigned char>(text[0]);
-    const std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3
-                                      : (lead >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || n > text.size()) {
-        return 0;
-    }
-    for (std::size_t i = 1; i < n; ++i) {
-        if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-// A short, printable piece of untrusted input for a log line: control
-// characters become '.', bytes that are not UTF-8 '?'.
+// A short, printable piece of untrusted input for a log line.
 std::string excerpt(std::string_view text)
 {
-    std::string out;
-    std::size_t i = 0;
-    while (i < text.size() && i < excerpt_bytes) {
-        const auto n = utf8_length(text.substr(i));
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (n == 0) {
-            out += '?';
-            ++i;
-        } else if (n == 1 && (c < 0x20 || c == 0x7f)) {
-            out += '.';
-            ++i;
-        } else {
-            out.append(text.substr(i, n));
-            i += n;
-        }
-    }
-    if (i < text.size()) {
-        out += "...";
-    }
-    return out;
+    return common::printable(text, excerpt_bytes);
 }
 
 // Splits a topic at '/' (at most 4 levels are looked at; more is an error).
@@ -200,11 +164,13 @@ void mqtt_logic::message(std::string_view topic, std::string_view payload)
 
 void mqtt_logic::on_check(std::string_view payload)
 {
-    const auto j = json::parse(payload, nullptr, false);
-    if (j.is_discarded()) {
-        reject(fmt::format("node/check ignored: payload is not JSON: '{}'", excerpt(payload)));
+    const auto parsed = common::parse_json(payload);
+    if (!parsed) {
+        reject(fmt::format("node/check ignored: {}: '{}'", common::to_string(parsed.error),
+                           excerpt(payload)));
         return;
     }
+    const auto& j = *parsed.value;
     const auto id = j.is_object() ? j.find("id") : j.end();
     if (!j.is_object() || id == j.end() || !id->is_string()) {
         reject(fmt::format("node/check ignored: expected {{\"id\": \"<node id>\"}}, got '{}'",
@@ -257,13 +223,15 @@ void mqtt_logic::on_check(std::string_view payload)
 void mqtt_logic::on_resources(const std::string& node_id, node_state& n,
                               std::string_view payload)
 {
-    const auto j = json::parse(payload, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) {
+    const auto parsed = common::parse_json(payload);
+    if (!parsed || !parsed.value->is_array()) {
         reject(fmt::format("node '{}': resource list ignored: expected a JSON list of names, got "
-                           "'{}'",
-                           node_id, excerpt(payload)));
+                           "'{}' ({})",
+                           node_id, excerpt(payload),
+                           parsed ? "not a list" : common::to_string(parsed.error)));
         return;
     }
+    const auto& j = *parsed.value;
     std::vector<std::string> added;
     std::size_t refused = 0;
     std::size_t over_limit = 0;
@@ -319,11 +287,14 @@ void mqtt_logic::on_value(const std::string& node_id, node_state& n, std::string
                            excerpt(resource)));
         return;
     }
-    auto j = json::parse(payload, nullptr, false);
-    const auto value = j.is_object() ? j.find("value") : j.end();
-    if (j.is_discarded() || !j.is_object() || value == j.end()) {
-        reject(fmt::format("node '{}': {} ignored: expected {{\"value\": ...}}, got '{}'", node_id,
-                           resource, excerpt(payload)));
+    auto parsed = common::parse_json(payload);
+    auto& j = parsed.value;
+    const auto value = j && j->is_object() ? j->find("value") : json::iterator{};
+    if (!j || !j->is_object() || value == j->end()) {
+        reject(fmt::format("node '{}': {} ignored: expected {{\"value\": ...}}, got '{}'{}", node_id,
+                           resource, excerpt(payload),
+                           parsed.error == common::json_error::too_deep ? " (nested too deep)"
+                                                                        : ""));
         return;
     }
     sink_.set_resource(n.uid, resource, std::move(*value));

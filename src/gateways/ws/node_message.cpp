@@ -30,10 +30,11 @@ std::string quote(std::string_view text)
 
 node_message parse_node_message(std::string_view text, std::size_t max_updates)
 {
-    const auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    const auto parsed = common::parse_json(text);
+    if (!parsed || !parsed.value->is_object()) {
         return invalid(fmt::format("Invalid message '{}'.", quote(text)));
     }
+    const auto& j = *parsed.value;
     const auto type = j.find("type");
     if (type == j.end() || !type->is_string()) {
         return invalid(fmt::format("Invalid message '{}'.", quote(text)));
@@ -60,7 +61,7 @@ node_message parse_node_message(std::string_view text, std::size_t max_updates)
 
 std::string make_discover_request()
 {
-    return R"({"request":"discover"})";
+    return common::serialize(json{{"request", "discover"}});
 }
 
 std::string make_node_write(std::string_view endpoint, std::string_view payload)

@@ -440,10 +440,15 @@ TEST_F(broker_test, client_that_never_sent_new_gets_no_broadcast)
 
     ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
     ASSERT_TRUE(gw->send_json(update("n1", "t", "1", "all")));
-    ASSERT_TRUE(gw->send_json(common::make_new("n1", id))); // direct: delivered
+    // As the original: dst is looked up among registered clients only.
+    ASSERT_TRUE(gw->send_json(common::make_new("n1", id)));
+    // Once it registers, the next message it gets is the first one after.
+    ASSERT_TRUE(quiet.send(R"({"type":"new","data":"client"})"));
+    ASSERT_TRUE(gw->wait_for([](const json& j) { return is_type(j, "new"); }));
+    ASSERT_TRUE(gw->send_json(common::make_new("n2", id)));
     const auto m = quiet.receive_json();
     ASSERT_TRUE(m);
-    EXPECT_EQ((*m)["dst"], id) << "a broadcast reached a client that never sent new: " << *m;
+    EXPECT_EQ((*m)["uid"], "n2") << "a message reached a client that had not sent new: " << *m;
 }
 
 TEST_F(broker_test, gateway_disconnect_sends_out_for_each_of_its_nodes)

@@ -29,7 +29,7 @@ protected:
         config_.common.broker_host = "127.0.0.1";
         config_.common.broker_port = port_;
         config_.common.key_file = key_file;
-        config_.retry_delay = 200ms;
+        config_.retry = {0ms, 200ms, 200ms};
     }
 
     ~gateway_broker_test() override

@@ -20,7 +20,7 @@
 using namespace aiot;
 using namespace aiot::gw;
 using namespace std::chrono_literals;
-using json = nlohmann::json;
+using json = aiot::common::json; // as the gateway sends it: keys in order
 
 namespace {
 
@@ -161,7 +161,7 @@ protected:
         config_.common.broker_host = "127.0.0.1";
         config_.common.broker_port = port_;
         config_.common.key_file = key_file;
-        config_.retry_delay = 100ms;
+        config_.retry = {0ms, 100ms, 100ms};
         config_.tick_interval = 50ms;
     }
 

@@ -192,7 +192,7 @@ TEST_F(mqtt_gateway_e2e, bad_mqtt_input_leaves_the_gateway_serving)
     }
     rogue.disconnect()->wait_for(5s);
 
-    ASSERT_TRUE(gateway_->wait_for_log("node/check ignored: payload is not JSON")) << diagnostics();
+    ASSERT_TRUE(gateway_->wait_for_log("node/check ignored: invalid JSON")) << diagnostics();
     EXPECT_TRUE(gateway_->wait_for_log("node id 'a/b'"));
     EXPECT_TRUE(gateway_->wait_for_log("resource list ignored"));
     EXPECT_TRUE(gateway_->wait_for_log("bytes ignored (limit"));

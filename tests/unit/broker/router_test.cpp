@@ -9,6 +9,7 @@ using aiot::broker::delivery;
 using aiot::broker::peer_id;
 using aiot::broker::router;
 using aiot::common::json;
+namespace common = aiot::common;
 using kind = aiot::broker::delivery::target_kind;
 
 namespace {
@@ -58,14 +59,54 @@ TEST_F(router_test, client_new_subscribes_and_goes_to_every_gateway_with_src)
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].target, kind::all_gateways);
     EXPECT_EQ(out[0].payload, json::parse(R"({"type":"new","data":"client","src":"uuid-1"})"));
-    EXPECT_FALSE(out[0].unchanged);
     EXPECT_TRUE(r_->is_subscribed(1));
     EXPECT_EQ(r_->subscribers(), std::vector<peer_id>{1});
     EXPECT_NE(log().find("client uuid-1 subscribed"), std::string::npos);
 
-    // A second new does not subscribe twice.
-    r_->client_message(1, msg(R"({"type":"new","data":"client"})"));
+    // A second new neither subscribes twice nor reaches the gateways again
+    // (each would make every gateway replay its whole cache).
+    EXPECT_TRUE(r_->client_message(1, msg(R"({"type":"new","data":"client"})")).empty());
     EXPECT_EQ(r_->subscribers(), std::vector<peer_id>{1});
+}
+
+TEST_F(router_test, a_client_new_loop_reaches_the_gateways_once)
+{
+    r_->gateway_opened(10);
+    r_->client_opened(1, "uuid-1");
+    std::size_t forwarded = 0;
+    for (int i = 0; i < 50; ++i) {
+        forwarded += r_->client_message(1, msg(R"({"type":"new","data":"client"})")).size();
+    }
+    EXPECT_EQ(forwarded, 1u);
+    // Another client's new is its own.
+    r_->client_opened(2, "uuid-2");
+    EXPECT_EQ(r_->client_message(2, msg(R"({"type":"new","data":"client"})")).size(), 1u);
+}
+
+TEST_F(router_test, gateway_reply_to_a_client_that_never_sent_new_is_dropped)
+{
+    r_->client_opened(1, "uuid-1");
+    gateway_with(10, {"n1"});
+    EXPECT_TRUE(r_->gateway_message(10, msg(R"({"type":"new","uid":"n2","dst":"uuid-1"})")).empty());
+    EXPECT_TRUE(r_->gateway_message(
+                      10, msg(R"({"type":"update","uid":"n1","endpoint":"t","data":"1","dst":"uuid-1"})"))
+                    .empty());
+    // Once registered, its replies reach it.
+    r_->client_message(1, msg(R"({"type":"new","data":"client"})"));
+    const auto out = r_->gateway_message(10, msg(R"({"type":"new","uid":"n2","dst":"uuid-1"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].target, kind::client);
+    EXPECT_EQ(out[0].client, 1u);
+}
+
+TEST_F(router_test, client_update_keeps_the_key_order_and_appends_src)
+{
+    r_->client_opened(1, "uuid-1");
+    const auto out = r_->client_message(
+        1, msg(R"({"type":"update","data":{"uid":"n1","endpoint":"led","payload":"1"}})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(common::serialize(out[0].payload),
+              R"({"type": "update", "data": {"uid": "n1", "endpoint": "led", "payload": "1"}, "src": "uuid-1"})");
 }
 
 TEST_F(router_test, client_update_reaches_gateways_with_src_and_does_not_subscribe)
@@ -88,7 +129,7 @@ TEST_F(router_test, client_src_replaces_a_forged_src)
     EXPECT_EQ(out[0].payload["src"], "uuid-1");
 }
 
-TEST_F(router_test, gateway_new_with_dst_all_is_broadcast_unchanged)
+TEST_F(router_test, gateway_new_with_dst_all_is_broadcast)
 {
     r_->gateway_opened(10);
     const auto m = msg(R"({"type":"new","uid":"n1","dst":"all"})");
@@ -96,7 +137,6 @@ TEST_F(router_test, gateway_new_with_dst_all_is_broadcast_unchanged)
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].target, kind::all_clients);
     EXPECT_EQ(out[0].payload, m.body);
-    EXPECT_TRUE(out[0].unchanged);
     EXPECT_EQ(r_->node_count(10), 1u);
     EXPECT_NE(log().find("node n1 new (gateway #10)"), std::string::npos);
 }
@@ -105,6 +145,8 @@ TEST_F(router_test, gateway_new_with_dst_client_goes_to_that_client_only)
 {
     r_->client_opened(1, "uuid-1");
     r_->client_opened(2, "uuid-2");
+    r_->client_message(1, msg(R"({"type":"new","data":"client"})"));
+    r_->client_message(2, msg(R"({"type":"new","data":"client"})"));
     r_->gateway_opened(10);
     const auto out = r_->gateway_message(10, msg(R"({"type":"new","uid":"n1","dst":"uuid-2"})"));
     ASSERT_EQ(out.size(), 1u);
@@ -129,13 +171,13 @@ TEST_F(router_test, gateway_message_for_a_client_that_left_is_dropped)
 TEST_F(router_test, update_of_an_announced_node_follows_dst)
 {
     r_->client_opened(1, "uuid-1");
+    r_->client_message(1, msg(R"({"type":"new","data":"client"})"));
     gateway_with(10, {"n1"});
     auto out = r_->gateway_message(
         10, msg(R"({"type":"update","uid":"n1","endpoint":"temperature","data":"23°C","dst":"all"})"));
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].target, kind::all_clients);
     EXPECT_EQ(out[0].payload["data"], "23°C");
-    EXPECT_TRUE(out[0].unchanged);
 
     out = r_->gateway_message(
         10, msg(R"({"type":"update","uid":"n1","endpoint":"led","data":{"a":[1,2]},"dst":"uuid-1"})"));

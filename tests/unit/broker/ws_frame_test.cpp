@@ -246,16 +246,6 @@ TEST(ws_frame, invalid_utf8_gives_1007)
     EXPECT_EQ(out2[0].code, 1007);
 }
 
-TEST(ws_frame, utf8_validation)
-{
-    EXPECT_TRUE(ws::valid_utf8(""));
-    EXPECT_TRUE(ws::valid_utf8("plain ascii text longer than eight bytes"));
-    EXPECT_TRUE(ws::valid_utf8("23°C, 𝄞, €, ☃ and more ascii"));
-    EXPECT_FALSE(ws::valid_utf8("abcdefgh\x80"));
-    EXPECT_FALSE(ws::valid_utf8("\xE2\x82"));
-    EXPECT_FALSE(ws::valid_utf8("\xE0\x80\x80"));
-}
-
 TEST(ws_frame, control_replies)
 {
     event ping;

@@ -268,14 +268,40 @@ TEST_F(coap_logic_test, bad_alive_payloads_are_refused)
               std::string::npos);
 }
 
-TEST_F(coap_logic_test, a_node_that_moves_is_followed)
+TEST_F(coap_logic_test, an_alive_from_another_address_cannot_hijack_a_node)
 {
     known_node("n1", node_a);
-    logic_.on_alive("alive:n1", node_b);
+    EXPECT_EQ(logic_.on_alive("alive:n1", node_b).code, code::forbidden);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_TRUE(logic_.take_requests().empty());
+    EXPECT_EQ(logic_.nodes().find("n1")->address, "127.0.0.2");
+    EXPECT_EQ(logic_.on_server("a:1", node_b).code, code::not_found);
+    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::changed);
+    EXPECT_NE(log().find("is live at 127.0.0.2"), std::string::npos) << log();
+}
+
+TEST_F(coap_logic_test, a_reset_from_another_address_moves_the_node_once_the_old_one_is_silent)
+{
+    known_node("n1", node_a);
+    // The old address still answers: the reset is ignored.
+    EXPECT_EQ(logic_.on_alive("reset:n1", node_b).code, code::changed);
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].kind, request_kind::probe);
+    EXPECT_EQ(requests[0].address, "127.0.0.2");
+    logic_.on_result(requests[0].id, answer(code::content, "</led>"));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(logic_.nodes().find("n1")->address, "127.0.0.2");
+
+    // The old address is silent: the node moves and is discovered again.
+    logic_.on_alive("reset:n1", node_b);
+    requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    logic_.on_result(requests[0].id, no_answer());
     const auto msgs = sent();
-    ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], update("n1", "ip", "127.0.0.3"));
-    const auto requests = logic_.take_requests();
+    ASSERT_GE(msgs.size(), 1u);
+    EXPECT_EQ(msgs.back(), update("n1", "ip", "127.0.0.3"));
+    requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 1u);
     EXPECT_EQ(requests[0].address, "127.0.0.3");
     EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::not_found);

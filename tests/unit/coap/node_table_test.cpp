@@ -70,24 +70,58 @@ TEST(coap_node_table, results_of_an_older_discovery_are_ignored)
     EXPECT_TRUE(t.running("n1", fresh));
 }
 
-TEST(coap_node_table, a_node_that_moves_is_updated)
+TEST(coap_node_table, an_alive_from_another_address_never_moves_a_live_node)
 {
     node_table t(10);
     t.alive("n1", false, "127.0.0.2");
     const auto gen = t.start_discovery("n1");
     t.discovery_listed("n1", gen, 0);
-    const auto moved = t.alive("n1", false, "127.0.0.3");
-    EXPECT_EQ(moved.action, alive_action::moved);
+    const auto hijack = t.alive("n1", false, "127.0.0.66");
+    EXPECT_EQ(hijack.action, alive_action::move_refused);
+    EXPECT_FALSE(hijack.discover);
+    EXPECT_EQ(t.find("n1")->address, "127.0.0.2");
+    EXPECT_EQ(t.find_by_address("127.0.0.2")->uid, "n1");
+    EXPECT_EQ(t.find_by_address("127.0.0.66"), nullptr);
+}
+
+TEST(coap_node_table, a_reset_from_another_address_moves_only_once_confirmed)
+{
+    node_table t(10);
+    t.alive("n1", false, "127.0.0.2");
+    const auto pending = t.alive("n1", true, "127.0.0.3");
+    EXPECT_EQ(pending.action, alive_action::move_pending);
+    EXPECT_EQ(t.find("n1")->address, "127.0.0.2") << "not before the probe";
+    EXPECT_EQ(t.find("n1")->pending_address, "127.0.0.3");
+
+    // The old address answered: nothing moves.
+    t.cancel_move("n1");
+    EXPECT_EQ(t.find("n1")->address, "127.0.0.2");
+    EXPECT_EQ(t.confirm_move("n1").action, alive_action::refused) << "nothing pending";
+
+    // It did not answer: the node moves, as after a reset.
+    t.alive("n1", true, "127.0.0.4");
+    const auto moved = t.confirm_move("n1");
+    EXPECT_EQ(moved.action, alive_action::reset);
     EXPECT_TRUE(moved.discover);
     EXPECT_TRUE(moved.address_changed);
-    EXPECT_EQ(t.find("n1")->address, "127.0.0.3");
+    EXPECT_EQ(t.find("n1")->address, "127.0.0.4");
     EXPECT_EQ(t.find_by_address("127.0.0.2"), nullptr);
-    EXPECT_EQ(t.find_by_address("127.0.0.3")->uid, "n1");
-
-    const auto reset_elsewhere = t.alive("n1", true, "127.0.0.4");
-    EXPECT_EQ(reset_elsewhere.action, alive_action::reset);
-    EXPECT_TRUE(reset_elsewhere.address_changed);
     EXPECT_EQ(t.find_by_address("127.0.0.4")->uid, "n1");
+}
+
+TEST(coap_node_table, an_address_holds_a_bounded_number_of_nodes)
+{
+    node_table t(100, 4);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(t.alive("u" + std::to_string(i), false, "10.0.0.9").action,
+                  alive_action::created);
+    }
+    EXPECT_EQ(t.alive("u4", false, "10.0.0.9").action, alive_action::address_full);
+    EXPECT_EQ(t.size(), 4u);
+    EXPECT_EQ(t.alive("v", false, "10.0.0.10").action, alive_action::created)
+        << "other addresses are not limited";
+    t.forget("u0");
+    EXPECT_EQ(t.alive("u4", false, "10.0.0.9").action, alive_action::created);
 }
 
 TEST(coap_node_table, an_address_belongs_to_the_last_node_that_used_it)

@@ -47,8 +47,27 @@ TEST(message, serialises_utf8_as_is)
     EXPECT_NE(text.find("23°C"), std::string::npos);
     EXPECT_EQ(text.find("\\u"), std::string::npos);
     EXPECT_EQ(json::parse(text), m);
-    // Invalid UTF-8 does not throw.
-    EXPECT_NO_THROW(serialize(json("bad \xff byte")));
+    // Invalid UTF-8 is written as U+FFFD.
+    EXPECT_EQ(serialize(json("bad \xff byte")), "\"bad \xef\xbf\xbd byte\"");
+}
+
+TEST(message, nesting_is_limited_before_parsing)
+{
+    const auto nested = [](std::size_t depth) {
+        // {"type":"update","data":[[...]]}: the object is one level.
+        return R"({"type":"update","data":)" + std::string(depth - 1, '[') +
+               std::string(depth - 1, ']') + "}";
+    };
+    EXPECT_TRUE(parse_message(nested(64)));
+    for (const std::size_t depth : {65u, 10'000u, 100'000u}) {
+        const auto r = parse_message(nested(depth));
+        EXPECT_FALSE(r) << depth;
+        EXPECT_EQ(r.problem, "JSON nested too deep") << depth;
+        EXPECT_LE(r.error.size(), 123u);
+    }
+    // The same through the type field, which the close reason prints.
+    const auto deep_type = R"({"type":)" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    EXPECT_FALSE(parse_message(deep_type));
 }
 
 TEST(message, builders_match_the_protocol)

@@ -166,7 +166,7 @@ TEST_F(core_test, routes_writes_for_its_own_nodes_only)
     EXPECT_EQ(out.writes[0].endpoint, "led");
     EXPECT_EQ(out.writes[0].payload, "1");
     EXPECT_EQ(out.writes[0].src, "c-1");
-    EXPECT_EQ(out.writes[1].payload, R"({"d":"u"})");
+    EXPECT_EQ(out.writes[1].payload, R"({"d": "u"})");
 
     // Another gateway's node: ignored quietly.
     core_.broker_message(

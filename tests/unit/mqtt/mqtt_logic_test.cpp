@@ -211,21 +211,43 @@ TEST_F(mqtt_logic_test, non_json_payloads_are_ignored_and_logged)
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.rejected(), 5u);
-    EXPECT_NE(log().find("node/check ignored: payload is not JSON: 'hello'"), std::string::npos)
+    EXPECT_NE(log().find("node/check ignored: invalid JSON: 'hello'"), std::string::npos)
         << log();
     EXPECT_NE(log().find("node 'n1': resource list ignored"), std::string::npos);
     EXPECT_NE(log().find(R"(node 'n1': led ignored: expected {"value": ...}, got '1')"),
               std::string::npos);
-    EXPECT_NE(log().find("got '...'"), std::string::npos) << "control bytes are not logged raw";
+    EXPECT_NE(log().find(R"(got '\x01\x02\x03')"), std::string::npos)
+        << "control bytes are not logged raw";
 }
 
 TEST_F(mqtt_logic_test, logged_excerpts_are_short_printable_utf8)
 {
     connect();
     logic_.message("node/check", "\xff\xfe caf\xc3\xa9 \xe2\x82");
-    EXPECT_NE(log().find("payload is not JSON: '?" "? café ?" "?'"), std::string::npos) << log();
+    EXPECT_NE(log().find("invalid JSON: '\xef\xbf\xbd\xef\xbf\xbd café \xef\xbf\xbd\xef\xbf\xbd'"),
+              std::string::npos)
+        << log();
     logic_.message("node/check", std::string(100, 'z'));
     EXPECT_NE(log().find("'" + std::string(40, 'z') + "...'"), std::string::npos) << log();
+}
+
+TEST_F(mqtt_logic_test, payloads_nested_too_deep_are_dropped_and_logged)
+{
+    connect();
+    discovered("n1", R"(["led"])");
+    for (const std::size_t depth : {65u, 10'000u, 100'000u}) {
+        const auto deep = std::string(depth, '[') + std::string(depth, ']');
+        logic_.message("node/check", R"({"id":)" + deep + "}");
+        logic_.message("node/n1/resources", deep);
+        logic_.message("node/n1/led", R"({"value":)" + deep + "}");
+    }
+    EXPECT_TRUE(sink_.take().empty());
+    EXPECT_EQ(logic_.rejected(), 9u);
+    EXPECT_NE(log().find("JSON nested too deep"), std::string::npos) << log();
+    // 64 levels are fine.
+    logic_.message("node/n1/led",
+                   R"({"value":)" + std::string(63, '[') + std::string(63, ']') + "}");
+    EXPECT_EQ(sink_.take().size(), 1u);
 }
 
 TEST_F(mqtt_logic_test, wrong_json_shapes_are_ignored)

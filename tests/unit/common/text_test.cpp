@@ -1,0 +1,45 @@
+#include "common/text.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace aiot::common;
+
+TEST(text, utf8_validation)
+{
+    EXPECT_TRUE(valid_utf8(""));
+    EXPECT_TRUE(valid_utf8("plain ascii text longer than eight bytes"));
+    EXPECT_TRUE(valid_utf8("23°C, 𝄞, €, ☃ and more ascii"));
+    EXPECT_FALSE(valid_utf8("abcdefgh\x80"));
+    EXPECT_FALSE(valid_utf8("\xE2\x82"));
+    EXPECT_FALSE(valid_utf8("\xE0\x80\x80"));     // overlong
+    EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));     // surrogate
+    EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80")); // past U+10FFFF
+    EXPECT_EQ(utf8_sequence_length("é"), 2u);
+    EXPECT_EQ(utf8_sequence_length("\xff"), 0u);
+}
+
+TEST(text, repair_replaces_each_invalid_byte)
+{
+    EXPECT_EQ(to_valid_utf8("23°C"), "23°C");
+    EXPECT_EQ(to_valid_utf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+    EXPECT_EQ(to_valid_utf8("\xc3"), "\xef\xbf\xbd");
+}
+
+TEST(text, printable_cannot_forge_a_log_line)
+{
+    EXPECT_EQ(printable("a\nb"), "a\\x0ab");
+    EXPECT_EQ(printable("x\r\n2026-01-01 [error] forged"), "x\\x0d\\x0a2026-01-01 [error] forged");
+    EXPECT_EQ(printable("\x1b[31mred"), "\\x1b[31mred");
+    EXPECT_EQ(printable("back\\slash"), "back\\x5cslash");
+    EXPECT_EQ(printable(std::string(100, 'x'), 10), std::string(10, 'x') + "...");
+    EXPECT_EQ(printable("\xff"), "\xef\xbf\xbd");
+    EXPECT_EQ(printable("café"), "café");
+}
+
+TEST(text, trim_and_controls)
+{
+    EXPECT_EQ(trim(" \t a b \r\n"), "a b");
+    EXPECT_EQ(trim("   "), "");
+    EXPECT_TRUE(has_control("a\x7f"));
+    EXPECT_FALSE(has_control("é"));
+}
