@@ -51,6 +51,10 @@ int main(int argc, char** argv)
         server.start();
         log->info("the page reaches the broker at {}://{}:{}/ws", cfg.broker_ssl ? "wss" : "ws",
                   cfg.common.broker_host, cfg.common.broker_port);
+        log->info("to accept only this page's web clients, start the broker with "
+                  "--allowed-origins http://<this host>:{} (the address you open the page at; "
+                  "https:// behind a TLS proxy)",
+                  cfg.web_port);
 
         net::signal_set signals(ioc, SIGINT, SIGTERM);
         // SIGHUP: render the page again (after an edit of index.html).

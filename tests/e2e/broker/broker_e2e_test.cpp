@@ -677,3 +677,163 @@ TEST_F(broker_test, silent_peers_are_pinged_then_closed)
     EXPECT_TRUE(silent.wait_closed(3s)) << "a peer that ignores pings was kept";
     EXPECT_TRUE(broker_->wait_for_log("silent for too long"));
 }
+
+namespace {
+
+std::size_t rss_kib(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stoul(line.substr(6));
+        }
+    }
+    return 0;
+}
+
+std::string nested(const std::string& head, std::size_t depth, const std::string& tail)
+{
+    return head + std::string(depth, '[') + std::string(depth, ']') + tail;
+}
+
+} // namespace
+
+// Issue: one deep message killed the broker (recursive serialisation).
+TEST_F(broker_test, deeply_nested_messages_are_refused_and_everyone_else_is_served)
+{
+    start();
+    auto gw = gateway();
+    std::string id;
+    auto watcher = client(*gw, id);
+    for (const std::size_t depth : {64u, 10'000u, 100'000u}) {
+        for (const auto& text : {nested(R"({"type":"update","data":)", depth, "}"),
+                                 nested(R"({"type":)", depth, "}")}) {
+            ws_client attacker;
+            ASSERT_TRUE(connect(attacker, "/ws"));
+            ASSERT_TRUE(attacker.send(text));
+            ASSERT_TRUE(attacker.wait_closed(10s)) << depth;
+            EXPECT_EQ(attacker.close_code(), 1003) << depth;
+        }
+    }
+    // Depth 63 inside the object (64 in all) is accepted and forwarded.
+    ws_client fine;
+    ASSERT_TRUE(connect(fine, "/ws"));
+    ASSERT_TRUE(fine.send(nested(R"({"type":"update","data":)", 63, "}")));
+    ASSERT_TRUE(gw->wait_for([](const json& j) { return is_type(j, "update"); }));
+    // A gateway sending one is closed too; the broker keeps serving.
+    auto bad_gw = gateway();
+    ASSERT_TRUE(bad_gw->send(nested(R"({"type":"update","uid":"x","data":)", 100'000, "}")));
+    ASSERT_TRUE(bad_gw->wait_closed(10s));
+    EXPECT_EQ(bad_gw->close_code(), 1003);
+    ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
+    ASSERT_TRUE(watcher->wait_for([](const json& j) { return is_type(j, "new", "n1"); }));
+    EXPECT_TRUE(broker_->running());
+}
+
+// Issue: pongs skipped the queue limits (200 MiB of pings: 361 MB RSS).
+TEST_F(broker_test, a_ping_flood_from_a_peer_that_never_reads_stays_bounded)
+{
+    start();
+    raw_socket flood(port_, 4096);
+    ASSERT_TRUE(flood.upgrade("/ws"));
+    const ws::mask_key mask{9, 8, 7, 6};
+    std::string burst;
+    for (int i = 0; i < 1000; ++i) {
+        burst += ws::encode_frame(ws::opcode::ping, std::string(125, 'p'), &mask);
+    }
+    // About 130 MB of pings, sent as fast as the broker takes them; the
+    // connection may be closed as too slow on the way.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::size_t sent = 0;
+    while (sent < 130'000'000 && std::chrono::steady_clock::now() < deadline &&
+           flood.write(burst)) {
+        sent += burst.size();
+    }
+    EXPECT_GT(sent, 1'000'000u);
+    const auto rss = rss_kib(broker_->pid());
+    EXPECT_LT(rss, 64u * 1024) << "broker RSS " << rss << " KiB after " << sent << " bytes of pings";
+    std::cerr << "[ping flood] " << sent << " bytes of pings, broker RSS " << rss << " KiB\n";
+    // Others are still served.
+    auto gw = gateway();
+    std::string id;
+    auto c = client(*gw, id);
+    ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
+    EXPECT_TRUE(c->wait_for([](const json& j) { return is_type(j, "new", "n1"); }));
+}
+
+// Issue: each `new` made every gateway replay its whole cache.
+TEST_F(broker_test, a_client_repeating_new_reaches_the_gateways_once)
+{
+    start();
+    auto gw = gateway();
+    ws_client looping;
+    ASSERT_TRUE(connect(looping, "/ws"));
+    for (int i = 0; i < 500; ++i) {
+        ASSERT_TRUE(looping.send(R"({"type":"new","data":"client"})"));
+    }
+    const auto first = gw->wait_for([](const json& j) { return is_type(j, "new"); });
+    ASSERT_TRUE(first);
+    const std::string looper = first->value("src", "");
+    // A fresh page is served at once: the next `new` the gateway sees is its own.
+    ws_client fresh;
+    ASSERT_TRUE(connect(fresh, "/ws"));
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(fresh.send(R"({"type":"new","data":"client"})"));
+    const auto next = gw->wait_for([](const json& j) { return is_type(j, "new"); });
+    ASSERT_TRUE(next);
+    EXPECT_NE(next->value("src", ""), looper) << "the looping client's new was forwarded again";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    ASSERT_TRUE(gw->send_json(common::make_new("n1", next->value("src", ""))));
+    EXPECT_TRUE(fresh.wait_for([](const json& j) { return is_type(j, "new", "n1"); }));
+}
+
+TEST_F(broker_test, allowed_origins_refuse_other_pages_with_403)
+{
+    start({"--allowed-origins", "http://dash.example:8080/,https://Other.example"});
+    const auto request = [&](const std::string& origin) {
+        raw_socket s(port_);
+        const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+        auto req = ws::client_handshake_request("127.0.0.1", "/ws", key);
+        if (!origin.empty()) {
+            req.insert(req.size() - 2, "Origin: " + origin + "\r\n");
+        }
+        EXPECT_TRUE(s.write(req));
+        return s.read_head();
+    };
+    EXPECT_NE(request("http://evil.example").find(" 403 "), std::string::npos);
+    EXPECT_NE(request("").find(" 403 "), std::string::npos);
+    EXPECT_NE(request("http://dash.example:8080").find(" 101 "), std::string::npos);
+    EXPECT_NE(request("https://other.example").find(" 101 "), std::string::npos);
+    EXPECT_TRUE(broker_->wait_for_log("origin 'http://evil.example' refused"));
+    // Gateways are not concerned.
+    EXPECT_TRUE(gateway());
+}
+
+TEST_F(broker_test, token_age_refusals_say_expired_or_future)
+{
+    start({"--token-max-age", "5"});
+    const auto f = common::fernet::from_key(keys_.private_key);
+    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    const common::fernet::iv_type iv{};
+    EXPECT_EQ(refused_status("token, " + f->encrypt(keys_.secret, now - 100, iv)), 401u);
+    EXPECT_TRUE(broker_->wait_for_log("expired token"));
+    EXPECT_EQ(refused_status("token, " + f->encrypt(keys_.secret, now + 3600, iv)), 401u);
+    EXPECT_TRUE(broker_->wait_for_log("token dated in the future"));
+    EXPECT_EQ(refused_status("token, " + f->encrypt(keys_.secret, 4102444800, iv)), 401u);
+    EXPECT_TRUE(gateway()) << "a fresh token passes";
+}
+
+TEST_F(broker_test, invalid_messages_cannot_forge_log_lines)
+{
+    start();
+    ws_client c;
+    ASSERT_TRUE(connect(c, "/ws"));
+    ASSERT_TRUE(c.send("x\n2099-01-01 [broker] [error] forged\x1b[31m"));
+    ASSERT_TRUE(c.wait_closed(5s));
+    ASSERT_TRUE(broker_->wait_for_log("invalid message"));
+    const auto log = broker_->log();
+    EXPECT_EQ(log.find("\n2099-01-01"), std::string::npos) << log;
+    EXPECT_EQ(log.find('\x1b'), std::string::npos);
+    EXPECT_NE(log.find("x\\x0a2099-01-01"), std::string::npos) << log;
+}
