@@ -148,7 +148,9 @@ void append_frame(std::string& out, opcode op, std::string_view payload, const m
         std::memcpy(p, mask->data(), 4);
         p += 4;
     }
-    std::memcpy(p, payload.data(), n);
+    if (n != 0) { // an empty view may hold a null pointer, which memcpy must not get
+        std::memcpy(p, payload.data(), n);
+    }
     if (mask) {
         unmask(reinterpret_cast<char*>(p), n, mask->data());
     }

@@ -97,6 +97,15 @@ TEST(ws_frame, encodes_the_three_length_forms)
     EXPECT_EQ(ws::frame_header_size(65536, true), 14u);
 }
 
+TEST(ws_frame, empty_payloads_from_a_null_view_encode_as_two_bytes)
+{
+    // A default string_view holds a null pointer: the idle ping is one.
+    EXPECT_EQ(ws::encode_frame(opcode::ping, std::string_view{}), std::string("\x89\x00", 2));
+    const ws::mask_key key{1, 2, 3, 4};
+    EXPECT_EQ(ws::encode_frame(opcode::pong, std::string_view{}, &key),
+              std::string("\x8a\x80\x01\x02\x03\x04", 6));
+}
+
 TEST(ws_frame, masked_frame_matches_rfc_example)
 {
     const ws::mask_key key{0x37, 0xfa, 0x21, 0x3d};
