@@ -30,6 +30,7 @@ public:
     {
         return core_.node_reset(uid, now, keep);
     }
+    bool remove_node(std::string_view uid) override { return core_.node_removed(uid); }
 
     gw::time_point now{};
 

@@ -111,7 +111,8 @@ ws_client::handshake_result ws_client::connect(const std::string& host, std::uin
         }));
     const std::string host_header = host + ":" + std::to_string(port);
 
-    m.resolver.async_resolve(host, std::to_string(port), [&m, st, host_header, target](
+    const auto local = local_address_;
+    m.resolver.async_resolve(host, std::to_string(port), [&m, st, host_header, target, local](
                                                              beast::error_code ec,
                                                              tcp::resolver::results_type results) {
         if (ec) {
@@ -119,22 +120,41 @@ ws_client::handshake_result ws_client::connect(const std::string& host, std::uin
             st->done = true;
             return;
         }
-        net::async_connect(m.ws.next_layer(), results,
-                           [&m, st, host_header, target](beast::error_code ec2,
-                                                         const tcp::endpoint&) {
-                               if (ec2) {
-                                   st->error = ec2;
-                                   st->done = true;
-                                   return;
-                               }
-                               beast::error_code ignored;
-                               m.ws.next_layer().set_option(tcp::no_delay(true), ignored);
-                               m.ws.async_handshake(st->res, host_header, target,
-                                                    [st](beast::error_code ec3) {
-                                                        st->error = ec3;
-                                                        st->done = true;
-                                                    });
-                           });
+        if (!local.empty()) {
+            // Bound first, then one endpoint: a range connect reopens the socket.
+            auto& s = m.ws.next_layer();
+            const auto to = results.begin()->endpoint();
+            s.open(to.protocol(), ec);
+            if (!ec) {
+                s.bind(tcp::endpoint(net::ip::make_address(local, ec), 0), ec);
+            }
+            if (ec) {
+                st->error = ec;
+                st->done = true;
+                return;
+            }
+        }
+        auto connected = [&m, st, host_header, target](beast::error_code ec2) {
+            if (ec2) {
+                st->error = ec2;
+                st->done = true;
+                return;
+            }
+            beast::error_code ignored;
+            m.ws.next_layer().set_option(tcp::no_delay(true), ignored);
+            m.ws.async_handshake(st->res, host_header, target, [st](beast::error_code ec3) {
+                st->error = ec3;
+                st->done = true;
+            });
+        };
+        if (!local.empty()) {
+            m.ws.next_layer().async_connect(results.begin()->endpoint(), connected);
+        } else {
+            net::async_connect(m.ws.next_layer(), results,
+                               [connected](beast::error_code ec2, const tcp::endpoint&) {
+                                   connected(ec2);
+                               });
+        }
     });
     handshake_result result;
     if (!m.run_until([&] { return st->done; }, deadline)) {

@@ -34,6 +34,10 @@ public:
     ws_client(const ws_client&) = delete;
     ws_client& operator=(const ws_client&) = delete;
 
+    // Connections made from now on leave from this local IP address (e.g.
+    // "127.0.0.2", to play a second peer on loopback).
+    void set_local_address(std::string address) { local_address_ = std::move(address); }
+
     // Connects to ws://host:port<target>. subprotocol, when given, is sent
     // verbatim as Sec-WebSocket-Protocol (e.g. "token, gAAAA..."). May be
     // called again (after a refusal or a close) to start a new connection.
@@ -70,6 +74,7 @@ public:
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
+    std::string local_address_;
 };
 
 } // namespace aiot::test

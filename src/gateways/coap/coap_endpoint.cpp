@@ -246,6 +246,7 @@ struct coap_endpoint::impl {
         if (stopped) {
             return;
         }
+        logic.flush_refusals();
         for (auto* s : std::exchange(to_release, {})) {
             coap_session_release(s);
         }

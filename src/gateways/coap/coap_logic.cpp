@@ -37,24 +37,46 @@ std::string code_text(std::uint8_t code)
     return fmt::format("{}.{:02}", code >> 5, code & 0x1f);
 }
 
-coap_logic::coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log)
+coap_logic::coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+                       std::function<time_point()> clock)
     : config_(config),
       sink_(sink),
       log_(log ? std::move(log) : common::get_logger("gw.coap")),
       table_(config.max_nodes, config.max_nodes_per_address),
-      queue_(config.queue)
+      queue_(config.queue),
+      clock_(clock ? std::move(clock) : std::function<time_point()>(std::chrono::steady_clock::now))
 {
 }
 
 coap_reply coap_logic::refuse(std::string_view what, const peer& from, std::uint8_t code,
-                              std::string reason) const
+                              std::string reason)
 {
-    log_->warn("{} from {} refused ({}): {}", what, from.address, code_text(code), reason);
+    // The reply goes out at once (libcoap answers in the handler): an
+    // address that keeps failing costs log lines, not a delay.
+    if (refusals_.refused(from.address, clock_()).log) {
+        log_->warn("{} from {} refused ({}): {}", what, from.address, code_text(code), reason);
+    } else {
+        log_->debug("{} from {} refused ({}): {}", what, from.address, code_text(code), reason);
+    }
+    flush_refusals();
     return {code, std::move(reason)};
 }
 
+void coap_logic::flush_refusals()
+{
+    const auto now = clock_();
+    if (now < next_summary_) {
+        return;
+    }
+    next_summary_ = now + std::chrono::seconds(1);
+    for (const auto& s : refusals_.take_summaries(now)) {
+        log_->warn("{}: {} more requests refused in the last interval (not logged one by one)",
+                   s.address, s.count);
+    }
+}
+
 std::optional<coap_reply> coap_logic::check_size(std::string_view what, std::string_view payload,
-                                                 const peer& from) const
+                                                 const peer& from)
 {
     if (payload.size() <= config_.max_payload) {
         return std::nullopt;
@@ -218,16 +240,17 @@ void coap_logic::on_write(const write_command& w)
 {
     const auto* n = table_.find(w.uid);
     if (!n) {
-        log_->warn("write {} to node '{}' dropped: not a CoAP node here", w.endpoint, w.uid);
+        log_->warn("write {} to node '{}' dropped: not a CoAP node here", printable(w.endpoint),
+                   printable(w.uid));
         return;
     }
     if (split_path(w.endpoint).empty()) {
-        log_->warn("write to node '{}' dropped: empty endpoint", w.uid);
+        log_->warn("write to node '{}' dropped: empty endpoint", printable(w.uid));
         return;
     }
     if (w.payload.size() > config_.max_payload) {
-        log_->warn("write {} to node '{}' dropped: payload of {} bytes, at most {}", w.endpoint,
-                   w.uid, w.payload.size(), config_.max_payload);
+        log_->warn("write {} to node '{}' dropped: payload of {} bytes, at most {}",
+                   printable(w.endpoint), w.uid, w.payload.size(), config_.max_payload);
         return;
     }
     coap_request r;
@@ -239,12 +262,12 @@ void coap_logic::on_write(const write_command& w)
     r.path = w.endpoint;
     r.payload = w.payload;
     if (!queue_.push(std::move(r))) {
-        log_->warn("write {} to node '{}' dropped: too many requests waiting for it", w.endpoint,
-                   w.uid);
+        log_->warn("write {} to node '{}' dropped: too many requests waiting for it",
+                   printable(w.endpoint), w.uid);
         return;
     }
-    log_->debug("node '{}': PUT /{} '{}' (from client {})", w.uid, w.endpoint,
-                printable(w.payload), w.src);
+    log_->debug("node '{}': PUT /{} '{}' (from client {})", w.uid, printable(w.endpoint),
+                printable(w.payload), printable(w.src));
 }
 
 void coap_logic::on_result(std::uint64_t request_id, const coap_result& r)

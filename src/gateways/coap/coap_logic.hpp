@@ -5,6 +5,7 @@
 // arrived (payload and source address, request results) and carries out
 // the requests from take_requests(); node changes go to the core's
 // node_sink (the gateway service, or a test double).
+#include "common/refusal_log.hpp"
 #include "gateways/core/fwd.hpp"
 #include "gateways/core/gateway_core.hpp"
 #include "gateways/core/node_sink.hpp"
@@ -13,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,7 +70,10 @@ struct logic_config {
 
 class coap_logic {
 public:
-    coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log);
+    // `clock` (steady_clock::now if empty) times the aggregation of refusal
+    // warnings: per source address, 3 logged per 10 s, the rest summed up.
+    coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+               std::function<time_point()> clock = {});
 
     // POST /alive and POST /server from `from`; returns the reply.
     coap_reply on_alive(std::string_view payload, const peer& from);
@@ -79,6 +84,9 @@ public:
     void on_result(std::uint64_t request_id, const coap_result& r);
     // The gateway core removed the node for silence.
     void on_node_expired(const std::string& uid);
+    // Logs the summaries of refusals not logged one by one (at most once a
+    // second; the endpoint calls it after each batch of packets).
+    void flush_refusals();
 
     // Requests to send now (ids set).
     std::vector<coap_request> take_requests() { return queue_.take_ready(); }
@@ -98,15 +106,18 @@ private:
                                     const peer& from);
     void discovery_ended(const std::string& uid, discovery_state state);
     coap_reply refuse(std::string_view what, const peer& from, std::uint8_t code,
-                      std::string reason) const;
+                      std::string reason);
     std::optional<coap_reply> check_size(std::string_view what, std::string_view payload,
-                                         const peer& from) const;
+                                         const peer& from);
 
     logic_config config_;
     node_sink& sink_;
     std::shared_ptr<spdlog::logger> log_;
     node_table table_;
     request_queue queue_;
+    std::function<time_point()> clock_;
+    common::refusal_log refusals_;
+    time_point next_summary_{};
 };
 
 } // namespace aiot::gw::coap

@@ -1,5 +1,7 @@
 #include "link_format.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 
 namespace aiot::gw::coap {
@@ -215,6 +217,11 @@ std::vector<std::string> local_paths(const std::vector<link>& links, std::size_t
             t.remove_suffix(1);
         }
         if (t.empty() || t == ".well-known/core") {
+            continue;
+        }
+        // A resource name goes to web clients and into logs: no control
+        // characters (an ANSI escape, a forged log line), valid UTF-8 only.
+        if (common::has_control(t) || !common::valid_utf8(t)) {
             continue;
         }
         if (std::find(paths.begin(), paths.end(), t) != paths.end()) {

@@ -49,7 +49,7 @@ public:
     registry_status touch(std::string_view uid) override;
     registry_status reset_node(std::string_view uid,
                                const std::vector<std::string>& keep = {}) override;
-    bool remove_node(std::string_view uid);
+    bool remove_node(std::string_view uid) override;
     registry_status bind_key(std::string_view uid, std::string_view key);
 
     const node* find(std::string_view uid) const;

@@ -19,6 +19,8 @@ public:
     virtual registry_status touch(std::string_view uid) = 0;
     virtual registry_status reset_node(std::string_view uid,
                                        const std::vector<std::string>& keep) = 0;
+    // Removes the node at once (web clients get `out`); false if unknown.
+    virtual bool remove_node(std::string_view uid) = 0;
 };
 
 } // namespace aiot::gw

@@ -191,10 +191,10 @@ void mqtt_logic::on_check(std::string_view payload)
         }
         return;
     }
-    if (nodes_.size() >= config_.max_nodes) {
+    if (nodes_.size() >= config_.max_nodes && !evict_undiscovered(node_id)) {
         if (!full_) {
-            log_->warn("node '{}' refused: {} nodes already (limit); refusing new nodes until one "
-                       "leaves",
+            log_->warn("node '{}' refused: {} nodes already (limit), all of them discovered; "
+                       "refusing new nodes until one leaves",
                        node_id, nodes_.size());
             full_ = true;
         }
@@ -210,6 +210,8 @@ void mqtt_logic::on_check(std::string_view payload)
     }
     auto& n = nodes_[node_id];
     n.uid = uid;
+    n.admitted = ++admissions_;
+    undiscovered_.emplace(n.admitted, node_id);
     node_ids_[uid] = node_id;
     log_->info("node '{}': new MQTT node, uid '{}'", node_id, uid);
     if (connected_) {
@@ -264,6 +266,9 @@ void mqtt_logic::on_resources(const std::string& node_id, node_state& n,
         reject(fmt::format("node '{}': {} resources beyond the limit of {} ignored", node_id,
                            over_limit, config_.max_resources));
     }
+    if (!n.discovered) {
+        undiscovered_.erase(n.admitted);
+    }
     n.discovered = true;
     log_->debug("node '{}': {} resources ({} new)", node_id, n.resources.size(), added.size());
     if (!connected_) {
@@ -300,8 +305,52 @@ void mqtt_logic::on_value(const std::string& node_id, node_state& n, std::string
     sink_.set_resource(n.uid, resource, std::move(*value));
 }
 
+bool mqtt_logic::evict_undiscovered(std::string_view for_node)
+{
+    if (undiscovered_.empty()) {
+        return false;
+    }
+    const auto oldest = undiscovered_.begin();
+    const auto node = nodes_.find(oldest->second);
+    if (node == nodes_.end()) { // cannot happen: both maps change together
+        undiscovered_.erase(oldest);
+        return false;
+    }
+    ++evicted_;
+    if (warning_budget_ > 0) {
+        --warning_budget_;
+        log_->warn("node table full ({} nodes): node '{}' removed to admit '{}' (it never sent its "
+                   "resource list)",
+                   nodes_.size(), node->first, excerpt(for_node));
+    } else {
+        ++unlogged_evictions_;
+    }
+    sink_.remove_node(node->second.uid);
+    forget(node);
+    return true;
+}
+
+void mqtt_logic::forget(std::map<std::string, node_state, std::less<>>::iterator node)
+{
+    if (connected_) {
+        unsubscribe_topics u;
+        append_topics(node->first, node->second, u.topics);
+        actions_.emplace_back(std::move(u));
+    }
+    if (!node->second.discovered) {
+        undiscovered_.erase(node->second.admitted);
+    }
+    node_ids_.erase(node->second.uid);
+    nodes_.erase(node);
+}
+
 void mqtt_logic::tick(time_point now)
 {
+    if (unlogged_evictions_ > 0) {
+        log_->warn("{} more undiscovered nodes removed to admit new ones (node table full)",
+                   unlogged_evictions_);
+        unlogged_evictions_ = 0;
+    }
     if (unlogged_ > 0) {
         log_->warn("{} more invalid MQTT messages ignored (not logged one by one)", unlogged_);
         unlogged_ = 0;
@@ -335,7 +384,8 @@ void mqtt_logic::write(const write_command& w)
                    id->second, w.endpoint);
         return;
     }
-    log_->debug("node '{}': {} <- '{}' (client '{}')", id->second, w.endpoint, w.payload, w.src);
+    log_->debug("node '{}': {} <- '{}' (client '{}')", id->second, w.endpoint, excerpt(w.payload),
+                excerpt(w.src));
     actions_.emplace_back(
         publish_message{fmt::format("gateway/{}/{}/set", id->second, w.endpoint), w.payload});
 }
@@ -347,16 +397,12 @@ void mqtt_logic::node_expired(std::string_view uid)
         return;
     }
     const auto node = nodes_.find(id->second);
-    if (node != nodes_.end()) {
-        log_->info("node '{}': expired, unsubscribing its topics", id->second);
-        if (connected_) {
-            unsubscribe_topics u;
-            append_topics(node->first, node->second, u.topics);
-            actions_.emplace_back(std::move(u));
-        }
-        nodes_.erase(node);
+    if (node == nodes_.end()) {
+        node_ids_.erase(id);
+        return;
     }
-    node_ids_.erase(id);
+    log_->info("node '{}': expired, unsubscribing its topics", id->second);
+    forget(node);
 }
 
 std::vector<action> mqtt_logic::take_actions()

@@ -56,6 +56,7 @@ public:
         std::string uid;
         std::vector<std::string> resources; // subscribed node/<id>/<res>, in order
         bool discovered = false;            // its resource list arrived
+        std::uint64_t admitted = 0;         // admission order (undiscovered_ key)
     };
 
     // A null logger means get_logger("gw.mqtt"); an empty make_uid means
@@ -87,6 +88,8 @@ public:
     bool is_connected() const { return connected_; }
     // Messages ignored as invalid since the start.
     std::uint64_t rejected() const { return rejected_; }
+    // Undiscovered nodes removed to admit new ones while the table was full.
+    std::uint64_t evicted() const { return evicted_; }
 
 private:
     void on_check(std::string_view payload);
@@ -97,6 +100,10 @@ private:
     static void append_topics(const std::string& node_id, const node_state& n,
                               std::vector<std::string>& topics);
     void discover(const std::string& node_id, std::string_view what);
+    // The table is full: removes the node that has waited longest for its
+    // resource list, if any; false if every node completed discovery.
+    bool evict_undiscovered(std::string_view for_node);
+    void forget(std::map<std::string, node_state, std::less<>>::iterator node);
 
     // Counts an ignored message; logs it at warn while this tick's budget lasts.
     void reject(const std::string& reason);
@@ -107,13 +114,20 @@ private:
     std::function<std::string()> make_uid_;
     std::map<std::string, node_state, std::less<>> nodes_;      // node id -> state
     std::map<std::string, std::string, std::less<>> node_ids_; // uid -> node id
+    // Nodes whose resource list has not come, oldest first: when the table
+    // is full they make room, so ids published by anyone who can reach the
+    // MQTT broker cannot lock out nodes that answer discovery.
+    std::map<std::uint64_t, std::string> undiscovered_;
+    std::uint64_t admissions_ = 0;
+    std::uint64_t evicted_ = 0;
+    std::uint64_t unlogged_evictions_ = 0;
     std::vector<action> actions_;
     bool connected_ = false;
     time_point next_check_{};
     std::size_t warning_budget_;
     std::uint64_t unlogged_ = 0;
     std::uint64_t rejected_ = 0;
-    bool full_ = false; // max_nodes reached (logged once per episode)
+    bool full_ = false; // max_nodes reached with every node discovered (logged once per episode)
 };
 
 } // namespace aiot::gw::mqtt

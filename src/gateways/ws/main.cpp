@@ -21,6 +21,9 @@ int main(int argc, char** argv)
     app.add_option("--max-message-size", server.max_message_bytes,
                    "Largest node message in bytes (larger: close 1009)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--max-nodes-per-address", server.max_connections_per_address,
+                   "Nodes (connections) one IP address may have at once; 0: no limit")
+        ->capture_default_str();
     if (auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }

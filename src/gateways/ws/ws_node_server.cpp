@@ -3,7 +3,9 @@
 #include "common/logging.hpp"
 #include "common/message.hpp"
 #include "common/net.hpp"
+#include "common/refusal_log.hpp"
 #include "common/system.hpp"
+#include "common/text.hpp"
 #include "gateways/core/gateway_service.hpp"
 #include "gateways/ws/node_message.hpp"
 
@@ -30,7 +32,8 @@ public:
           config_(std::move(config)),
           log_(log ? std::move(log) : common::get_logger("gw.ws")),
           acceptor_(ioc),
-          retry_timer_(ioc)
+          retry_timer_(ioc),
+          summary_timer_(ioc)
     {
     }
 
@@ -39,8 +42,12 @@ public:
     void write(const write_command& w);
 
     // Connection bookkeeping (node_connection calls these).
-    std::uint64_t connection_opened(const std::shared_ptr<node_connection>& c);
+    std::uint64_t connection_opened(const std::shared_ptr<node_connection>& c,
+                                    const net::ip::address& address);
     void connection_gone(std::uint64_t id);
+    // Logs a refusal of what `address` sent, aggregated per address
+    // (common::refusal_log): a flood from one peer costs a few lines.
+    void refused(const net::ip::address& address, std::string_view what);
     registry_status node_opened(const std::string& uid, const std::shared_ptr<node_connection>& c);
     void node_closed(const std::string& uid);
 
@@ -59,6 +66,12 @@ private:
     void listen(const net::ip::address& address);
     void do_accept();
     void on_accept(beast::error_code ec, tcp::socket socket);
+    void schedule_summaries();
+
+    struct connection_entry {
+        std::weak_ptr<node_connection> connection;
+        net::ip::address address;
+    };
 
     net::io_context& ioc_;
     gateway_service& service_;
@@ -66,11 +79,14 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     tcp::acceptor acceptor_;
     net::steady_timer retry_timer_;
+    net::steady_timer summary_timer_;
+    common::refusal_log refusals_;
     bool started_ = false;
     bool stopping_ = false;
     bool full_ = false;
     std::uint64_t next_id_ = 0;
-    std::map<std::uint64_t, std::weak_ptr<node_connection>> connections_;
+    std::map<std::uint64_t, connection_entry> connections_;
+    std::map<net::ip::address, std::size_t> per_address_; // open connections
     std::map<std::string, std::weak_ptr<node_connection>, std::less<>> nodes_; // uid ->
 };
 
@@ -85,13 +101,16 @@ public:
         beast::error_code ec;
         const auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
         peer_ = ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+        if (!ec) {
+            address_ = ep.address();
+        }
     }
 
     ~node_connection() { server_->connection_gone(id_); }
 
     void start()
     {
-        id_ = server_->connection_opened(shared_from_this());
+        id_ = server_->connection_opened(shared_from_this(), address_);
         parser_.emplace();
         parser_->header_limit(8 * 1024);
         parser_->body_limit(4 * 1024);
@@ -145,8 +164,9 @@ private:
         const std::string_view target(req.target().data(), req.target().size());
         const auto path = target.substr(0, target.find('?'));
         if (path != "/node") {
-            server_->log().debug("{}: {} {} -> 404", peer_, std::string(req.method_string()),
-                                 std::string(target));
+            server_->log().debug("{}: {} {} -> 404", peer_,
+                                 common::printable(std::string(req.method_string()), 16),
+                                 common::printable(target, 100));
             return respond(http::status::not_found, req.version(),
                            "Not found: nodes connect to /node.\n");
         }
@@ -188,7 +208,8 @@ private:
     void on_accept(beast::error_code ec)
     {
         if (ec) {
-            server_->log().warn("{}: websocket handshake failed: {}", peer_, ec.message());
+            server_->refused(address_,
+                             fmt::format("{}: websocket handshake failed: {}", peer_, ec.message()));
             return finish();
         }
         open_ = true;
@@ -221,8 +242,10 @@ private:
             if (ec == websocket::error::closed) {
                 log.info("node '{}': closed by the node ({})", uid_, ws_.reason().code);
             } else if (ec == websocket::error::message_too_big) {
-                log.warn("node '{}' ({}): message larger than {} bytes: closed with 1009", uid_,
-                         peer_, server_->config().max_message_bytes);
+                server_->refused(address_,
+                                 fmt::format("node '{}' ({}): message larger than {} bytes: closed "
+                                             "with 1009",
+                                             uid_, peer_, server_->config().max_message_bytes));
             } else if (ec == net::error::operation_aborted || closing_) {
                 log.debug("node '{}': read ended: {}", uid_, ec.message());
             } else {
@@ -234,8 +257,9 @@ private:
             return; // the close handshake reads on its own
         }
         if (ws_.got_binary()) {
-            server_->log().warn("node '{}' ({}): binary message of {} bytes; closing (1003)", uid_,
-                                peer_, buffer_.size());
+            server_->refused(address_, fmt::format("node '{}' ({}): binary message of {} bytes; "
+                                                   "closing (1003)",
+                                                   uid_, peer_, buffer_.size()));
             buffer_.consume(buffer_.size());
             close_with(websocket::close_code::unknown_data, "Binary messages are not accepted.");
             return;
@@ -244,7 +268,8 @@ private:
         buffer_.consume(buffer_.size());
         auto msg = parse_node_message(text, server_->config().max_updates_per_message);
         if (!msg.valid()) {
-            server_->log().warn("node '{}' ({}): {} Closing (1003).", uid_, peer_, msg.error);
+            server_->refused(address_, fmt::format("node '{}' ({}): {} Closing (1003).", uid_,
+                                                   peer_, common::printable(msg.error, 200)));
             close_with(websocket::close_code::unknown_data, msg.error);
             return;
         }
@@ -336,6 +361,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::string peer_;
+    net::ip::address address_;
     std::uint64_t id_ = 0;
     std::string uid_; // empty until the node is created
     std::deque<std::string> queue_;
@@ -396,6 +422,7 @@ void detail::node_hub::start()
     log_->info("listening for websocket nodes on ws://{}{}{}:{}/node", bound.is_v6() ? "[" : "",
                bound.to_string(), bound.is_v6() ? "]" : "", port());
     do_accept();
+    schedule_summaries();
 }
 
 void detail::node_hub::do_accept()
@@ -421,7 +448,15 @@ void detail::node_hub::on_accept(beast::error_code ec, tcp::socket socket)
         });
         return;
     }
-    if (connections_.size() >= config_.max_connections) {
+    beast::error_code ep_ec;
+    const auto address = socket.remote_endpoint(ep_ec).address();
+    const auto it = per_address_.find(address);
+    const std::size_t from_address = it == per_address_.end() ? 0 : it->second;
+    if (ep_ec) {
+        log_->debug("accepted connection already gone: {}", ep_ec.message());
+        beast::error_code ignored;
+        socket.close(ignored);
+    } else if (connections_.size() >= config_.max_connections) {
         if (!full_) {
             log_->warn("{} connections already (limit): refusing new ones until one ends",
                        connections_.size());
@@ -429,11 +464,44 @@ void detail::node_hub::on_accept(beast::error_code ec, tcp::socket socket)
         }
         beast::error_code ignored;
         socket.close(ignored);
+    } else if (config_.max_connections_per_address > 0 &&
+               from_address >= config_.max_connections_per_address) {
+        // One address cannot take the whole table (issue: node-table lockout).
+        refused(address, fmt::format("{}: connection refused: {} connections from this address "
+                                     "already (--max-nodes-per-address)",
+                                     address.to_string(), from_address));
+        beast::error_code ignored;
+        socket.close(ignored);
     } else {
         full_ = false;
         std::make_shared<node_connection>(shared_from_this(), std::move(socket))->start();
     }
     do_accept();
+}
+
+void detail::node_hub::refused(const net::ip::address& address, std::string_view what)
+{
+    const auto decision = refusals_.refused(address.to_string(), std::chrono::steady_clock::now());
+    if (decision.log) {
+        log_->warn("{}", what);
+    } else {
+        log_->debug("{}", what);
+    }
+}
+
+void detail::node_hub::schedule_summaries()
+{
+    summary_timer_.expires_after(std::chrono::seconds(10));
+    summary_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->stopping_) {
+            return;
+        }
+        for (const auto& s : self->refusals_.take_summaries(std::chrono::steady_clock::now())) {
+            self->log_->warn("{}: {} more refusals in the last interval (not logged one by one)",
+                             s.address, s.count);
+        }
+        self->schedule_summaries();
+    });
 }
 
 void detail::node_hub::stop()
@@ -446,10 +514,11 @@ void detail::node_hub::stop()
     beast::error_code ignored;
     acceptor_.close(ignored);
     retry_timer_.cancel();
+    summary_timer_.cancel();
     log_->info("stopping: closing {} connections", connections_.size());
     const auto connections = connections_; // closing may remove entries
-    for (const auto& [id, weak] : connections) {
-        if (auto c = weak.lock()) {
+    for (const auto& [id, entry] : connections) {
+        if (auto c = entry.connection.lock()) {
             c->shut_down();
         }
     }
@@ -467,16 +536,26 @@ void detail::node_hub::write(const write_command& w)
     c->send(make_node_write(w.endpoint, w.payload));
 }
 
-std::uint64_t detail::node_hub::connection_opened(const std::shared_ptr<node_connection>& c)
+std::uint64_t detail::node_hub::connection_opened(const std::shared_ptr<node_connection>& c,
+                                                  const net::ip::address& address)
 {
     const auto id = ++next_id_;
-    connections_[id] = c;
+    connections_[id] = {c, address};
+    ++per_address_[address];
     return id;
 }
 
 void detail::node_hub::connection_gone(std::uint64_t id)
 {
-    connections_.erase(id);
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) {
+        return;
+    }
+    const auto count = per_address_.find(it->second.address);
+    if (count != per_address_.end() && --count->second == 0) {
+        per_address_.erase(count);
+    }
+    connections_.erase(it);
 }
 
 registry_status detail::node_hub::node_opened(const std::string& uid,

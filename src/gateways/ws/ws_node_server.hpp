@@ -30,6 +30,7 @@ struct server_config {
     std::uint16_t port = 8001;       // 0: any free port (see port())
     std::size_t max_message_bytes = 64 * 1024;
     std::size_t max_connections = 10000;
+    std::size_t max_connections_per_address = 100; // 0: no limit
     std::size_t max_queued_messages = 256; // writes waiting for one node
     std::size_t max_queued_bytes = 1u << 20;
     std::size_t max_updates_per_message = 64;

@@ -39,12 +39,18 @@ public:
 
     void listen()
     {
+        // Port 0 the first time: the kernel picks a free port, so no other
+        // test can take it between choosing and binding; later listens
+        // (after kill()) reuse it.
         acceptor_ = std::make_unique<tcp::acceptor>(
             ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+        port_ = acceptor_->local_endpoint().port();
         net::co_spawn(ioc_, accept_loop(), [](std::exception_ptr) {});
     }
 
     void stop_listening() { acceptor_->close(); }
+
+    std::uint16_t port() const { return port_; }
 
     // The broker goes away: no listener, current session closed.
     void kill()
@@ -151,11 +157,12 @@ private:
 class gateway_service_test : public ::testing::Test {
 protected:
     gateway_service_test()
-        : port_(test::free_tcp_port()),
+        : port_(0),
           log_(std::make_shared<spdlog::logger>(
               "gw.test", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
           broker_(ioc_, port_)
     {
+        port_ = broker_.port();
         log_->set_level(spdlog::level::debug);
         log_->set_pattern("%l %v");
         config_.common.broker_host = "127.0.0.1";
@@ -372,7 +379,7 @@ TEST_F(gateway_service_test, stop_lets_run_return)
     ioc_.run();
     returned = true;
     guard.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << log();
 }
 
 TEST(stop_signals, first_signal_calls_on_stop_once_and_run_returns)

@@ -3,6 +3,8 @@
 // polls with a deadline.
 #include "support/gateway_e2e.hpp"
 
+#include <sstream>
+
 using namespace aiot;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -17,11 +19,12 @@ protected:
     {
     }
 
-    void start_gateway()
+    void start_gateway(std::vector<std::string> extra = {})
     {
         auto args = broker_options();
         args.insert(args.end(), {"--gateway-port", std::to_string(gateway_port_), "--bind",
                                  "127.0.0.1", "--max-message-size", "4096", "--debug"});
+        args.insert(args.end(), extra.begin(), extra.end());
         gateway_ = start(AIOT_WS_GATEWAY_EXE, args, "gateway");
         ASSERT_TRUE(gateway_->wait_for_tcp_port(gateway_port_)) << gateway_->log();
     }
@@ -67,9 +70,12 @@ protected:
     }
 
     // A raw websocket "node" on the gateway, past the discovery request.
-    std::unique_ptr<test::ws_client> raw_node()
+    std::unique_ptr<test::ws_client> raw_node(const std::string& from = {})
     {
         auto c = std::make_unique<test::ws_client>();
+        if (!from.empty()) {
+            c->set_local_address(from);
+        }
         const auto r = c->connect("127.0.0.1", gateway_port_, "/node");
         EXPECT_TRUE(r) << r.error;
         const auto discover = c->receive_json();
@@ -175,4 +181,49 @@ TEST_F(ws_gateway_e2e, a_broker_restart_is_survived)
     const auto uid = start_all();
     ASSERT_FALSE(uid.empty());
     check_broker_restart(uid);
+}
+
+// Issue 9 item 8: one peer could take every slot of the node table.
+TEST_F(ws_gateway_e2e, one_address_cannot_take_the_whole_node_table)
+{
+    start_broker();
+    client_ = open_client();
+    start_gateway({"--max-nodes-per-address", "3"});
+    std::vector<std::unique_ptr<test::ws_client>> mine;
+    for (int i = 0; i < 3; ++i) {
+        mine.push_back(raw_node("127.0.0.1"));
+    }
+    // Further connections from that address are closed at once; the
+    // refusals are logged three per interval, not one by one.
+    for (int i = 0; i < 20; ++i) {
+        test::ws_client extra;
+        extra.set_local_address("127.0.0.1");
+        EXPECT_FALSE(extra.connect("127.0.0.1", gateway_port_, "/node", std::nullopt, 2s));
+    }
+    EXPECT_TRUE(gateway_->wait_for_log("3 connections from this address already"));
+    const auto log = gateway_->log();
+    std::size_t warned = 0;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+        warned += line.find("warning") != std::string::npos &&
+                  line.find("from this address already") != std::string::npos;
+    }
+    EXPECT_EQ(warned, 3u) << log;
+    // Another address is served, and its node reaches the web client.
+    auto other = raw_node("127.0.0.2");
+    ASSERT_TRUE(other->send(R"({"type":"update","data":{"name":"other"}})"));
+    EXPECT_TRUE(view_.watch(*client_, [](const test::node_view& v) {
+        return static_cast<bool>(v.find("name", "other"));
+    })) << diagnostics();
+    // A slot freed by a close is usable again.
+    mine.back()->close();
+    mine.pop_back();
+    EXPECT_TRUE(test::eventually(
+        [&] {
+            test::ws_client again;
+            again.set_local_address("127.0.0.1");
+            return static_cast<bool>(again.connect("127.0.0.1", gateway_port_, "/node"));
+        },
+        5s, 100ms));
+    EXPECT_TRUE(gateway_->running());
 }

@@ -31,6 +31,7 @@ public:
     {
         return core_.node_reset(uid, now, keep);
     }
+    bool remove_node(std::string_view uid) override { return core_.node_removed(uid); }
 
     time_point now{};
 
@@ -60,7 +61,7 @@ protected:
               "gw.coap", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
           core_(core_config{"CoAP"}, log_),
           sink_(core_),
-          logic_(config, sink_, log_)
+          logic_(config, sink_, log_, [this] { return now_; })
     {
         log_->set_level(spdlog::level::debug);
         log_->set_pattern("%l %v");
@@ -106,6 +107,17 @@ protected:
     const node* cached(const std::string& uid) const { return core_.registry().find(uid); }
     std::string log() const { return log_text_.str(); }
 
+    std::size_t count_in_log(const std::string& text) const
+    {
+        std::size_t n = 0;
+        const auto all = log();
+        for (auto pos = all.find(text); pos != std::string::npos; pos = all.find(text, pos + 1)) {
+            ++n;
+        }
+        return n;
+    }
+
+    time_point now_{};
     std::ostringstream log_text_;
     std::shared_ptr<spdlog::logger> log_;
     gateway_core core_;
@@ -391,4 +403,25 @@ TEST_F(coap_logic_limits_test, caps_on_nodes_and_requests)
     more = logic_.take_requests();
     EXPECT_EQ(more.size(), 1u);
     EXPECT_EQ(more[0].uid, "b");
+}
+
+// Issue 9 item 9: every refused packet wrote a warning (a flood of bad
+// alives was a flood of log lines).
+TEST_F(coap_logic_test, refusals_are_logged_three_per_address_and_interval_then_summed_up)
+{
+    for (int i = 0; i < 50; ++i) {
+        EXPECT_EQ(logic_.on_alive("garbage", node_a).code, code::bad_request);
+    }
+    EXPECT_EQ(logic_.on_alive("garbage", node_b).code, code::bad_request);
+    EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.2 refused"), 3u) << log();
+    EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.3 refused"), 1u) << log();
+    // Every refusal is still answered (4.00) and kept at debug level.
+    EXPECT_EQ(count_in_log("POST /alive from 127.0.0.2 refused"), 50u);
+    now_ += std::chrono::seconds(11);
+    logic_.flush_refusals();
+    EXPECT_EQ(count_in_log("127.0.0.2: 47 more requests refused in the last interval"), 1u)
+        << log();
+    // A new interval logs again.
+    logic_.on_alive("garbage", node_a);
+    EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.2 refused"), 4u) << log();
 }

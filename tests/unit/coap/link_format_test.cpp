@@ -91,3 +91,10 @@ TEST(coap_local_paths, only_paths_on_the_node_itself)
               (std::vector<std::string>{"board", "sensors/temp", "name"}));
     EXPECT_EQ(local_paths(list.links, 2), (std::vector<std::string>{"board", "sensors/temp"}));
 }
+
+// Issue 9 item 9: a node's link-format reached logs and pages raw.
+TEST(coap_local_paths, names_with_control_characters_or_invalid_utf8_are_skipped)
+{
+    const auto list = parse_link_format("</led>,</x\x1b[31mred>,</fake\nline>,</bad\xff>,</t\xc3\xa9>");
+    EXPECT_EQ(local_paths(list.links, 64), (std::vector<std::string>{"led", "t\xc3\xa9"}));
+}

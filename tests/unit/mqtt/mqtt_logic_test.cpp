@@ -6,6 +6,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
 #include <sstream>
 
 using namespace aiot::gw;
@@ -45,6 +46,11 @@ public:
     {
         calls.push_back("reset " + std::string(uid)); // never asked by the MQTT logic
         return registry_status::ok;
+    }
+    bool remove_node(std::string_view uid) override
+    {
+        calls.push_back("remove " + std::string(uid));
+        return true;
     }
 
     std::vector<std::string> take() { return std::exchange(calls, {}); }
@@ -355,18 +361,68 @@ TEST_F(small_limits_test, a_huge_resource_list_is_capped_and_oversized_payloads_
 TEST_F(small_limits_test, a_flood_of_new_ids_stops_at_max_nodes_with_one_warning)
 {
     connect();
-    for (int i = 0; i < 100; ++i) {
+    // Five real nodes that answer discovery fill the table.
+    for (int i = 0; i < 5; ++i) {
+        discovered("n" + std::to_string(i), R"(["led"])");
+    }
+    for (int i = 5; i < 100; ++i) {
         logic_.message("node/check", R"({"id":"n)" + std::to_string(i) + R"("})");
     }
     EXPECT_EQ(logic_.size(), 5u);
-    EXPECT_EQ(sink_.take().size(), 5u);
+    EXPECT_TRUE(sink_.take().empty());
     EXPECT_EQ(count_in_log("refusing new nodes until one leaves"), 1u);
     EXPECT_EQ(logic_.rejected(), 95u);
+    EXPECT_EQ(logic_.evicted(), 0u);
 
     // Once a node leaves, a new one fits again.
     logic_.node_expired("uid-1");
     logic_.message("node/check", R"({"id":"late"})");
     EXPECT_NE(logic_.find("late"), nullptr);
+}
+
+// Issue 9 item 8: anyone who may publish on the MQTT broker filled the
+// table with ids that never answer discovery and locked real nodes out.
+TEST_F(small_limits_test, fake_ids_that_never_answer_discovery_make_room_for_real_nodes)
+{
+    connect();
+    discovered("real1", R"(["led"])");
+    for (int i = 0; i < 1000; ++i) {
+        logic_.message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
+    }
+    EXPECT_EQ(logic_.size(), 5u);
+    EXPECT_EQ(logic_.evicted(), 996u);
+    // The oldest waiting id went first each time; the discovered node stayed.
+    EXPECT_NE(logic_.find("real1"), nullptr);
+    EXPECT_EQ(logic_.find("fake995"), nullptr);
+    EXPECT_NE(logic_.find("fake996"), nullptr);
+    // Every evicted node went out of the cache and off the subscriptions.
+    const auto calls = sink_.take();
+    EXPECT_EQ(std::count_if(calls.begin(), calls.end(),
+                            [](const std::string& c) { return c.rfind("remove ", 0) == 0; }),
+              996);
+    const auto acts = actions();
+    EXPECT_NE(std::find(acts.begin(), acts.end(), "unsub node/fake0/resources"), acts.end());
+    // Ten warnings this tick (the budget), then one summary.
+    EXPECT_EQ(count_in_log("never sent its resource list"), 10u);
+    logic_.tick(t0 + 1s);
+    EXPECT_NE(log().find("986 more undiscovered nodes removed"), std::string::npos) << log();
+
+    // A real node arriving now gets in and, once discovered, is kept.
+    logic_.message("node/check", R"({"id":"real2"})");
+    logic_.message("node/real2/resources", R"(["temperature"])");
+    for (int i = 1000; i < 1100; ++i) {
+        logic_.message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
+    }
+    EXPECT_NE(logic_.find("real1"), nullptr);
+    EXPECT_NE(logic_.find("real2"), nullptr);
+    EXPECT_EQ(logic_.size(), 5u);
+    // An expired undiscovered node leaves the eviction order too.
+    const auto* last = logic_.find("fake1099");
+    ASSERT_NE(last, nullptr);
+    logic_.node_expired(last->uid);
+    EXPECT_EQ(logic_.size(), 4u);
+    logic_.message("node/check", R"({"id":"real3"})");
+    EXPECT_EQ(logic_.size(), 5u);
 }
 
 TEST_F(mqtt_logic_test, a_node_refused_by_the_cache_is_not_kept)
