@@ -102,9 +102,21 @@ double process_cpu_s(pid_t pid)
     return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-bool contains(std::string_view text, std::string_view what)
+// True when `text` carries "type": `type`, spaced as pyaiot writes it (the
+// broker's own bytes) or compact (a gateway's text forwarded unchanged by
+// brokers before the byte-exact serializer).
+bool has_type(std::string_view text, std::string_view type)
 {
-    return text.find(what) != std::string_view::npos;
+    for (const std::string_view key : {std::string_view(R"("type": ")"), std::string_view(R"("type":")")}) {
+        for (auto at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+            const auto rest = text.substr(at + key.size());
+            if (rest.size() > type.size() && rest.substr(0, type.size()) == type &&
+                rest[type.size()] == '"') {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 class fanout;
@@ -464,14 +476,14 @@ void fanout::on_closed(peer& p, bool was_open, const std::string& why)
 void fanout::on_message(peer& p, std::string_view text)
 {
     if (p.gateway()) {
-        if (contains(text, R"("type":"new")")) {
+        if (has_type(text, "new")) {
             ++p.news;
         }
         return;
     }
-    if (contains(text, R"("type":"update")")) {
+    if (has_type(text, "update")) {
         on_update(text);
-    } else if (contains(text, R"("type":"new")")) {
+    } else if (has_type(text, "new")) {
         ++p.news;
     }
 }
@@ -487,11 +499,17 @@ std::string fanout::update_text(int g, std::uint64_t seq) const
 
 void fanout::on_update(std::string_view text)
 {
-    const auto at = text.find(R"("data":")");
+    // Compact (as sent) or pyaiot's spacing (as the broker re-serializes).
+    auto at = text.find(R"("data":")");
+    std::size_t skip = 8;
+    if (at == std::string_view::npos) {
+        at = text.find(R"("data": ")");
+        skip = 9;
+    }
     if (at == std::string_view::npos) {
         return;
     }
-    const char* p = text.data() + at + 8;
+    const char* p = text.data() + at + skip;
     const char* end = text.data() + text.size();
     int g = 0;
     std::uint64_t seq = 0;

@@ -12,23 +12,26 @@ namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
+// Appends `s` quoted and escaped. Plain runs (printable ASCII other than
+// '"' and '\\', valid UTF-8 sequences) are copied in one piece.
 void append_string(std::string& out, std::string_view s)
 {
     out += '"';
+    std::size_t run = 0; // start of the plain run not yet copied
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x80) {
-            const auto n = utf8_sequence_length(s.substr(i));
-            if (n == 0) {
-                out += replacement_character;
-                ++i;
-            } else {
-                out.append(s.substr(i, n));
-                i += n;
-            }
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            ++i;
             continue;
         }
+        if (c >= 0x80) {
+            if (const auto n = utf8_sequence_length(s.substr(i)); n != 0) {
+                i += n;
+                continue;
+            }
+        }
+        out.append(s.data() + run, i - run);
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -43,11 +46,13 @@ void append_string(std::string& out, std::string_view s)
                 out += hex_digits[c >> 4];
                 out += hex_digits[c & 0xf];
             } else {
-                out += static_cast<char>(c);
+                out += replacement_character; // not valid UTF-8
             }
         }
         ++i;
+        run = i;
     }
+    out.append(s.data() + run, i - run);
     out += '"';
 }
 
@@ -244,6 +249,7 @@ void serialize_to(std::string& out, const json& value) { append_value(out, value
 std::string serialize(const json& value)
 {
     std::string out;
+    out.reserve(128); // most messages fit: no reallocation while appending
     serialize_to(out, value);
     return out;
 }
