@@ -56,6 +56,8 @@ struct options {
     double duration = 5;
     double warmup = 1;
     int window = 0; // 0: 65536 / M, within 16..256
+    bool no_window = false;  // gateways send as fast as TCP takes it
+    int stuck_clients = 0;   // with no_window: clients that stop reading
     double rate = 0; // deliveries/s; 0: as fast as possible
     int payload = 0;
     int idle_clients = 0;
@@ -155,6 +157,18 @@ public:
 
     std::uint64_t news = 0; // "new" messages received
     std::uint64_t sent = 0; // gateway: updates sent
+    // Client, no-window mode: the next update expected from each gateway,
+    // and the updates that never came (skipped sequence numbers).
+    std::vector<std::uint64_t> next_seq;
+    std::uint64_t lost = 0;
+
+    // Stops reading for good: the broker's queue for this peer only grows.
+    void stop_reading() { reading_ = false; }
+    bool reading() const { return reading_; }
+    // For a peer that stopped reading: whether the broker has closed the
+    // connection (reads what is waiting until the end or an error).
+    bool closed_by_peer();
+    std::size_t pending_out() const { return out_.size(); }
 
 private:
     enum class state { connecting, handshaking, open, closed };
@@ -175,6 +189,7 @@ private:
     std::string out_;
     std::string writing_;
     bool write_busy_ = false;
+    bool reading_ = true;
 };
 
 class fanout {
@@ -186,13 +201,14 @@ public:
     void on_open(peer& p);
     void on_message(peer& p, std::string_view text);
     void on_closed(peer& p, bool was_open, const std::string& why);
+    void on_written(peer& p);
 
 private:
     bool start_broker();
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
     bool connect(std::vector<std::unique_ptr<peer>>& peers, int count, bool gateway);
     void start_more();
-    void on_update(std::string_view text);
+    void on_update(peer& client, std::string_view text);
     void pump();
     void schedule_pump();
     void tick();
@@ -270,7 +286,24 @@ void peer::flush()
                              return;
                          }
                          flush();
+                         b_.on_written(*this);
                      });
+}
+
+bool peer::closed_by_peer()
+{
+    if (state_ == state::closed) {
+        return true;
+    }
+    beast::error_code ec;
+    socket_.non_blocking(true, ec);
+    for (int i = 0; i < 100000; ++i) { // bounded: at most 100,000 reads
+        socket_.read_some(net::buffer(buffer_), ec);
+        if (ec) {
+            return ec != net::error::would_block && ec != net::error::try_again;
+        }
+    }
+    return false;
 }
 
 void peer::do_read()
@@ -345,7 +378,7 @@ void peer::on_read(const beast::error_code& ec, std::size_t n)
             break;
         }
     });
-    if (state_ != state::closed) {
+    if (state_ != state::closed && reading_) {
         do_read();
     }
 }
@@ -482,7 +515,7 @@ void fanout::on_message(peer& p, std::string_view text)
         return;
     }
     if (has_type(text, "update")) {
-        on_update(text);
+        on_update(p, text);
     } else if (has_type(text, "new")) {
         ++p.news;
     }
@@ -497,7 +530,14 @@ std::string fanout::update_text(int g, std::uint64_t seq) const
            std::to_string(seq) + ":" + std::to_string(now_ns()) + padding_ + "\"}";
 }
 
-void fanout::on_update(std::string_view text)
+void fanout::on_written(peer& p)
+{
+    if (p.gateway() && o_.no_window) {
+        schedule_pump();
+    }
+}
+
+void fanout::on_update(peer& client, std::string_view text)
 {
     // Compact (as sent) or pyaiot's spacing (as the broker re-serializes).
     auto at = text.find(R"("data":")");
@@ -523,6 +563,12 @@ void fanout::on_update(std::string_view text)
     if (measuring_) {
         ++deliveries_;
         latency_.add(now_ns() - sent_ns);
+    }
+    if (o_.no_window) {
+        auto& next = client.next_seq[static_cast<std::size_t>(g)];
+        client.lost += seq > next ? seq - next : 0;
+        next = seq + 1;
+        return;
     }
     auto& ring = ring_[static_cast<std::size_t>(g)];
     ++ring[seq % ring_size_];
@@ -558,6 +604,15 @@ void fanout::pump()
     }
     for (std::size_t g = 0; g < gateways_.size(); ++g) {
         auto& gw = *gateways_[g];
+        if (o_.no_window) {
+            // Keep about 64 kB ready: the gateway writes whenever TCP
+            // takes more, and only TCP (the broker reading) slows it.
+            while (gw.pending_out() < 64 * 1024) {
+                gw.append_text(update_text(static_cast<int>(g), gw.sent++));
+            }
+            gw.flush();
+            continue;
+        }
         while (gw.sent - acked_[g] < static_cast<std::uint64_t>(o_.window)) {
             gw.append_text(update_text(static_cast<int>(g), gw.sent++));
         }
@@ -622,6 +677,12 @@ int fanout::run_load()
         return 1;
     }
     std::printf("%d gateways and %d clients connected and subscribed\n", g, m);
+    for (auto& c : clients_) {
+        c->next_seq.assign(static_cast<std::size_t>(g), 0);
+    }
+    for (int i = m - o_.stuck_clients; i < m; ++i) {
+        clients_[static_cast<std::size_t>(i)]->stop_reading();
+    }
 
     ring_size_ = o_.rate > 0 ? 1u << 20 : static_cast<std::size_t>(o_.window) * 2;
     ring_.assign(static_cast<std::size_t>(g), std::vector<std::uint32_t>(ring_size_));
@@ -652,6 +713,31 @@ int fanout::run_load()
     sending_ = false;
     tick_timer_.cancel();
 
+    // No-window mode: every reading client must get every update, in order;
+    // every stuck client must have been closed by the broker.
+    std::uint64_t lost = 0;
+    int stuck_closed = 0;
+    if (o_.no_window) {
+        const auto behind = [&] {
+            std::uint64_t missing = 0;
+            for (const auto& c : clients_) {
+                if (!c->reading() || !c->is_open()) {
+                    continue;
+                }
+                for (std::size_t i = 0; i < gateways_.size(); ++i) {
+                    missing += gateways_[i]->sent - std::min(gateways_[i]->sent, c->next_seq[i]);
+                }
+            }
+            return missing;
+        };
+        run_until([&] { return behind() == 0; }, 20s);
+        lost = behind();
+        for (const auto& c : clients_) {
+            lost += c->reading() ? c->lost : 0;
+            stuck_closed += !c->reading() && c->closed_by_peer() ? 1 : 0;
+        }
+    }
+
     const double seconds = static_cast<double>(t1 - t0) / 1e9;
     const double per_s = static_cast<double>(deliveries_) / seconds;
     const memory mem = broker_ ? read_memory(broker_->pid()) : memory{};
@@ -669,12 +755,22 @@ int fanout::run_load()
                 100 * own_cpu / seconds);
     std::printf("broker RSS: idle %ld kB, now %ld kB, peak (VmHWM) %ld kB; dropped connections: %d\n",
                 idle_.rss_kb, mem.rss_kb, mem.hwm_kb, dropped_);
+    std::string extra;
+    if (o_.no_window) {
+        std::printf("no window: %llu updates lost by reading clients; %d of %d stuck clients "
+                    "closed by the broker\n",
+                    static_cast<unsigned long long>(lost), stuck_closed, o_.stuck_clients);
+        extra = " lost=" + std::to_string(lost) + " stuck_closed=" + std::to_string(stuck_closed) +
+                "/" + std::to_string(o_.stuck_clients);
+    }
     std::printf("RESULT M=%d G=%d rate=%.0f deliveries_per_s=%.0f p50_us=%.0f p99_us=%.0f "
-                "broker_cpu=%.0f%% tool_cpu=%.0f%% idle_rss_kb=%ld peak_rss_kb=%ld dropped=%d%s\n",
+                "broker_cpu=%.0f%% tool_cpu=%.0f%% idle_rss_kb=%ld peak_rss_kb=%ld dropped=%d%s%s%s\n",
                 m, g, o_.rate, per_s, latency_.percentile_us(0.5), latency_.percentile_us(0.99),
                 100 * broker_cpu / seconds, 100 * own_cpu / seconds, idle_.rss_kb, mem.hwm_kb,
-                dropped_, saturated_ ? " saturated" : "");
-    return dropped_ == 0 && !saturated_ ? 0 : 2;
+                dropped_, saturated_ ? " saturated" : "", o_.no_window ? " no_window" : "",
+                extra.c_str());
+    const bool no_window_ok = lost == 0 && stuck_closed == o_.stuck_clients;
+    return dropped_ == 0 && !saturated_ && no_window_ok ? 0 : 2;
 }
 
 int fanout::run_idle()
@@ -769,6 +865,13 @@ int main(int argc, char** argv)
     app.add_option("--rate", o.rate, "Offered deliveries/s (0: as fast as the broker goes)")
         ->check(CLI::Range(0.0, 1e8));
     app.add_option("--payload", o.payload, "Extra bytes in each update")->check(CLI::Range(0, 60000));
+    app.add_flag("--no-window", o.no_window,
+                 "Gateways send as fast as TCP takes it (no window, no rate): shows the broker's "
+                 "memory bound; reading clients must lose nothing");
+    app.add_option("--stuck-clients", o.stuck_clients,
+                   "With --no-window: this many clients stop reading once subscribed (the "
+                   "broker must close them)")
+        ->check(CLI::Range(0, 15000));
     app.add_option("--idle-clients", o.idle_clients,
                    "Hold this many idle subscribed clients instead (memory mode)")
         ->check(CLI::Range(0, 15000));
@@ -780,6 +883,14 @@ int main(int argc, char** argv)
     }
     if (o.port != 0 && o.key_file.empty()) {
         std::cerr << "--port needs --key-file\n";
+        return 1;
+    }
+    if (o.stuck_clients > 0 && (!o.no_window || o.stuck_clients >= o.clients)) {
+        std::cerr << "--stuck-clients needs --no-window and fewer than --clients\n";
+        return 1;
+    }
+    if (o.no_window && o.rate > 0) {
+        std::cerr << "--no-window and --rate exclude each other\n";
         return 1;
     }
     ::alarm(110); // a safety net: no run may hang

@@ -8,6 +8,7 @@ client_session::client_session(server& srv, peer_id id, tcp::socket socket,
                                std::string peer_name, std::string uuid)
     : ws_session(srv, id, std::move(socket), std::move(peer_name)), uuid_(std::move(uuid))
 {
+    client_role_ = true;
 }
 
 void client_session::on_open() { server_.client_opened(*this); }

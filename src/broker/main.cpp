@@ -32,6 +32,15 @@ int main(int argc, char** argv)
     app.add_option("--max-queue-bytes", cfg.max_queue_bytes,
                    "Bytes waiting for one connection before it is dropped as too slow")
         ->check(CLI::PositiveNumber);
+    std::size_t high_water_mb = cfg.client_queues.high_water >> 20;
+    std::size_t low_water_mb = cfg.client_queues.low_water >> 20;
+    app.add_option("--clients-high-water-mb", high_water_mb,
+                   "When all web clients' queues together hold more MiB than this, gateways "
+                   "are not read until they drain (docs/deployment.md)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+    app.add_option("--clients-low-water-mb", low_water_mb,
+                   "Gateways are read again when web clients' queues hold less MiB than this")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     app.add_option("--token-max-age", cfg.token_max_age_s,
                    "Refuse gateway tokens older than this many seconds (0: never expire)");
     app.add_option("--idle-timeout", idle_timeout_s,
@@ -52,6 +61,13 @@ int main(int argc, char** argv)
 
     common::init_logging(opts.debug);
     const auto log = common::get_logger("broker");
+    if (low_water_mb >= high_water_mb) {
+        log->error("--clients-low-water-mb ({}) must be below --clients-high-water-mb ({})",
+                   low_water_mb, high_water_mb);
+        return 2;
+    }
+    cfg.client_queues.high_water = high_water_mb << 20;
+    cfg.client_queues.low_water = low_water_mb << 20;
     try {
         cfg.keys = common::load_keys(opts.key_file);
         for (const auto& w : common::key_permission_warnings(opts.key_file)) {

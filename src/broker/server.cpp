@@ -35,6 +35,8 @@ server::server(net::io_context& ioc, server_config cfg)
       accept_retry_(ioc),
       idle_timer_(ioc),
       refusal_timer_(ioc),
+      stall_timer_(ioc),
+      backpressure_(cfg_.client_queues),
       refusals_(cfg_.refusals),
       close_timeout_(cfg_.close_timeout),
       read_buffer_(read_buffer_size)
@@ -92,6 +94,7 @@ void server::stop()
     accept_retry_.cancel();
     idle_timer_.cancel();
     refusal_timer_.cancel();
+    stall_timer_.cancel();
     close_timeout_ = std::min(close_timeout_, shutdown_close_timeout);
     for (auto* h : std::vector<http_session*>(handshakes_.begin(), handshakes_.end())) {
         h->cancel();
@@ -102,6 +105,76 @@ void server::stop()
     for (const auto& [id, s] : gateways_) {
         s->close(common::ws::close_code::going_away, "server shutting down");
     }
+    for (const auto& [id, s] : std::unordered_map<peer_id, gateway_session*>(gateways_)) {
+        s->resume_reading(); // to read its close reply
+    }
+}
+
+void server::pause_gateways()
+{
+    ++pauses_;
+    paused_since_ = std::chrono::steady_clock::now();
+    log_->debug("web clients' queues hold {} bytes (high-water mark {}): gateways are not read "
+                "until they drain under {} (pause {})",
+                backpressure_.total(), cfg_.client_queues.high_water,
+                cfg_.client_queues.low_water, pauses_);
+    schedule_stall_check();
+}
+
+void server::resume_gateways()
+{
+    if (backpressure_.paused()) {
+        return; // paused again before this ran
+    }
+    stall_timer_.cancel();
+    const auto waited = std::chrono::steady_clock::now() - paused_since_;
+    log_->debug("web clients' queues under the low-water mark after {} ms: reading gateways again",
+                std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+    // Resuming routes deferred messages, which can pause again or close
+    // sessions: walk a copy of the ids.
+    std::vector<peer_id> ids;
+    ids.reserve(gateways_.size());
+    for (const auto& [id, s] : gateways_) {
+        ids.push_back(id);
+    }
+    for (const auto id : ids) {
+        if (const auto it = gateways_.find(id); it != gateways_.end()) {
+            it->second->resume_reading();
+        }
+    }
+}
+
+void server::schedule_stall_check()
+{
+    // A quarter of the stall time: stuck clients are closed at most that
+    // late, and an idle pause costs four wake-ups a second.
+    stall_timer_.expires_after(cfg_.client_queues.stall / 4);
+    stall_timer_.async_wait([this](const beast::error_code& ec) {
+        if (ec || stopping_ || !backpressure_.paused()) {
+            return;
+        }
+        std::vector<backpressure::client> candidates;
+        candidates.reserve(clients_.size());
+        for (const auto& [id, s] : clients_) {
+            if (!s->closing()) {
+                candidates.push_back({id, s->queued_bytes(), s->last_progress()});
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (const auto id = backpressure_.to_close(candidates, paused_since_, now)) {
+            if (const auto it = clients_.find(*id); it != clients_.end()) {
+                it->second->drop_as_stuck(fmt::format(
+                    "no progress for {} ms while web clients' queues hold {} bytes "
+                    "(high-water mark {}) and gateways wait",
+                    cfg_.client_queues.stall.count(), backpressure_.total(),
+                    cfg_.client_queues.high_water));
+            }
+            paused_since_ = now; // the others get a full stall time to drain
+        }
+        if (backpressure_.paused()) {
+            schedule_stall_check();
+        }
+    });
 }
 
 void server::do_accept()

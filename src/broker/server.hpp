@@ -2,6 +2,7 @@
 // The broker's network side: listens, hands connections to http_session for
 // the upgrade, keeps the live websocket sessions by id, runs the router and
 // carries out its deliveries. One io_context, one thread: no locks.
+#include "broker/backpressure.hpp"
 #include "broker/router.hpp"
 #include "common/keys.hpp"
 #include "common/refusal_log.hpp"
@@ -35,6 +36,8 @@ struct server_config {
     std::size_t max_message_size = 1024 * 1024;
     std::size_t max_queue_messages = 16384; // per connection
     std::size_t max_queue_bytes = 16 * 1024 * 1024;
+    // All web clients' queues together (backpressure.hpp).
+    backpressure_config client_queues{};
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{120000}; // ping at half, close at full; 0: off
     std::chrono::milliseconds close_timeout{5000};
@@ -70,6 +73,24 @@ public:
     // long to wait before answering (common::refusal_log).
     common::refusal_decision refusal(std::string_view address);
 
+    // Backpressure: every change of a web client's queue, and whether
+    // gateways are read at the moment.
+    void client_queue_grew(std::size_t bytes)
+    {
+        if (backpressure_.grew(bytes) == backpressure::change::pause) {
+            pause_gateways();
+        }
+    }
+    void client_queue_shrank(std::size_t bytes)
+    {
+        if (backpressure_.shrank(bytes) == backpressure::change::resume) {
+            // Later, from the loop: this runs inside a session's write or
+            // close, and resuming routes messages.
+            net::post(ioc_, [this] { resume_gateways(); });
+        }
+    }
+    bool gateway_reads_paused() const { return backpressure_.paused(); }
+
     // Called by the sessions.
     void http_started(http_session& s);
     void http_ended(http_session& s);
@@ -90,6 +111,9 @@ private:
     // The message, or std::nullopt after closing s with 1003 and the reason.
     std::optional<common::message> parse(ws_session& s, std::string_view text);
     void deliver(std::vector<delivery> deliveries);
+    void pause_gateways();
+    void resume_gateways();
+    void schedule_stall_check();
 
     net::io_context& ioc_;
     server_config cfg_;
@@ -100,6 +124,10 @@ private:
     net::steady_timer accept_retry_;
     net::steady_timer idle_timer_;
     net::steady_timer refusal_timer_;
+    net::steady_timer stall_timer_;
+    backpressure backpressure_;
+    std::chrono::steady_clock::time_point paused_since_;
+    std::uint64_t pauses_ = 0;
     common::refusal_log refusals_;
     std::uint16_t port_ = 0;
     std::chrono::milliseconds close_timeout_;

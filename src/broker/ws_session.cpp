@@ -54,9 +54,7 @@ void ws_session::start(std::string handshake_response, std::string early_bytes)
         decoder_.feed(std::span<char>(early_bytes.data(), early_bytes.size()),
                       [this](const ws::event& e) { on_event(e); });
     }
-    if (!finished_) {
-        do_wait_read();
-    }
+    wait_or_park();
 }
 
 void ws_session::do_wait_read()
@@ -76,6 +74,10 @@ void ws_session::on_readable(const beast::error_code& ec)
         finish(ec.message());
         return;
     }
+    if (!client_role_ && server_.gateway_reads_paused()) {
+        parked_ = shared_from_this(); // resume_reading() waits again
+        return;
+    }
     const auto buffer = server_.read_buffer();
     for (int i = 0; i < max_reads_per_wakeup && !finished_; ++i) {
         beast::error_code read_ec;
@@ -91,6 +93,42 @@ void ws_session::on_readable(const beast::error_code& ec)
         decoder_.feed(buffer.first(n), [this](const ws::event& e) { on_event(e); });
         if (n < buffer.size()) {
             break;
+        }
+        if (!deferred_.empty()) {
+            break;
+        }
+    }
+    wait_or_park();
+}
+
+void ws_session::wait_or_park()
+{
+    if (finished_) {
+        return;
+    }
+    if (!deferred_.empty()) {
+        parked_ = shared_from_this(); // resume_reading() routes them, then waits
+        return;
+    }
+    do_wait_read();
+}
+
+void ws_session::resume_reading()
+{
+    if (!parked_) {
+        return;
+    }
+    auto self = std::move(parked_);
+    parked_.reset();
+    while (!deferred_.empty() && !finished_) {
+        if (server_.gateway_reads_paused()) {
+            parked_ = std::move(self);
+            return;
+        }
+        const auto text = std::move(deferred_.front());
+        deferred_.pop_front();
+        if (!close_sent_) {
+            on_message(text);
         }
     }
     if (!finished_) {
@@ -111,6 +149,10 @@ void ws_session::on_event(const ws::event& e)
         if (e.op == ws::opcode::binary && !common::valid_utf8(e.payload)) {
             server_.log().warn("{}: binary message is not UTF-8 text, closing", describe());
             close(ws::close_code::invalid_payload, "message is not UTF-8");
+            return;
+        }
+        if (!client_role_ && (server_.gateway_reads_paused() || !deferred_.empty())) {
+            deferred_.emplace_back(e.payload); // bounded by one read (on_readable)
             return;
         }
         on_message(e.payload);
@@ -160,7 +202,7 @@ void ws_session::send(const frame_ptr& frame)
         overflow();
         return;
     }
-    queued_bytes_ += frame->size();
+    grow_queue(frame->size());
     queue_.push_back(frame);
     schedule_write();
 }
@@ -170,7 +212,7 @@ void ws_session::send_control(std::string frame)
     if (finished_) {
         return;
     }
-    queued_bytes_ += frame.size();
+    grow_queue(frame.size());
     queue_.push_back(std::make_shared<const std::string>(std::move(frame)));
     schedule_write();
 }
@@ -182,7 +224,8 @@ void ws_session::send_pong(std::string frame)
     }
     if (pong_slot_ != no_pong) {
         auto& waiting = queue_[pong_slot_];
-        queued_bytes_ = queued_bytes_ - waiting->size() + frame.size();
+        shrink_queue(waiting->size());
+        grow_queue(frame.size());
         waiting = std::make_shared<const std::string>(std::move(frame));
         return;
     }
@@ -272,9 +315,12 @@ void ws_session::on_write(const beast::error_code& ec)
         finish(ec.message());
         return;
     }
+    std::size_t written = 0;
     for (const auto& f : writing_) {
-        queued_bytes_ -= f->size();
+        written += f->size();
     }
+    last_progress_ = std::chrono::steady_clock::now();
+    shrink_queue(written);
     writing_.clear();
     trim(writing_);
     trim(queue_);
@@ -292,13 +338,49 @@ void ws_session::overflow()
     server_.log().warn("{}: too slow, {} messages / {} bytes waiting (limits {} / {}), dropping it",
                        describe(), queue_.size() + writing_.size(), queued_bytes_,
                        cfg.max_queue_messages, cfg.max_queue_bytes);
-    for (const auto& f : queue_) {
-        queued_bytes_ -= f->size();
-    }
-    queue_.clear();
-    pong_slot_ = no_pong;
+    drop_queue();
     // It is not reading: its close reply is not worth a long wait.
     close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
+}
+
+void ws_session::drop_as_stuck(std::string_view why)
+{
+    if (close_sent_ || finished_) {
+        return;
+    }
+    server_.log().warn("{}: {}, dropping it", describe(), why);
+    drop_queue();
+    close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
+}
+
+void ws_session::drop_queue()
+{
+    std::size_t dropped = 0;
+    for (const auto& f : queue_) {
+        dropped += f->size();
+    }
+    shrink_queue(dropped);
+    queue_.clear();
+    pong_slot_ = no_pong;
+}
+
+void ws_session::grow_queue(std::size_t bytes)
+{
+    if (queued_bytes_ == 0) {
+        last_progress_ = std::chrono::steady_clock::now(); // the wait starts now
+    }
+    queued_bytes_ += bytes;
+    if (client_role_) {
+        server_.client_queue_grew(bytes);
+    }
+}
+
+void ws_session::shrink_queue(std::size_t bytes)
+{
+    queued_bytes_ -= bytes;
+    if (client_role_) {
+        server_.client_queue_shrank(bytes);
+    }
 }
 
 void ws_session::close(std::uint16_t code, std::string_view reason,
@@ -357,6 +439,10 @@ void ws_session::finish(std::string_view why)
         return;
     }
     finished_ = true;
+    // A parked session may be held only by itself: alive until we return.
+    const auto keep_alive = std::move(parked_);
+    parked_.reset();
+    deferred_.clear();
     server_.log().debug("{}: connection ends ({})", describe(), why);
     beast::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -364,6 +450,7 @@ void ws_session::finish(std::string_view why)
     close_timer_.cancel();
     queue_.clear();
     pong_slot_ = no_pong;
+    shrink_queue(queued_bytes_); // the write under way is abandoned too
     on_closed();
 }
 

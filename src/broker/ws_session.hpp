@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,17 @@ public:
     // stayed quiet after the ping.
     void idle_check();
 
+    // Reading again after the server stopped reading from gateways
+    // (backpressure): a paused session waits for readability again.
+    void resume_reading();
+    // Closes a client that made no progress while the broker held too much
+    // for its clients (1013, its queue dropped).
+    void drop_as_stuck(std::string_view why);
+    // Bytes waiting for this peer, and when its writes last advanced (or
+    // when its queue last started filling).
+    std::size_t queued_bytes() const { return queued_bytes_; }
+    std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
+
     peer_id id() const { return id_; }
     const std::string& peer_name() const { return peer_name_; }
     // The peer's address without the port (for per-address limits).
@@ -62,9 +74,14 @@ protected:
     virtual void on_closed() = 0;
 
     server& server_;
+    // Web clients' queues count in the server's backpressure; set by
+    // client_session.
+    bool client_role_ = false;
 
 private:
     void do_wait_read();
+    // Waits for readability, or parks when messages wait in deferred_.
+    void wait_or_park();
     void on_readable(const beast::error_code& ec);
     void on_event(const common::ws::event& e);
     void send_control(std::string frame);
@@ -77,6 +94,11 @@ private:
     void on_write(const beast::error_code& ec);
     void arm_close_timer(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
     void overflow();
+    void drop_queue();
+    // Every change of queued_bytes_ goes through these (the server sums
+    // the clients' bytes).
+    void grow_queue(std::size_t bytes);
+    void shrink_queue(std::size_t bytes);
     void half_close();
     void finish(std::string_view why);
 
@@ -91,12 +113,19 @@ private:
     std::vector<net::const_buffer> buffers_;
     std::string copied_;              // small frames of the write under way
     std::size_t queued_bytes_ = 0;    // both vectors
+    std::chrono::steady_clock::time_point last_progress_;
     std::size_t pong_slot_ = no_pong; // index in queue_ of the waiting pong
     static constexpr std::size_t no_pong = static_cast<std::size_t>(-1);
     bool write_pending_ = false;      // write scheduled or under way
     bool close_sent_ = false;
     bool shutdown_after_write_ = false;
     bool finished_ = false;
+    // Readable, but not read while the server pauses gateways. No handler
+    // is pending then, so the session holds itself alive until resumed.
+    std::shared_ptr<ws_session> parked_;
+    // Gateway messages decoded after the pause began (at most one read's
+    // worth): routed when reading resumes, in order.
+    std::deque<std::string> deferred_;
     bool active_ = true;   // read something since the last idle check
     bool pinged_ = false;
 };

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -680,17 +682,20 @@ TEST_F(broker_test, silent_peers_are_pinged_then_closed)
 
 namespace {
 
-std::size_t rss_kib(pid_t pid)
+// A field of /proc/<pid>/status in KiB ("VmRSS:", "VmHWM:").
+std::size_t status_kib(pid_t pid, const std::string& field)
 {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) {
-            return std::stoul(line.substr(6));
+        if (line.rfind(field, 0) == 0) {
+            return std::stoul(line.substr(field.size()));
         }
     }
     return 0;
 }
+
+std::size_t rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
 
 std::string nested(const std::string& head, std::size_t depth, const std::string& tail)
 {
@@ -844,4 +849,101 @@ TEST_F(broker_test, invalid_messages_cannot_forge_log_lines)
     EXPECT_EQ(log.find("\n2099-01-01"), std::string::npos) << log;
     EXPECT_EQ(log.find('\x1b'), std::string::npos);
     EXPECT_NE(log.find("x\\x0a2099-01-01"), std::string::npos) << log;
+}
+
+TEST_F(broker_test, a_gateway_flooding_100_clients_is_slowed_down_and_a_stuck_client_closed)
+{
+    // Small marks keep the test short; the policy is the one of the
+    // defaults (32 / 16 MiB).
+    start({"--clients-high-water-mb", "2", "--clients-low-water-mb", "1"});
+    auto gw = gateway();
+    std::vector<std::unique_ptr<ws_client>> readers;
+    for (int i = 0; i < 99; ++i) {
+        std::string id;
+        readers.push_back(client(*gw, id));
+        ASSERT_TRUE(readers.back()->is_open());
+    }
+    raw_socket stuck(port_, 4096);
+    ASSERT_TRUE(stuck.connected());
+    ASSERT_TRUE(stuck.upgrade("/ws"));
+    ASSERT_TRUE(stuck.send_text(R"({"type":"new","data":"client"})"));
+    const auto seen = gw->wait_for([](const json& j) { return is_type(j, "new"); });
+    ASSERT_TRUE(seen);
+    const std::string stuck_id = (*seen)["src"];
+    ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
+    for (auto& r : readers) {
+        ASSERT_TRUE(r->wait_for([](const json& j) { return is_type(j, "new", "n1"); }));
+    }
+    const auto rss_before = rss_kib(broker_->pid());
+
+    // The gateway sends as fast as TCP takes it: 6,000 updates of 1 kB,
+    // 6 MB for each client, 600 MB of deliveries; only the broker reading
+    // its socket, or not, paces it. Once the kernel's buffers for the stuck
+    // client are full (a few MB), its queue passes the low-water mark, and
+    // only closing it lets the others drain.
+    constexpr int total = 6000;
+    const std::string filler(1000, 'v');
+    std::atomic<int> sent{0};
+    std::thread sender([&] {
+        for (int i = 0; i < total; ++i) {
+            if (!gw->send_json(update("n1", "seq", std::to_string(i) + ":" + filler), 30s)) {
+                return;
+            }
+            sent = i + 1;
+        }
+    });
+    // Each reading client has a thread of its own, as each browser reads on
+    // its own: each must get every update, in order.
+    std::vector<int> next(readers.size(), 0);
+    std::vector<std::string> problem(readers.size());
+    std::vector<std::thread> reading;
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        reading.emplace_back([&, i] {
+            auto& r = *readers[i];
+            while (next[i] < total) {
+                const auto m = r.receive(30s);
+                if (!m) {
+                    problem[i] = r.is_open() ? "nothing for 30 s"
+                                             : "closed with " +
+                                                   std::to_string(r.close_code().value_or(0)) +
+                                                   " " + r.close_reason();
+                    return;
+                }
+                // Text search, not a JSON parse: the readers must keep up.
+                if (m->find(R"("type": "update")") == std::string::npos) {
+                    continue;
+                }
+                const auto expected = R"("data": ")" + std::to_string(next[i]) + ":" + filler;
+                if (m->find(expected) == std::string::npos) {
+                    problem[i] = "expected update " + std::to_string(next[i]) + ", got " +
+                                 m->substr(0, 80);
+                    return;
+                }
+                ++next[i];
+            }
+        });
+    }
+    for (auto& t : reading) {
+        t.join();
+    }
+    int complete = 0;
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+        complete += next[i] == total ? 1 : 0;
+        EXPECT_EQ(problem[i], "") << "reading client " << i << " after " << next[i] << " updates";
+    }
+    sender.join();
+    const auto peak = status_kib(broker_->pid(), "VmHWM:");
+    EXPECT_EQ(sent.load(), total) << "the gateway could not send everything";
+    EXPECT_EQ(complete, static_cast<int>(readers.size()))
+        << "reading clients lost updates: first one got "
+        << *std::min_element(next.begin(), next.end()) << " of " << total;
+    // The stuck client held every other reader back: closed by the stall
+    // rule (no progress for 1 s while gateways wait), before its own limit.
+    EXPECT_TRUE(stuck.wait_closed(10s));
+    EXPECT_TRUE(broker_->wait_for_log("client " + stuck_id + ": no progress for 1000 ms"));
+    const auto growth = peak > rss_before ? peak - rss_before : 0;
+    EXPECT_LT(growth, 64u * 1024) << "broker peak RSS " << peak << " KiB, " << rss_before
+                                  << " KiB before the flood";
+    std::cerr << "[flood] " << total << " updates to 99 reading clients, broker RSS "
+              << rss_before << " KiB before, peak " << peak << " KiB\n";
 }
