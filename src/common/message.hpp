@@ -1,5 +1,5 @@
 #pragma once
-// The JSON messages of the aiot protocol (shared/spec PROTOCOL.md section 2).
+// The JSON messages of the aiot protocol (docs/PROTOCOL.md, "Broker").
 #include "common/json_text.hpp"
 
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// libcoap on the daemon's io_context (BUILDING.md section 4, option A),
+// libcoap on the daemon's io_context (its sockets are watched by asio),
 // shared by aiot-coap-gateway and coap-test-node: process-wide set-up with
 // libcoap's log routed to spdlog, the fd loop, and address helpers.
 // Every coap_* call happens on the io_context's thread.

@@ -11,7 +11,7 @@ using namespace aiot::common;
 namespace {
 
 // The exact bytes the original (Python json.dumps) emits for every message
-// kind; see tests/data/README.md.
+// kind (tests/data/messages_vectors.json, made by the original's serializer).
 nlohmann::json load_vectors()
 {
     std::ifstream in(std::string(AIOT_TEST_DATA_DIR) + "/messages_vectors.json");
