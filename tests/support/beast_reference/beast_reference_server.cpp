@@ -22,6 +22,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,7 +56,21 @@ public:
     {
         (s == side::gateway ? gateways_ : clients_)[id] = w;
     }
-    void leave(std::uint64_t id, side s) { (s == side::gateway ? gateways_ : clients_).erase(id); }
+    void leave(std::uint64_t id, side s)
+    {
+        (s == side::gateway ? gateways_ : clients_).erase(id);
+        if (on_empty_ && gateways_.empty() && clients_.empty()) {
+            on_empty_();
+        }
+    }
+    // Called (while stopping) once no connection is left.
+    void when_empty(std::function<void()> f)
+    {
+        on_empty_ = std::move(f);
+        if (gateways_.empty() && clients_.empty()) {
+            on_empty_();
+        }
+    }
     // Sends a message from side `from` to every connection of the other side.
     void fan_out(side from, const std::shared_ptr<const std::string>& msg, bool text);
     // Closes every connection with 1001 (going away).
@@ -67,6 +82,7 @@ private:
     std::unordered_map<std::uint64_t, std::weak_ptr<ws_session>> gateways_;
     std::unordered_map<std::uint64_t, std::weak_ptr<ws_session>> clients_;
     std::uint64_t last_id_ = 0;
+    std::function<void()> on_empty_;
 };
 
 void fail(const beast::error_code& ec, const char* what)
@@ -396,13 +412,15 @@ int main(int argc, char** argv)
             return;
         }
         l->stop();
-        state.close_all();
         deadline.expires_after(std::chrono::seconds(2));
         deadline.async_wait([&](const beast::error_code& wec) {
             if (!wec) {
                 ioc.stop();
             }
         });
+        state.close_all();
+        // Connections still in their HTTP upgrade are not waited for.
+        state.when_empty([&] { net::post(ioc, [&] { ioc.stop(); }); });
     });
     ioc.run();
     return 0;
