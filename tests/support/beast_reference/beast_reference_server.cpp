@@ -122,8 +122,9 @@ public:
         const auto& cfg = state_.cfg();
         if (queue_.size() >= cfg.max_queue_messages ||
             queued_bytes_ + msg->size() > cfg.max_queue_bytes) {
-            queue_.clear();
-            queued_bytes_ = 0;
+            // The message being written stays until its write completes.
+            queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
+            queued_bytes_ = queue_.empty() ? 0 : queue_.front().msg->size();
             close(websocket::close_reason(websocket::close_code::try_again_later));
             return;
         }
@@ -201,10 +202,8 @@ private:
             queue_.clear();
             return fail(ec, "write");
         }
-        if (!queue_.empty()) { // empty if an overflow cleared it meanwhile
-            queued_bytes_ -= queue_.front().msg->size();
-            queue_.pop_front();
-        }
+        queued_bytes_ -= queue_.front().msg->size();
+        queue_.pop_front();
         if (pending_close_) {
             const auto why = *pending_close_;
             pending_close_.reset();
@@ -388,8 +387,10 @@ int main(int argc, char** argv)
     common::init_logging(debug);
     const auto log = common::get_logger("beast_reference");
 
-    net::io_context ioc{1};
+    // Before the io_context: handlers it destroys may still hold sessions,
+    // which leave the state in their destructor.
     shared_state state(cfg);
+    net::io_context ioc{1};
     std::shared_ptr<listener> l;
     try {
         l = std::make_shared<listener>(
