@@ -69,6 +69,36 @@ bool valid_utf8(std::string_view text)
     return true;
 }
 
+std::optional<std::size_t> utf8_valid_prefix(std::string_view text)
+{
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto len = utf8_sequence_length(text.substr(i));
+        if (len != 0) {
+            i += len;
+            continue;
+        }
+        const auto tail = text.substr(i);
+        if (tail.size() >= 4) {
+            return std::nullopt;
+        }
+        // An incomplete sequence is a valid start if some continuation
+        // completes it. The second byte is the only constrained one (E0: A0..,
+        // ED: ..9F, F0: 90.., F4: ..8F), so these three fillers cover all.
+        for (const char second : {'\x80', '\x90', '\xA0'}) {
+            std::string probe(tail);
+            probe.push_back(second);
+            probe.append(2, '\x80');
+            const auto n = utf8_sequence_length(probe);
+            if (n > tail.size()) {
+                return i;
+            }
+        }
+        return std::nullopt;
+    }
+    return i;
+}
+
 std::string to_valid_utf8(std::string_view text)
 {
     if (valid_utf8(text)) {

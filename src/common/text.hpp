@@ -3,6 +3,7 @@
 // repair, blank trimming, and the one sanitiser for untrusted text in log
 // lines (so a peer cannot forge a log line or send terminal escapes).
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,12 @@ std::size_t utf8_sequence_length(std::string_view text);
 
 // Whether all of text is valid UTF-8.
 bool valid_utf8(std::string_view text);
+
+// For text that arrives in pieces: the length of its longest prefix made of
+// whole valid sequences, provided the bytes after it (at most 3) can still
+// begin a valid sequence; std::nullopt if text can no longer be the start
+// of valid UTF-8.
+std::optional<std::size_t> utf8_valid_prefix(std::string_view text);
 
 // text with every invalid UTF-8 sequence replaced by U+FFFD.
 std::string to_valid_utf8(std::string_view text);

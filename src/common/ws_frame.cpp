@@ -278,6 +278,11 @@ std::size_t decoder::parse(char* data, std::size_t size, const handler& on_event
                 fail(close_code::protocol_error, "frame length out of range", on_event);
                 break;
             }
+            // RFC 6455 5.2: "the minimal number of bytes MUST be used".
+            if (length < (length_bytes == 2 ? 126u : 65536u)) {
+                fail(close_code::protocol_error, "frame length not minimally encoded", on_event);
+                break;
+            }
         }
         if (!is_control(op)) {
             const std::uint64_t so_far = in_message_ ? msg_.size() : 0;
@@ -334,17 +339,31 @@ std::size_t decoder::parse(char* data, std::size_t size, const handler& on_event
                 if (!in_message_) {
                     in_message_ = true;
                     msg_op_ = op;
+                    utf8_checked_ = 0;
                 }
                 msg_.append(body);
+                // RFC 6455 8.1: invalid UTF-8 fails the connection as soon
+                // as it is seen, not only when the message ends.
+                if (msg_op_ == opcode::text) {
+                    const auto valid = common::utf8_valid_prefix(
+                        std::string_view(msg_).substr(utf8_checked_));
+                    if (!valid) {
+                        fail(close_code::invalid_payload, "message is not UTF-8", on_event);
+                        break;
+                    }
+                    utf8_checked_ += *valid;
+                }
                 break;
             }
             opcode message_op = op;
+            std::size_t checked = 0;
             if (in_message_) {
                 msg_.append(body);
                 message = msg_;
                 message_op = msg_op_;
+                checked = utf8_checked_;
             }
-            if (message_op == opcode::text && !common::valid_utf8(message)) {
+            if (message_op == opcode::text && !common::valid_utf8(message.substr(checked))) {
                 fail(close_code::invalid_payload, "message is not UTF-8", on_event);
                 break;
             }

@@ -85,7 +85,9 @@ struct event {
 // unmasked server frames; anything else is a protocol error (1002).
 // Messages (after reassembly of fragments) larger than max_message_size
 // give 1009 as soon as a frame header announces it; invalid UTF-8 in a text
-// message or close reason gives 1007. After an error it ignores all input.
+// message (as soon as a fragment shows it) or close reason gives 1007; a
+// length not encoded in the fewest bytes gives 1002. After an error it
+// ignores all input.
 class decoder {
 public:
     using handler = std::function<void(const event&)>;
@@ -109,6 +111,7 @@ private:
     std::string buf_;  // an incomplete frame
     std::string msg_;  // fragments of a message so far
     opcode msg_op_ = opcode::text;
+    std::size_t utf8_checked_ = 0; // bytes of msg_ known to be valid UTF-8
     bool in_message_ = false;
     bool failed_ = false;
 };

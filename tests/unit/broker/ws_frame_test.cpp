@@ -200,6 +200,61 @@ TEST(ws_frame, oversized_fragmented_message_gives_1009)
     EXPECT_EQ(out[0].code, 1009);
 }
 
+TEST(ws_frame, non_minimal_length_encodings_give_1002)
+{
+    // RFC 6455 5.2: the minimal number of bytes MUST be used (Beast agrees;
+    // found by the conformance suite).
+    auto sixteen = client_frame(opcode::text, std::string(200, 'a'));
+    sixteen[2] = 0;
+    sixteen[3] = 125; // 125 in the 16-bit form
+    sixteen.resize(2 + 2 + 4 + 125);
+    ws::decoder d16(ws::role::server, 100000);
+    auto out = decode(d16, sixteen);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::error);
+    EXPECT_EQ(out[0].code, 1002);
+
+    std::string sixty_four = client_frame(opcode::text, std::string(65535, 'a'));
+    // Rewrite the 16-bit length 65535 as a 64-bit one.
+    sixty_four = sixty_four.substr(0, 1) + std::string(1, '\xFF') +
+                 std::string("\0\0\0\0\0\0\xFF\xFF", 8) + sixty_four.substr(4);
+    ws::decoder d64(ws::role::server, 100000);
+    out = decode(d64, sixty_four);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].code, 1002);
+
+    ws::decoder ok(ws::role::server, 100000);
+    out = decode(ok, client_frame(opcode::text, std::string(65536, 'a')));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+}
+
+TEST(ws_frame, invalid_utf8_fails_at_the_fragment_that_shows_it)
+{
+    ws::decoder d(ws::role::server, 1000);
+    // A lead byte at the end of a fragment may still be completed...
+    auto out = decode(d, client_frame(opcode::text, "ok \xE2", false));
+    EXPECT_TRUE(out.empty());
+    out = decode(d, client_frame(opcode::continuation, "\x82", false));
+    EXPECT_TRUE(out.empty());
+    // ...a byte that cannot continue it fails at once, message unfinished.
+    out = decode(d, client_frame(opcode::continuation, "(", false));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].code, 1007);
+
+    ws::decoder surrogate(ws::role::server, 1000);
+    out = decode(surrogate, client_frame(opcode::text, "\xED\xA0", false));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].code, 1007);
+
+    ws::decoder split(ws::role::server, 1000);
+    out = decode(split, client_frame(opcode::text, "\xF0\x9F", false) +
+                            client_frame(opcode::continuation, "\x98\x80!"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, event::kind::message);
+    EXPECT_EQ(out[0].payload, "\xF0\x9F\x98\x80!");
+}
+
 TEST(ws_frame, message_of_exactly_the_limit_is_accepted)
 {
     ws::decoder d(ws::role::server, 1000);

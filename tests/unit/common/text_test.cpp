@@ -43,3 +43,19 @@ TEST(text, trim_and_controls)
     EXPECT_TRUE(has_control("a\x7f"));
     EXPECT_FALSE(has_control("é"));
 }
+
+TEST(text, utf8_valid_prefix_keeps_a_sequence_that_may_still_complete)
+{
+    using aiot::common::utf8_valid_prefix;
+    EXPECT_EQ(utf8_valid_prefix("abc"), 3u);
+    EXPECT_EQ(utf8_valid_prefix("ab\xE2\x82"), 2u);     // € cut after 2 of 3 bytes
+    EXPECT_EQ(utf8_valid_prefix("\xF0\x9F\x98"), 0u);   // 😀 cut after 3 of 4
+    EXPECT_EQ(utf8_valid_prefix("\xE0"), 0u);
+    EXPECT_EQ(utf8_valid_prefix("\xF4\x8F"), 0u);
+    EXPECT_FALSE(utf8_valid_prefix("\xFF"));
+    EXPECT_FALSE(utf8_valid_prefix("a\xE2("));
+    EXPECT_FALSE(utf8_valid_prefix("\xE0\x80"));   // overlong
+    EXPECT_FALSE(utf8_valid_prefix("\xED\xA0"));   // surrogate
+    EXPECT_FALSE(utf8_valid_prefix("\xF4\x90"));   // past U+10FFFF
+    EXPECT_FALSE(utf8_valid_prefix("\xC0"));
+}
