@@ -13,7 +13,10 @@ namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
-constexpr auto shutdown_close_timeout = std::chrono::milliseconds(1000);
+// On SIGTERM, how long a peer may take to answer our close: the broker
+// must be gone within 1 s of the signal (faults_e2e), and a peer busy with
+// a burst (or not reading at all) would otherwise hold it for the full wait.
+constexpr auto shutdown_close_timeout = std::chrono::milliseconds(400);
 
 ws_session::frame_ptr text_frame(std::string_view text)
 {
