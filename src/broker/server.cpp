@@ -7,6 +7,8 @@
 #include "common/text.hpp"
 #include "common/ws_frame.hpp"
 
+#include <algorithm>
+
 namespace aiot::broker {
 
 namespace {
@@ -267,6 +269,9 @@ void server::deliver(std::vector<delivery> deliveries)
             break;
         case delivery::target_kind::all_clients:
             for (const auto id : router_.subscribers()) {
+                if (std::find(d.except.begin(), d.except.end(), id) != d.except.end()) {
+                    continue;
+                }
                 if (const auto it = clients_.find(id); it != clients_.end()) {
                     it->second->send(frame);
                 }
