@@ -404,7 +404,7 @@ TEST_F(faults_e2e, a_broker_that_never_answers_the_upgrade_is_timed_out_and_retr
     std::printf("[ figure ] silent broker replaced: every node seen %lld ms later\n",
                 ms_since(real));
     EXPECT_LT(ms_since(real), 5000);
-    EXPECT_TRUE(strict_.duplicates.empty());
+    EXPECT_TRUE(strict_.duplicates.empty()) << strict_.duplicates.front() << diagnostics();
 }
 
 TEST_F(faults_e2e, sigterm_during_a_burst_exits_0_within_1_s)
