@@ -464,7 +464,7 @@ TEST_F(faults_e2e, sigterm_during_a_burst_exits_0_within_1_s)
     const std::vector<std::pair<std::string, test::process*>> gateways = {
         {"coap", coap_gw_.get()}, {"mqtt", mqtt_gw_.get()}, {"ws", ws_gw_.get()}};
     for (const auto& [name, gw] : gateways) {
-        ASSERT_TRUE(burst_for(3000)) << "burst stalled" << diagnostics();
+        ASSERT_TRUE(burst_for(2000)) << "burst stalled" << diagnostics();
         const auto t = steady_clock::now();
         gw->signal(SIGTERM);
         const auto status = gw->wait(1s);
@@ -485,7 +485,7 @@ TEST_F(faults_e2e, sigterm_during_a_burst_exits_0_within_1_s)
     // The broker, with two web clients reading (one of them the burst) and
     // one that never reads again, so never answers the close.
     auto deaf = open_client();
-    ASSERT_TRUE(burst_for(3000)) << "burst stalled" << diagnostics();
+    ASSERT_TRUE(burst_for(2000)) << "burst stalled" << diagnostics();
     const auto t = steady_clock::now();
     broker_->signal(SIGTERM);
     EXPECT_TRUE(client_->wait_closed(1s));
