@@ -25,7 +25,7 @@ router::router(std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {}
 void router::client_opened(peer_id id, std::string uuid)
 {
     client_by_uuid_[uuid] = id;
-    clients_[id] = client_state{std::move(uuid), false};
+    clients_[id] = client_state{std::move(uuid), false, {}};
 }
 
 void router::forget_client(peer_id id)
@@ -75,7 +75,7 @@ std::vector<delivery> router::client_message(peer_id id, common::message msg)
                 gateways_.size());
     msg.body["src"] = client.uuid;
     std::vector<delivery> out;
-    out.push_back(delivery{delivery::target_kind::all_gateways, 0, std::move(msg.body)});
+    out.push_back(delivery{delivery::target_kind::all_gateways, 0, std::move(msg.body), {}});
     return out;
 }
 
@@ -101,7 +101,7 @@ std::vector<delivery> router::to_dst(peer_id gw, common::json body, std::string_
         return out;
     }
     if (*dst == "all") {
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(body)});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(body), {}});
         return out;
     }
     const auto client = client_by_uuid_.find(*dst);
@@ -111,7 +111,7 @@ std::vector<delivery> router::to_dst(peer_id gw, common::json body, std::string_
                     what, *dst);
         return out;
     }
-    out.push_back(delivery{delivery::target_kind::client, client->second, std::move(body)});
+    out.push_back(delivery{delivery::target_kind::client, client->second, std::move(body), {}});
     return out;
 }
 
@@ -142,7 +142,9 @@ std::vector<delivery> router::gateway_message(peer_id id, common::message msg)
         } else {
             log_->debug("gateway #{}: new for known node {}", id, *uid);
         }
-        return to_dst(id, std::move(msg.body), "new");
+        out = to_dst(id, std::move(msg.body), "new");
+        once_per_client(*uid, out);
+        return out;
     }
     case message_type::update:
         if (*uid == "alive") {
@@ -162,16 +164,51 @@ std::vector<delivery> router::gateway_message(peer_id id, common::message msg)
             return out;
         }
         nodes.erase(node);
+        node_gone(*uid);
         log_->info("node {} out (gateway #{})", *uid, id);
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body)});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body), {}});
         return out;
     }
     case message_type::reset:
         log_->info("node {} reset (gateway #{})", *uid, id);
-        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body)});
+        out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body), {}});
         return out;
     }
     return out;
+}
+
+void router::once_per_client(const std::string& uid, std::vector<delivery>& out)
+{
+    if (out.empty()) {
+        return;
+    }
+    auto& d = out.front();
+    if (d.target == delivery::target_kind::client) {
+        if (!clients_.at(d.client).announced.insert(uid).second) {
+            log_->debug("new for node {} not sent again to client {}", uid,
+                        clients_.at(d.client).uuid);
+            out.clear();
+        }
+        return;
+    }
+    for (const auto id : subscribers_) {
+        if (!clients_.at(id).announced.insert(uid).second) {
+            d.except.push_back(id);
+        }
+    }
+    if (!d.except.empty()) {
+        log_->debug("new for node {} not sent again to {} client(s)", uid, d.except.size());
+    }
+}
+
+void router::node_gone(const std::string& uid)
+{
+    for (auto& [id, client] : clients_) {
+        const auto it = client.announced.find(uid);
+        if (it != client.announced.end()) {
+            client.announced.erase(it);
+        }
+    }
 }
 
 std::vector<delivery> router::gateway_closed(peer_id id)
@@ -182,9 +219,10 @@ std::vector<delivery> router::gateway_closed(peer_id id)
         return out;
     }
     for (const auto& uid : it->second.nodes) {
+        node_gone(uid);
         log_->info("node {} out (gateway #{} closed)", uid, id);
         out.push_back(
-            delivery{delivery::target_kind::all_clients, 0, common::make_out(uid)});
+            delivery{delivery::target_kind::all_clients, 0, common::make_out(uid), {}});
     }
     gateways_.erase(it);
     std::erase(gateway_order_, id);

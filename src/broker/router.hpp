@@ -25,6 +25,8 @@ struct delivery {
     // Serialised once by the adapter (common::serialize: the original's
     // bytes) and shared by every recipient.
     common::json payload;
+    // all_clients: these clients are skipped (a `new` they already had).
+    std::vector<peer_id> except;
 };
 
 class router {
@@ -55,6 +57,10 @@ private:
     struct client_state {
         std::string uuid;
         bool subscribed = false; // sent `new`: receives broadcasts and its dst replies
+        // Nodes this client was sent `new` for, since their last `out`: a
+        // gateway answering the client's `new` with its cache while it
+        // announces the same node to all would otherwise send two.
+        std::set<std::string, std::less<>> announced;
     };
     struct gateway_state {
         std::set<std::string, std::less<>> nodes;
@@ -63,6 +69,9 @@ private:
     // Broadcast, or delivery to the registered client named by dst.
     std::vector<delivery> to_dst(peer_id gw, common::json body, std::string_view what);
     void forget_client(peer_id id);
+    // A `new` reaches each client once until the node's `out`.
+    void once_per_client(const std::string& uid, std::vector<delivery>& out);
+    void node_gone(const std::string& uid);
 
     std::shared_ptr<spdlog::logger> log_;
     std::unordered_map<peer_id, client_state> clients_;

@@ -7,13 +7,18 @@
 #include "common/text.hpp"
 #include "common/ws_frame.hpp"
 
+#include <algorithm>
+
 namespace aiot::broker {
 
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
-constexpr auto shutdown_close_timeout = std::chrono::milliseconds(1000);
+// On SIGTERM, how long a peer may take to answer our close: the broker
+// must be gone within 1 s of the signal (faults_e2e), and a peer busy with
+// a burst (or not reading at all) would otherwise hold it for the full wait.
+constexpr auto shutdown_close_timeout = std::chrono::milliseconds(400);
 
 ws_session::frame_ptr text_frame(std::string_view text)
 {
@@ -337,6 +342,9 @@ void server::deliver(std::vector<delivery> deliveries)
             break;
         case delivery::target_kind::all_clients:
             for (const auto id : router_.subscribers()) {
+                if (std::find(d.except.begin(), d.except.end(), id) != d.except.end()) {
+                    continue;
+                }
                 if (const auto it = clients_.find(id); it != clients_.end()) {
                     it->second->send(frame);
                 }

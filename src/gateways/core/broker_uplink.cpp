@@ -63,7 +63,14 @@ public:
         }
         if (was_connected) {
             log_->info("closing the broker connection");
-            // The websocket's own timeout (handshake_timeout) bounds the close.
+            // Beast reads (and drops) everything the broker still sends
+            // until its close frame: under load that is its whole queue for
+            // us, so the wait is bounded by close_timeout, not the 5 s
+            // handshake timeout.
+            websocket::stream_base::timeout timeouts{};
+            c->ws.get_option(timeouts);
+            timeouts.handshake_timeout = config_.close_timeout;
+            c->ws.set_option(timeouts);
             c->ws.async_close(websocket::close_code::going_away,
                               [c](beast::error_code) { beast::get_lowest_layer(c->ws).close(); });
         } else {

@@ -191,8 +191,11 @@ public:
         try {
             // Paho waits up to this long for messages in flight.
             client_->disconnect(250, nullptr, paho_->disconnect_listener);
-            // Keeps run() going until Paho reports the end (or gives up).
-            stop_timer_.expires_after(std::chrono::seconds(2));
+            // Keeps run() going until Paho reports the end, or at most
+            // 300 ms: under a burst of publishes Paho's disconnect waits
+            // behind its queue and took 2 s and more, and a daemon must exit
+            // within 1 s of SIGTERM (the session then ends with the socket).
+            stop_timer_.expires_after(std::chrono::milliseconds(300));
             stop_timer_.async_wait([](const boost::system::error_code&) {});
         } catch (const ::mqtt::exception& e) {
             log_->debug("MQTT disconnect: {}", e.what());

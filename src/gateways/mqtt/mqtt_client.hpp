@@ -51,7 +51,7 @@ public:
 
     void start();
     // Disconnects (keeping the io_context busy until Paho is done, at most
-    // about 2 s) and stops reconnecting.
+    // 300 ms) and stops reconnecting.
     void stop();
 
     bool connected() const;

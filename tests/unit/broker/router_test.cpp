@@ -319,3 +319,42 @@ TEST_F(router_test, client_message_without_gateways_still_names_all_gateways)
     EXPECT_EQ(out[0].target, kind::all_gateways);
     EXPECT_TRUE(r_->gateways().empty());
 }
+
+// A gateway that announces a node to all while it answers a new client's
+// `new` with its cache would send that client two `new` for one node (seen
+// end to end in faults_e2e); each client gets one until the node's `out`.
+TEST_F(router_test, a_client_gets_one_new_per_node_until_its_out)
+{
+    r_->gateway_opened(10);
+    r_->client_opened(1, "uuid-1");
+    r_->client_opened(2, "uuid-2");
+    r_->client_message(1, msg(R"({"type":"new","data":"client"})"));
+    r_->client_message(2, msg(R"({"type":"new","data":"client"})"));
+
+    // The broadcast first, then the cache replayed to client 1: dropped.
+    auto out = r_->gateway_message(10, msg(R"({"type":"new","uid":"n1","dst":"all"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].target, kind::all_clients);
+    EXPECT_TRUE(out[0].except.empty());
+    EXPECT_TRUE(r_->gateway_message(10, msg(R"({"type":"new","uid":"n1","dst":"uuid-1"})")).empty());
+    EXPECT_NE(log().find("new for node n1 not sent again to client uuid-1"), std::string::npos);
+
+    // The replay first, then the broadcast: every client but 1.
+    ASSERT_EQ(r_->gateway_message(10, msg(R"({"type":"new","uid":"n2","dst":"uuid-1"})")).size(),
+              1u);
+    out = r_->gateway_message(10, msg(R"({"type":"new","uid":"n2","dst":"all"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].except, std::vector<peer_id>{1});
+
+    // After the node's out (from the gateway, or the gateway closing), a
+    // new `new` reaches everyone again.
+    r_->gateway_message(10, msg(R"({"type":"out","uid":"n1"})"));
+    out = r_->gateway_message(10, msg(R"({"type":"new","uid":"n1","dst":"all"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].except.empty());
+    r_->gateway_closed(10);
+    r_->gateway_opened(11);
+    out = r_->gateway_message(11, msg(R"({"type":"new","uid":"n2","dst":"all"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].except.empty());
+}
