@@ -278,9 +278,12 @@ struct case_context {
     std::string message(std::size_t size = 0, std::string_view inner = {}) const
     {
         // The padding is not in the uid: the broker logs a new node's uid.
+        // Each gateway message announces a node of its own: a page gets
+        // one new per node until its out (docs/PROTOCOL.md).
+        static int nodes = 0;
         std::string head = p == path::ws ? R"({"type":"update","data":")"
-                                         : R"({"type":"new","dst":"all","uid":")" + tag +
-                                               R"(","pad":")";
+                                         : R"({"type":"new","dst":"all","uid":")" + tag + "." +
+                                               std::to_string(++nodes) + R"(","pad":")";
         head += tag;
         head += inner;
         const std::string tail = "\"}";
