@@ -942,8 +942,16 @@ TEST_F(broker_test, a_gateway_flooding_100_clients_is_slowed_down_and_a_stuck_cl
     EXPECT_TRUE(stuck.wait_closed(10s));
     EXPECT_TRUE(broker_->wait_for_log("client " + stuck_id + ": no progress for 1000 ms"));
     const auto growth = peak > rss_before ? peak - rss_before : 0;
-    EXPECT_LT(growth, 64u * 1024) << "broker peak RSS " << peak << " KiB, " << rss_before
-                                  << " KiB before the flood";
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed blocks in quarantine and adds redzones to each of
+    // the many small frames: 86 MB measured; without the high-water mark
+    // growth is several times that.
+    constexpr std::size_t bound_kib = 192u * 1024;
+#else
+    constexpr std::size_t bound_kib = 64u * 1024; // about 4 MB measured; 258 MB without the mark
+#endif
+    EXPECT_LT(growth, bound_kib) << "broker peak RSS " << peak << " KiB, " << rss_before
+                                 << " KiB before the flood";
     std::cerr << "[flood] " << total << " updates to 99 reading clients, broker RSS "
               << rss_before << " KiB before, peak " << peak << " KiB\n";
 }
