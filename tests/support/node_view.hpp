@@ -45,6 +45,10 @@ public:
         }
     }
 
+    // Called by watch() with each message before it is applied (a test's
+    // own checks on the stream, e.g. no second `new` without an `out`).
+    std::function<void(const json&)> on_message;
+
     // Reads the client's messages into the view until pred holds (true) or
     // the timeout passes (false).
     bool watch(ws_client& client, const std::function<bool(const node_view&)>& pred,
@@ -59,6 +63,9 @@ public:
             }
             const auto m = client.receive_json(left);
             if (m) {
+                if (on_message) {
+                    on_message(*m);
+                }
                 apply(*m);
             } else if (!client.is_open()) {
                 return pred(*this);

@@ -15,6 +15,11 @@ using namespace std::chrono_literals;
 std::uint16_t free_tcp_port();
 std::uint16_t free_udp_port();
 
+// A blocking TCP socket connected to 127.0.0.1:port (with TCP_NODELAY when
+// no_delay, and a receive buffer of rcvbuf bytes when > 0, set before
+// connecting), or -1 if the connection failed. The caller closes it.
+int connect_loopback(std::uint16_t port, bool no_delay = false, int rcvbuf = 0);
+
 // A fresh folder under the system temp folder, removed with its contents
 // when the object dies.
 class temp_dir {

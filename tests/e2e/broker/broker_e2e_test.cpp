@@ -41,16 +41,8 @@ namespace {
 class raw_socket {
 public:
     raw_socket(std::uint16_t port, int rcvbuf = 0)
+        : fd_(aiot::test::connect_loopback(port, false, rcvbuf)), connected_(fd_ >= 0)
     {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        if (rcvbuf > 0) {
-            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-        }
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     }
     ~raw_socket() { ::close(fd_); }
     raw_socket(const raw_socket&) = delete;
@@ -197,6 +189,18 @@ protected:
         EXPECT_TRUE(m);
         id = m ? m->value("src", "") : "";
         return c;
+    }
+
+    // Upgrades a raw socket on /ws and sends `new`; its id as `seen_by`
+    // sees it ("" on failure). The socket then reads only if told to.
+    std::string subscribe(raw_socket& s, ws_client& seen_by)
+    {
+        if (!s.connected() || !s.upgrade("/ws") ||
+            !s.send_text(R"({"type":"new","data":"client"})")) {
+            return {};
+        }
+        const auto m = seen_by.wait_for([](const json& j) { return is_type(j, "new"); });
+        return m ? m->value("src", "") : "";
     }
 
     unsigned refused_status(const std::optional<std::string>& protocol)
@@ -557,12 +561,8 @@ TEST_F(broker_test, a_client_that_stops_reading_is_dropped_and_others_keep_recei
     std::string good_id;
     auto good = client(*gw, good_id);
     raw_socket stuck(port_, 4096);
-    ASSERT_TRUE(stuck.connected());
-    ASSERT_TRUE(stuck.upgrade("/ws"));
-    ASSERT_TRUE(stuck.send_text(R"({"type":"new","data":"client"})"));
-    const auto seen = gw->wait_for([](const json& j) { return is_type(j, "new"); });
-    ASSERT_TRUE(seen);
-    const std::string stuck_id = (*seen)["src"];
+    const std::string stuck_id = subscribe(stuck, *gw);
+    ASSERT_FALSE(stuck_id.empty());
     ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
     ASSERT_TRUE(good->wait_for([](const json& j) { return is_type(j, "new", "n1"); }));
 
@@ -864,12 +864,8 @@ TEST_F(broker_test, a_gateway_flooding_100_clients_is_slowed_down_and_a_stuck_cl
         ASSERT_TRUE(readers.back()->is_open());
     }
     raw_socket stuck(port_, 4096);
-    ASSERT_TRUE(stuck.connected());
-    ASSERT_TRUE(stuck.upgrade("/ws"));
-    ASSERT_TRUE(stuck.send_text(R"({"type":"new","data":"client"})"));
-    const auto seen = gw->wait_for([](const json& j) { return is_type(j, "new"); });
-    ASSERT_TRUE(seen);
-    const std::string stuck_id = (*seen)["src"];
+    const std::string stuck_id = subscribe(stuck, *gw);
+    ASSERT_FALSE(stuck_id.empty());
     ASSERT_TRUE(gw->send_json(common::make_new("n1", "all")));
     for (auto& r : readers) {
         ASSERT_TRUE(r->wait_for([](const json& j) { return is_type(j, "new", "n1"); }));

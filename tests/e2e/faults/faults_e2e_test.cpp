@@ -61,36 +61,26 @@ struct strict_view {
     std::set<std::string> live;
     std::vector<std::string> duplicates;
 
+    strict_view()
+    {
+        view.on_message = [this](const json& m) {
+            const auto type = m.value("type", "");
+            const auto uid = m.value("uid", "");
+            if (type == "new" && !live.insert(uid).second) {
+                duplicates.push_back(uid);
+            } else if (type == "out") {
+                live.erase(uid);
+            }
+        };
+    }
+    // The view refers to this object: not copied or moved.
+    strict_view(const strict_view&) = delete;
+    strict_view& operator=(const strict_view&) = delete;
+
     bool watch(test::ws_client& client, const std::function<bool(const test::node_view&)>& pred,
                std::chrono::milliseconds timeout = 10s)
     {
-        const auto deadline = steady_clock::now() + timeout;
-        while (!pred(view)) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-            if (left.count() <= 0) {
-                return false;
-            }
-            const auto m = client.receive_json(left);
-            if (m) {
-                apply(*m);
-            } else if (!client.is_open()) {
-                return pred(view);
-            }
-        }
-        return true;
-    }
-
-    void apply(const json& m)
-    {
-        const auto type = m.value("type", "");
-        const auto uid = m.value("uid", "");
-        if (type == "new" && !live.insert(uid).second) {
-            duplicates.push_back(uid);
-        } else if (type == "out") {
-            live.erase(uid);
-        }
-        view.apply(m);
+        return view.watch(client, pred, timeout);
     }
 };
 

@@ -141,16 +141,11 @@ public:
         std::uint16_t code = 0;
     };
 
-    explicit wire(std::uint16_t port) : decoder_(ws::role::client, 8 * max_message_size)
+    explicit wire(std::uint16_t port)
+        : fd_(aiot::test::connect_loopback(port, true)),
+          connected_(fd_ >= 0),
+          decoder_(ws::role::client, 8 * max_message_size)
     {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        const int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     }
     ~wire() { ::close(fd_); }
     wire(const wire&) = delete;
