@@ -330,6 +330,7 @@ void server::gateway_closed(gateway_session& s)
 
 void server::deliver(std::vector<delivery> deliveries)
 {
+    delivering_ = std::chrono::steady_clock::now();
     for (auto& d : deliveries) {
         // Serialised (the original's bytes) and framed once; every
         // recipient shares the same frame.
@@ -359,6 +360,7 @@ void server::deliver(std::vector<delivery> deliveries)
             break;
         }
     }
+    delivering_.reset();
 }
 
 } // namespace aiot::broker

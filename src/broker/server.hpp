@@ -90,6 +90,12 @@ public:
         }
     }
     bool gateway_reads_paused() const { return backpressure_.paused(); }
+    // The time, read once per routed message while its deliveries are
+    // queued (one clock read per message, not per recipient).
+    std::chrono::steady_clock::time_point now() const
+    {
+        return delivering_ ? *delivering_ : std::chrono::steady_clock::now();
+    }
 
     // Called by the sessions.
     void http_started(http_session& s);
@@ -127,6 +133,7 @@ private:
     net::steady_timer stall_timer_;
     backpressure backpressure_;
     std::chrono::steady_clock::time_point paused_since_;
+    std::optional<std::chrono::steady_clock::time_point> delivering_; // during deliver()
     std::uint64_t pauses_ = 0;
     common::refusal_log refusals_;
     std::uint16_t port_ = 0;

@@ -367,7 +367,7 @@ void ws_session::drop_queue()
 void ws_session::grow_queue(std::size_t bytes)
 {
     if (queued_bytes_ == 0) {
-        last_progress_ = std::chrono::steady_clock::now(); // the wait starts now
+        last_progress_ = server_.now(); // the wait starts now
     }
     queued_bytes_ += bytes;
     if (client_role_) {
