@@ -9,9 +9,10 @@
 #include "latency_histogram.hpp"
 
 #include "common/keys.hpp"
-#include "common/net.hpp"
+#include "common/net_http.hpp"
 #include "common/system.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
+#include "support/ws_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 
@@ -34,7 +35,7 @@
 namespace {
 
 using namespace aiot;
-namespace ws = aiot::common::ws;
+namespace ws = aiot::broker::ws;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -346,7 +347,7 @@ void peer::on_read(const beast::error_code& ec, std::size_t n)
         }
         const std::size_t used = end + 4 - before;
         head_.resize(end + 4);
-        if (!ws::client_handshake_accepted(head_, key_)) {
+        if (!aiot::test::client_handshake_accepted(head_, key_)) {
             fail("handshake refused: " + head_.substr(0, head_.find("\r\n")));
             return;
         }
@@ -430,9 +431,9 @@ bool fanout::start_broker()
     ep_ = tcp::endpoint(net::ip::make_address(o_.host), o_.port);
     const std::string host = o_.host + ":" + std::to_string(o_.port);
     const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-    gateway_request_ = ws::client_handshake_request(host, "/gw", key,
+    gateway_request_ = aiot::test::client_handshake_request(host, "/gw", key,
                                                     "token, " + common::make_gateway_token(keys));
-    client_request_ = ws::client_handshake_request(host, "/ws", key);
+    client_request_ = aiot::test::client_handshake_request(host, "/ws", key);
     return true;
 }
 

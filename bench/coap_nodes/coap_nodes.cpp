@@ -12,7 +12,8 @@
 #include "latency_histogram.hpp"
 
 #include "common/system.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
+#include "support/ws_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 
@@ -142,7 +143,7 @@ public:
             return false;
         }
         const std::string key = "YWlvdCBiZW5jaCBrZXkgMQ==";
-        if (!send_all(common::ws::client_handshake_request("127.0.0.1", "/ws", key))) {
+        if (!send_all(aiot::test::client_handshake_request("127.0.0.1", "/ws", key))) {
             return false;
         }
         std::string head;
@@ -150,20 +151,20 @@ public:
         while (!head.ends_with("\r\n\r\n") && head.size() < 8192 && ::recv(fd_, &c, 1, 0) == 1) {
             head.push_back(c);
         }
-        if (!common::ws::client_handshake_accepted(head, key)) {
+        if (!aiot::test::client_handshake_accepted(head, key)) {
             return false;
         }
         const timeval tv{0, 100000}; // recv returns every 100 ms to check for the end
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        const common::ws::mask_key mask{1, 2, 3, 4};
-        return send_all(common::ws::encode_frame(common::ws::opcode::text,
+        const broker::ws::mask_key mask{1, 2, 3, 4};
+        return send_all(broker::ws::encode_frame(broker::ws::opcode::text,
                                                  R"({"type":"new","data":"client"})", &mask));
     }
 
     // Reads until stop is set, calling on_message for each text message.
     void run(const std::atomic<bool>& stop, const std::function<void(std::string_view)>& on_message)
     {
-        common::ws::decoder decoder(common::ws::role::client, 1 << 20);
+        broker::ws::decoder decoder(broker::ws::role::client, 1 << 20);
         std::vector<char> buffer(1 << 16);
         while (!stop) {
             const auto got = ::recv(fd_, buffer.data(), buffer.size(), 0);
@@ -175,10 +176,10 @@ public:
                 continue; // timeout: check stop
             }
             decoder.feed(std::span<char>(buffer.data(), static_cast<std::size_t>(got)),
-                         [&](const common::ws::event& e) {
-                             if (e.type == common::ws::event::kind::message) {
+                         [&](const broker::ws::event& e) {
+                             if (e.type == broker::ws::event::kind::message) {
                                  on_message(e.payload);
-                             } else if (e.type == common::ws::event::kind::close) {
+                             } else if (e.type == broker::ws::event::kind::close) {
                                  std::fprintf(stderr, "web client: closed by the broker (%u %.*s)\n",
                                               e.code, static_cast<int>(e.reason.size()),
                                               e.reason.data());

@@ -8,9 +8,9 @@
 // write that points at the shared frames (no copies). It takes the
 // broker's command line (--bind, --broker-port; the rest is ignored), so
 // `broker_fanout --broker-bin <this>` starts it like the broker.
-#include "broker/handshake.hpp"
+#include "broker/ws/handshake.hpp"
 #include "common/net.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -24,9 +24,9 @@
 namespace {
 
 namespace net = aiot::net;
-namespace ws = aiot::common::ws;
+namespace ws = aiot::broker::ws;
 using aiot::tcp;
-using aiot::beast::error_code;
+using aiot::error_code;
 
 constexpr std::size_t max_queue_bytes = 16 * 1024 * 1024;
 constexpr std::size_t max_message = 1024 * 1024;

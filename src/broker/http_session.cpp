@@ -1,12 +1,12 @@
 #include "broker/http_session.hpp"
 
-#include "broker/client_session.hpp"
-#include "broker/gateway_session.hpp"
-#include "broker/handshake.hpp"
 #include "broker/server.hpp"
+#include "broker/ws/frame.hpp"
+#include "broker/ws/handshake.hpp"
+#include "broker/ws_session.hpp"
+#include "common/listener.hpp"
 #include "common/system.hpp"
 #include "common/text.hpp"
-#include "common/ws_frame.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -33,12 +33,6 @@ net::ip::address peer_address(const tcp::socket& s, unsigned short& port)
     return addr;
 }
 
-std::string endpoint_text(const net::ip::address& addr, unsigned short port)
-{
-    return addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(port)
-                        : addr.to_string() + ":" + std::to_string(port);
-}
-
 // The Origin of a request, compared as the browser sends it: scheme, host
 // and port, without a trailing slash, case-insensitive.
 std::string normalized_origin(std::string_view origin)
@@ -60,7 +54,7 @@ http_session::http_session(server& srv, tcp::socket socket)
     unsigned short port = 0;
     const auto addr = peer_address(stream_.socket(), port);
     peer_address_ = addr.to_string();
-    peer_name_ = endpoint_text(addr, port);
+    peer_name_ = common::endpoint_text({addr, port});
     server_.http_started(*this);
 }
 
@@ -122,7 +116,7 @@ void http_session::on_read(beast::error_code ec)
         return;
     }
     const auto key = sv(req[http::field::sec_websocket_key]);
-    if (!common::ws::valid_client_key(key)) {
+    if (!ws::valid_client_key(key)) {
         refuse(http::status::bad_request, "invalid Sec-WebSocket-Key",
                fmt::format("{}: invalid Sec-WebSocket-Key", peer_name_));
         return;
@@ -140,7 +134,7 @@ void http_session::on_read(beast::error_code ec)
                 return;
             }
         }
-        upgrade<client_session>(first_subprotocol(protocols), common::make_uuid());
+        upgrade(peer_role::client, first_subprotocol(protocols), common::make_uuid());
         return;
     }
     const auto token = gateway_token(protocols);
@@ -159,19 +153,19 @@ void http_session::on_read(beast::error_code ec)
                fmt::format("{}: gateway refused, {}", peer_name_, common::to_string(check)));
         return;
     }
-    upgrade<gateway_session>("token");
+    upgrade(peer_role::gateway, "token");
 }
 
-template <class Session, class... Args>
-void http_session::upgrade(std::string_view subprotocol, Args&&... args)
+void http_session::upgrade(peer_role role, std::string_view subprotocol, std::string uuid)
 {
     const auto& req = parser_->get();
     auto response = switching_protocols(sv(req[http::field::sec_websocket_key]), subprotocol);
     // Bytes the client sent after its request belong to the websocket.
     std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     stream_.expires_never();
-    auto session = std::make_shared<Session>(server_, server_.next_id(), stream_.release_socket(),
-                                             peer_name_, std::forward<Args>(args)...);
+    auto session = std::make_shared<ws_session>(server_, server_.next_id(), role,
+                                                stream_.release_socket(), peer_name_,
+                                                std::move(uuid));
     session->start(std::move(response), std::move(early));
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // Reads the HTTP upgrade request of a new connection and either refuses it
 // (404 unknown path, 426 not an upgrade, 400 bad key, 401 bad gateway
-// token, 403 web client from an origin not allowed) or hands the socket to a client_session (/ws) or a
-// gateway_session (/gw).
-#include "common/net.hpp"
+// token, 403 web client from an origin not allowed) or hands the socket to a
+// ws_session in the role of a web client (/ws) or of a gateway (/gw).
+#include "common/net_http.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 namespace aiot::broker {
 
 class server;
+enum class peer_role : std::uint8_t;
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
@@ -33,8 +35,7 @@ private:
     void send_refusal();
     void on_refused(beast::error_code ec);
     void drain();
-    template <class Session, class... Args>
-    void upgrade(std::string_view subprotocol, Args&&... args);
+    void upgrade(peer_role role, std::string_view subprotocol, std::string uuid = {});
 
     server& server_;
     beast::tcp_stream stream_;

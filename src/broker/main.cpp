@@ -3,6 +3,7 @@
 #include "common/cli.hpp"
 #include "common/keys.hpp"
 #include "common/logging.hpp"
+#include "common/stop_signals.hpp"
 #include "common/system.hpp"
 
 #include <CLI/CLI.hpp>
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <csignal>
 
 int main(int argc, char** argv)
 {
@@ -103,15 +103,13 @@ int main(int argc, char** argv)
     try {
         srv.start();
     } catch (const std::exception& e) {
-        log->error("cannot listen on {} port {}: {}", cfg.bind_address, cfg.port, e.what());
+        log->error("{}", e.what());
         return 1;
     }
-    aiot::net::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const aiot::beast::error_code& ec, int sig) {
-        if (!ec) {
-            log->info("signal {} received, shutting down", sig);
-            srv.stop();
-        }
+    // A second signal ends the process at once.
+    common::stop_signals signals(ioc, [&](int sig) {
+        log->info("signal {} received, shutting down", sig);
+        srv.stop();
     });
     ioc.run();
     log->info("stopped");

@@ -1,20 +1,19 @@
 #include "broker/server.hpp"
 
-#include "broker/client_session.hpp"
-#include "broker/gateway_session.hpp"
 #include "broker/http_session.hpp"
+#include "broker/ws/frame.hpp"
+#include "broker/ws_session.hpp"
 #include "common/logging.hpp"
 #include "common/text.hpp"
-#include "common/ws_frame.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace aiot::broker {
 
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
-constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 // On SIGTERM, how long a peer may take to answer our close: the broker
 // must be gone within 1 s of the signal (faults_e2e), and a peer busy with
 // a burst (or not reading at all) would otherwise hold it for the full wait.
@@ -23,8 +22,8 @@ constexpr auto shutdown_close_timeout = std::chrono::milliseconds(400);
 ws_session::frame_ptr text_frame(std::string_view text)
 {
     auto frame = std::make_shared<std::string>();
-    frame->reserve(common::ws::frame_header_size(text.size(), false) + text.size());
-    common::ws::append_frame(*frame, common::ws::opcode::text, text);
+    frame->reserve(ws::frame_header_size(text.size(), false) + text.size());
+    ws::append_frame(*frame, ws::opcode::text, text);
     return frame;
 }
 
@@ -36,8 +35,7 @@ server::server(net::io_context& ioc, server_config cfg)
       log_(common::get_logger("broker")),
       ws_log_(common::get_logger("broker.ws")),
       router_(log_),
-      acceptor_(ioc),
-      accept_retry_(ioc),
+      listener_(ioc, log_),
       idle_timer_(ioc),
       refusal_timer_(ioc),
       stall_timer_(ioc),
@@ -48,40 +46,23 @@ server::server(net::io_context& ioc, server_config cfg)
 {
 }
 
-server::~server() = default;
-
-void server::open_acceptor(const tcp::endpoint& ep)
+server::~server()
 {
-    acceptor_.open(ep.protocol());
-    if (ep.address().is_v6() && ep.address().is_unspecified()) {
-        acceptor_.set_option(net::ip::v6_only(false));
-    }
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen(net::socket_base::max_listen_connections);
+    // See "Ownership" in server.hpp: a session still registered would call
+    // into a destroyed server.
+    assert(handshakes_.empty() && clients_.empty() && gateways_.empty() &&
+           "broker::server destroyed before its sessions ended (run() must return first)");
 }
 
 void server::start()
 {
-    const auto address = net::ip::make_address(cfg_.bind_address);
-    try {
-        open_acceptor({address, cfg_.port});
-    } catch (const std::system_error& e) {
-        if (!(address.is_v6() && address.is_unspecified())) {
-            throw;
-        }
-        log_->warn("cannot listen on [::]:{} ({}), using 0.0.0.0", cfg_.port, e.what());
-        beast::error_code ec;
-        acceptor_.close(ec);
-        open_acceptor({net::ip::address_v4::any(), cfg_.port});
-    }
-    const auto local = acceptor_.local_endpoint();
+    const auto local = listener_.open(cfg_.bind_address, cfg_.port);
     port_ = local.port();
-    log_->info("listening on {}:{} (/ws for web clients, /gw for gateways)",
-               local.address().is_v6() ? "[" + local.address().to_string() + "]"
-                                       : local.address().to_string(),
-               port_);
-    do_accept();
+    log_->info("listening on {} (/ws for web clients, /gw for gateways)",
+               common::endpoint_text(local));
+    listener_.start([this](tcp::socket socket) {
+        std::make_shared<http_session>(*this, std::move(socket))->run();
+    });
     schedule_idle_check();
     schedule_refusal_summary();
 }
@@ -94,9 +75,7 @@ void server::stop()
     stopping_ = true;
     log_->info("stopping: closing {} client(s) and {} gateway(s)", clients_.size(),
                gateways_.size());
-    beast::error_code ec;
-    acceptor_.close(ec);
-    accept_retry_.cancel();
+    listener_.close();
     idle_timer_.cancel();
     refusal_timer_.cancel();
     stall_timer_.cancel();
@@ -105,12 +84,12 @@ void server::stop()
         h->cancel();
     }
     for (const auto& [id, s] : clients_) {
-        s->close(common::ws::close_code::going_away, "server shutting down");
+        s->close(ws::close_code::going_away, "server shutting down");
     }
     for (const auto& [id, s] : gateways_) {
-        s->close(common::ws::close_code::going_away, "server shutting down");
+        s->close(ws::close_code::going_away, "server shutting down");
     }
-    for (const auto& [id, s] : std::unordered_map<peer_id, gateway_session*>(gateways_)) {
+    for (const auto& [id, s] : std::unordered_map<peer_id, ws_session*>(gateways_)) {
         s->resume_reading(); // to read its close reply
     }
 }
@@ -154,7 +133,7 @@ void server::schedule_stall_check()
     // A quarter of the stall time: stuck clients are closed at most that
     // late, and an idle pause costs four wake-ups a second.
     stall_timer_.expires_after(cfg_.client_queues.stall / 4);
-    stall_timer_.async_wait([this](const beast::error_code& ec) {
+    stall_timer_.async_wait([this](const error_code& ec) {
         if (ec || stopping_ || !backpressure_.paused()) {
             return;
         }
@@ -182,49 +161,13 @@ void server::schedule_stall_check()
     });
 }
 
-void server::do_accept()
-{
-    acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
-        on_accept(ec, std::move(socket));
-    });
-}
-
-void server::on_accept(const beast::error_code& ec, tcp::socket socket)
-{
-    if (stopping_ || ec == net::error::operation_aborted) {
-        return;
-    }
-    if (ec) {
-        // EMFILE and friends: keep listening, try again shortly. Logged
-        // once per episode, not once per retry.
-        if (!accept_failing_) {
-            log_->warn("accept failed: {}; retrying every {} ms", ec.message(),
-                       accept_retry_delay.count());
-        }
-        accept_failing_ = true;
-        accept_retry_.expires_after(accept_retry_delay);
-        accept_retry_.async_wait([this](const beast::error_code& wait_ec) {
-            if (!wait_ec && !stopping_) {
-                do_accept();
-            }
-        });
-        return;
-    }
-    if (accept_failing_) {
-        accept_failing_ = false;
-        log_->info("accepting connections again");
-    }
-    std::make_shared<http_session>(*this, std::move(socket))->run();
-    do_accept();
-}
-
 void server::schedule_idle_check()
 {
     if (cfg_.idle_timeout.count() <= 0) {
         return;
     }
     idle_timer_.expires_after(cfg_.idle_timeout / 2);
-    idle_timer_.async_wait([this](const beast::error_code& ec) {
+    idle_timer_.async_wait([this](const error_code& ec) {
         if (ec || stopping_) {
             return;
         }
@@ -246,7 +189,7 @@ common::refusal_decision server::refusal(std::string_view address)
 void server::schedule_refusal_summary()
 {
     refusal_timer_.expires_after(cfg_.refusals.interval);
-    refusal_timer_.async_wait([this](const beast::error_code& ec) {
+    refusal_timer_.async_wait([this](const error_code& ec) {
         if (ec || stopping_) {
             return;
         }
@@ -261,15 +204,6 @@ void server::http_started(http_session& s) { handshakes_.insert(&s); }
 
 void server::http_ended(http_session& s) { handshakes_.erase(&s); }
 
-void server::opened(ws_session& s)
-{
-    log_->info("{} connected from {} ({} clients, {} gateways)", s.describe(), s.peer_name(),
-               clients_.size(), gateways_.size());
-    if (stopping_) {
-        s.close(common::ws::close_code::going_away, "server shutting down");
-    }
-}
-
 std::optional<common::message> server::parse(ws_session& s, std::string_view text)
 {
     auto parsed = common::parse_message(text);
@@ -281,48 +215,43 @@ std::optional<common::message> server::parse(ws_session& s, std::string_view tex
         } else {
             log_->debug("{}", why);
         }
-        s.close(common::ws::close_code::unsupported_data, parsed.error);
+        s.close(ws::close_code::unsupported_data, parsed.error);
     }
     return std::move(parsed.msg);
 }
 
-void server::client_opened(client_session& s)
+void server::session_opened(ws_session& s)
 {
-    clients_[s.id()] = &s;
-    router_.client_opened(s.id(), s.uuid());
-    opened(s);
-}
-
-void server::client_message(client_session& s, std::string_view text)
-{
-    if (auto msg = parse(s, text)) {
-        deliver(router_.client_message(s.id(), std::move(*msg)));
+    if (s.role() == peer_role::client) {
+        clients_[s.id()] = &s;
+        router_.client_opened(s.id(), s.uuid());
+    } else {
+        gateways_[s.id()] = &s;
+        router_.gateway_opened(s.id());
+    }
+    log_->info("{} connected from {} ({} clients, {} gateways)", s.describe(), s.peer_name(),
+               clients_.size(), gateways_.size());
+    if (stopping_) {
+        s.close(ws::close_code::going_away, "server shutting down");
     }
 }
 
-void server::client_closed(client_session& s)
-{
-    clients_.erase(s.id());
-    router_.client_closed(s.id());
-    log_->info("client {} disconnected ({} clients)", s.uuid(), clients_.size());
-}
-
-void server::gateway_opened(gateway_session& s)
-{
-    gateways_[s.id()] = &s;
-    router_.gateway_opened(s.id());
-    opened(s);
-}
-
-void server::gateway_message(gateway_session& s, std::string_view text)
+void server::session_message(ws_session& s, std::string_view text)
 {
     if (auto msg = parse(s, text)) {
-        deliver(router_.gateway_message(s.id(), std::move(*msg)));
+        deliver(s.role() == peer_role::client ? router_.client_message(s.id(), std::move(*msg))
+                                              : router_.gateway_message(s.id(), std::move(*msg)));
     }
 }
 
-void server::gateway_closed(gateway_session& s)
+void server::session_closed(ws_session& s)
 {
+    if (s.role() == peer_role::client) {
+        clients_.erase(s.id());
+        router_.client_closed(s.id());
+        log_->info("client {} disconnected ({} clients)", s.uuid(), clients_.size());
+        return;
+    }
     gateways_.erase(s.id());
     log_->info("gateway #{} disconnected, {} node(s) out", s.id(), router_.node_count(s.id()));
     deliver(router_.gateway_closed(s.id()));

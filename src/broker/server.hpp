@@ -2,11 +2,24 @@
 // The broker's network side: listens, hands connections to http_session for
 // the upgrade, keeps the live websocket sessions by id, runs the router and
 // carries out its deliveries. One io_context, one thread: no locks.
+//
+// Ownership: a session (http_session, ws_session) is owned by its pending
+// operations (shared_ptr captured by each handler; a gateway session whose
+// reads are paused holds itself, see ws_session::parked_), never by the
+// server. The server keeps plain pointers to the live ones, each added when
+// the session starts and removed when it ends (http_session: its
+// destructor; ws_session: finish(), which runs before its last handler
+// returns). Sessions refer back to the server by reference, so the server
+// must outlive them: destroy it only after io_context::run() has returned
+// on its own, which happens once stop() has ended every session (no
+// handler, hence no session, is left). ~server asserts that no session is
+// registered any more.
 #include "broker/backpressure.hpp"
 #include "broker/router.hpp"
 #include "common/keys.hpp"
-#include "common/refusal_log.hpp"
+#include "common/listener.hpp"
 #include "common/net.hpp"
+#include "common/refusal_log.hpp"
 
 #include <spdlog/logger.h>
 
@@ -23,8 +36,6 @@
 
 namespace aiot::broker {
 
-class client_session;
-class gateway_session;
 class http_session;
 class ws_session;
 
@@ -54,7 +65,7 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Binds and starts accepting. Throws std::system_error if it cannot.
+    // Binds and starts accepting. Throws std::runtime_error if it cannot.
     void start();
     // Stops accepting and closes every connection with 1001 (going away);
     // the io_context runs out of work once they are gone.
@@ -100,20 +111,14 @@ public:
     // Called by the sessions.
     void http_started(http_session& s);
     void http_ended(http_session& s);
-    void client_opened(client_session& s);
-    void client_message(client_session& s, std::string_view text);
-    void client_closed(client_session& s);
-    void gateway_opened(gateway_session& s);
-    void gateway_message(gateway_session& s, std::string_view text);
-    void gateway_closed(gateway_session& s);
+    void session_opened(ws_session& s);
+    void session_message(ws_session& s, std::string_view text);
+    // Once per session, when its connection is gone.
+    void session_closed(ws_session& s);
 
 private:
-    void open_acceptor(const tcp::endpoint& ep);
-    void do_accept();
-    void on_accept(const beast::error_code& ec, tcp::socket socket);
     void schedule_idle_check();
     void schedule_refusal_summary();
-    void opened(ws_session& s);
     // The message, or std::nullopt after closing s with 1003 and the reason.
     std::optional<common::message> parse(ws_session& s, std::string_view text);
     void deliver(std::vector<delivery> deliveries);
@@ -126,8 +131,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::shared_ptr<spdlog::logger> ws_log_;
     router router_;
-    tcp::acceptor acceptor_;
-    net::steady_timer accept_retry_;
+    common::listener listener_;
     net::steady_timer idle_timer_;
     net::steady_timer refusal_timer_;
     net::steady_timer stall_timer_;
@@ -139,14 +143,13 @@ private:
     std::uint16_t port_ = 0;
     std::chrono::milliseconds close_timeout_;
     bool stopping_ = false;
-    bool accept_failing_ = false;
     peer_id last_id_ = 0;
     std::vector<char> read_buffer_;
 
     // Live sessions; each removes itself when its connection ends.
     std::unordered_set<http_session*> handshakes_;
-    std::unordered_map<peer_id, client_session*> clients_;
-    std::unordered_map<peer_id, gateway_session*> gateways_;
+    std::unordered_map<peer_id, ws_session*> clients_;
+    std::unordered_map<peer_id, ws_session*> gateways_;
 };
 
 } // namespace aiot::broker

@@ -3,9 +3,10 @@
 #include "broker/server.hpp"
 #include "common/text.hpp"
 
+#include <cassert>
+
 namespace aiot::broker {
 
-namespace ws = common::ws;
 
 namespace {
 
@@ -31,10 +32,13 @@ void trim(std::vector<T>& v)
 
 } // namespace
 
-ws_session::ws_session(server& srv, peer_id id, tcp::socket socket, std::string peer_name)
+ws_session::ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
+                       std::string peer_name, std::string uuid)
     : server_(srv),
       id_(id),
+      role_(role),
       peer_name_(std::move(peer_name)),
+      uuid_(std::move(uuid)),
       socket_(std::move(socket)),
       decoder_(ws::role::server, srv.config().max_message_size),
       close_timer_(socket_.get_executor())
@@ -43,14 +47,40 @@ ws_session::ws_session(server& srv, peer_id id, tcp::socket socket, std::string 
 
 ws_session::~ws_session() = default;
 
+bool ws_session::allowed(phase from, phase to)
+{
+    switch (from) {
+    case phase::open:
+        return to != phase::open;
+    case phase::close_sent:
+        return to == phase::shutting_down || to == phase::finished;
+    case phase::shutting_down:
+        return to == phase::finished;
+    case phase::finished:
+        return false;
+    }
+    return false;
+}
+
+void ws_session::enter(phase next)
+{
+    assert(allowed(phase_, next) && "ws_session: transition not in the table (ws_session.hpp)");
+    phase_ = next;
+}
+
+std::string ws_session::describe() const
+{
+    return role_ == peer_role::client ? "client " + uuid_ : "gateway #" + std::to_string(id_);
+}
+
 void ws_session::start(std::string handshake_response, std::string early_bytes)
 {
-    beast::error_code ec;
+    error_code ec;
     socket_.non_blocking(true, ec);
     socket_.set_option(tcp::no_delay(true), ec);
     send_control(std::move(handshake_response));
-    on_open();
-    if (!early_bytes.empty() && !finished_) {
+    server_.session_opened(*this);
+    if (!early_bytes.empty() && phase_ != phase::finished) {
         decoder_.feed(std::span<char>(early_bytes.data(), early_bytes.size()),
                       [this](const ws::event& e) { on_event(e); });
     }
@@ -60,27 +90,27 @@ void ws_session::start(std::string handshake_response, std::string early_bytes)
 void ws_session::do_wait_read()
 {
     socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](const beast::error_code& ec) {
+                       [self = shared_from_this()](const error_code& ec) {
                            self->on_readable(ec);
                        });
 }
 
-void ws_session::on_readable(const beast::error_code& ec)
+void ws_session::on_readable(const error_code& ec)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     if (ec) {
         finish(ec.message());
         return;
     }
-    if (!client_role_ && server_.gateway_reads_paused()) {
+    if (role_ == peer_role::gateway && server_.gateway_reads_paused()) {
         parked_ = shared_from_this(); // resume_reading() waits again
         return;
     }
     const auto buffer = server_.read_buffer();
-    for (int i = 0; i < max_reads_per_wakeup && !finished_; ++i) {
-        beast::error_code read_ec;
+    for (int i = 0; i < max_reads_per_wakeup && phase_ != phase::finished; ++i) {
+        error_code read_ec;
         const std::size_t n = socket_.read_some(net::buffer(buffer.data(), buffer.size()), read_ec);
         if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
             break;
@@ -89,7 +119,7 @@ void ws_session::on_readable(const beast::error_code& ec)
             finish(read_ec == net::error::eof ? "connection closed by peer" : read_ec.message());
             return;
         }
-        active_ = true;
+        liveness_ = liveness::heard;
         decoder_.feed(buffer.first(n), [this](const ws::event& e) { on_event(e); });
         if (n < buffer.size()) {
             break;
@@ -103,7 +133,7 @@ void ws_session::on_readable(const beast::error_code& ec)
 
 void ws_session::wait_or_park()
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     if (!deferred_.empty()) {
@@ -120,30 +150,30 @@ void ws_session::resume_reading()
     }
     auto self = std::move(parked_);
     parked_.reset();
-    while (!deferred_.empty() && !finished_) {
+    while (!deferred_.empty() && phase_ != phase::finished) {
         if (server_.gateway_reads_paused()) {
             parked_ = std::move(self);
             return;
         }
         const auto text = std::move(deferred_.front());
         deferred_.pop_front();
-        if (!close_sent_) {
-            on_message(text);
+        if (phase_ == phase::open) {
+            server_.session_message(*this, text);
         }
     }
-    if (!finished_) {
+    if (phase_ != phase::finished) {
         do_wait_read();
     }
 }
 
 void ws_session::on_event(const ws::event& e)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     switch (e.type) {
     case ws::event::kind::message:
-        if (close_sent_) {
+        if (phase_ != phase::open) {
             return; // closing: data is no longer processed
         }
         if (e.op == ws::opcode::binary && !common::valid_utf8(e.payload)) {
@@ -151,39 +181,40 @@ void ws_session::on_event(const ws::event& e)
             close(ws::close_code::invalid_payload, "message is not UTF-8");
             return;
         }
-        if (!client_role_ && (server_.gateway_reads_paused() || !deferred_.empty())) {
+        if (role_ == peer_role::gateway &&
+            (server_.gateway_reads_paused() || !deferred_.empty())) {
             deferred_.emplace_back(e.payload); // bounded by one read (on_readable)
             return;
         }
-        on_message(e.payload);
+        server_.session_message(*this, e.payload);
         return;
     case ws::event::kind::ping:
-        if (!close_sent_) {
+        if (phase_ == phase::open) {
             send_pong(*ws::control_reply(e));
         }
         return;
     case ws::event::kind::pong:
         return;
     case ws::event::kind::close:
-        if (close_sent_) {
+        if (phase_ != phase::open) {
             finish("closing handshake done");
             return;
         }
         server_.log().debug("{}: peer closed with {} '{}'", describe(), e.code, e.reason);
         send_control(*ws::control_reply(e));
-        close_sent_ = true;
-        shutdown_after_write_ = true;
+        enter(phase::shutting_down);
         arm_close_timer();
         return;
     case ws::event::kind::error:
         server_.log().warn("{}: websocket protocol error ({}), closing with {}", describe(),
                            e.reason, e.code);
-        if (!close_sent_) {
+        if (phase_ == phase::open) {
             send_control(*ws::control_reply(e));
-            close_sent_ = true;
             arm_close_timer();
         }
-        shutdown_after_write_ = true;
+        if (phase_ != phase::shutting_down) {
+            enter(phase::shutting_down);
+        }
         if (!write_pending_) {
             half_close();
         }
@@ -193,7 +224,7 @@ void ws_session::on_event(const ws::event& e)
 
 void ws_session::send(const frame_ptr& frame)
 {
-    if (close_sent_ || finished_) {
+    if (closing()) {
         return;
     }
     const auto& cfg = server_.config();
@@ -209,7 +240,7 @@ void ws_session::send(const frame_ptr& frame)
 
 void ws_session::send_control(std::string frame)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     grow_queue(frame.size());
@@ -219,7 +250,7 @@ void ws_session::send_control(std::string frame)
 
 void ws_session::send_pong(std::string frame)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     if (pong_slot_ != no_pong) {
@@ -263,12 +294,12 @@ void ws_session::schedule_write()
 
 void ws_session::do_write()
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     if (queue_.empty()) {
         write_pending_ = false;
-        if (shutdown_after_write_) {
+        if (phase_ == phase::shutting_down) {
             half_close();
         }
         return;
@@ -301,14 +332,14 @@ void ws_session::do_write()
         buffers_.emplace_back(copied_.data() + run_start, copied_.size() - run_start);
     }
     net::async_write(socket_, buffers_,
-                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                     [self = shared_from_this()](const error_code& ec, std::size_t) {
                          self->on_write(ec);
                      });
 }
 
-void ws_session::on_write(const beast::error_code& ec)
+void ws_session::on_write(const error_code& ec)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
     if (ec) {
@@ -345,7 +376,7 @@ void ws_session::overflow()
 
 void ws_session::drop_as_stuck(std::string_view why)
 {
-    if (close_sent_ || finished_) {
+    if (closing()) {
         return;
     }
     server_.log().warn("{}: {}, dropping it", describe(), why);
@@ -370,7 +401,7 @@ void ws_session::grow_queue(std::size_t bytes)
         last_progress_ = server_.now(); // the wait starts now
     }
     queued_bytes_ += bytes;
-    if (client_role_) {
+    if (role_ == peer_role::client) {
         server_.client_queue_grew(bytes);
     }
 }
@@ -378,7 +409,7 @@ void ws_session::grow_queue(std::size_t bytes)
 void ws_session::shrink_queue(std::size_t bytes)
 {
     queued_bytes_ -= bytes;
-    if (client_role_) {
+    if (role_ == peer_role::client) {
         server_.client_queue_shrank(bytes);
     }
 }
@@ -386,10 +417,10 @@ void ws_session::shrink_queue(std::size_t bytes)
 void ws_session::close(std::uint16_t code, std::string_view reason,
                        std::chrono::milliseconds wait_limit)
 {
-    if (close_sent_ || finished_) {
+    if (closing()) {
         return;
     }
-    close_sent_ = true;
+    enter(phase::close_sent);
     send_control(ws::encode_close(code, reason));
     arm_close_timer(wait_limit);
 }
@@ -397,8 +428,8 @@ void ws_session::close(std::uint16_t code, std::string_view reason,
 void ws_session::arm_close_timer(std::chrono::milliseconds limit)
 {
     close_timer_.expires_after(std::min(limit, server_.close_timeout()));
-    close_timer_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
-        if (!ec && !self->finished_) {
+    close_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec && self->phase_ != phase::finished) {
             self->server_.log().debug("{}: no close reply in time", self->describe());
             self->finish("close timeout");
         }
@@ -407,18 +438,19 @@ void ws_session::arm_close_timer(std::chrono::milliseconds limit)
 
 void ws_session::idle_check()
 {
-    if (finished_ || close_sent_) {
+    if (closing()) {
         return;
     }
-    if (active_) {
-        active_ = false;
-        pinged_ = false;
+    switch (liveness_) {
+    case liveness::heard:
+        liveness_ = liveness::quiet;
         return;
-    }
-    if (!pinged_) {
-        pinged_ = true;
+    case liveness::quiet:
+        liveness_ = liveness::pinged;
         send_control(ws::encode_frame(ws::opcode::ping, {}));
         return;
+    case liveness::pinged:
+        break;
     }
     server_.log().info("{}: silent for too long, closing", describe());
     close(ws::close_code::going_away, "idle timeout", quick_close);
@@ -429,29 +461,29 @@ void ws_session::half_close()
     // Our last frame is out: send FIN and read (discarding) until the peer
     // closes too, so that unread bytes cannot turn into a reset that loses
     // the close frame. The close timer bounds the wait.
-    beast::error_code ec;
+    error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
 }
 
 void ws_session::finish(std::string_view why)
 {
-    if (finished_) {
+    if (phase_ == phase::finished) {
         return;
     }
-    finished_ = true;
+    enter(phase::finished);
     // A parked session may be held only by itself: alive until we return.
     const auto keep_alive = std::move(parked_);
     parked_.reset();
     deferred_.clear();
     server_.log().debug("{}: connection ends ({})", describe(), why);
-    beast::error_code ec;
+    error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     close_timer_.cancel();
     queue_.clear();
     pong_slot_ = no_pong;
     shrink_queue(queued_bytes_); // the write under way is abandoned too
-    on_closed();
+    server_.session_closed(*this);
 }
 
 } // namespace aiot::broker

@@ -1,14 +1,19 @@
 #pragma once
-// One accepted websocket connection: our own framing (common/ws_frame) on a
+// One accepted websocket connection: our own framing (broker/ws/frame) on a
 // plain TCP socket. Reads wait for readability and then read into the
 // server's shared buffer, so an idle connection holds no buffer. Sends are
 // shared, already framed messages; everything queued is written with one
 // gathered write (small frames copied into one block, large ones by
 // reference). The queue is bounded by count and bytes: a peer that
 // falls behind is closed (1013) instead of slowing anyone else.
+//
+// One class for both kinds of peer: its role (a web client on /ws, a
+// gateway on /gw) says which of the server's tables it joins and whether
+// its queue counts in the backpressure (clients) or its reads may be
+// paused (gateways).
 #include "broker/router.hpp"
+#include "broker/ws/frame.hpp"
 #include "common/net.hpp"
-#include "common/ws_frame.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -22,12 +27,17 @@ namespace aiot::broker {
 
 class server;
 
+enum class peer_role : std::uint8_t { client, gateway };
+
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using frame_ptr = std::shared_ptr<const std::string>;
 
-    ws_session(server& srv, peer_id id, tcp::socket socket, std::string peer_name);
-    virtual ~ws_session();
+    // uuid: the id the protocol knows a web client by ("src", "dst");
+    // empty for a gateway.
+    ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
+               std::string peer_name, std::string uuid = {});
+    ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
 
@@ -63,27 +73,41 @@ public:
     const std::string& peer_name() const { return peer_name_; }
     // The peer's address without the port (for per-address limits).
     std::string peer_address() const;
-    bool closing() const { return close_sent_ || finished_; }
+    peer_role role() const { return role_; }
+    const std::string& uuid() const { return uuid_; }
+    bool closing() const { return phase_ != phase::open; }
     // "client <uuid>" or "gateway #<id>", for log lines.
-    virtual std::string describe() const = 0;
+    std::string describe() const;
 
-protected:
-    virtual void on_open() = 0;
-    virtual void on_message(std::string_view text) = 0;
-    // Called once, when the connection is gone.
-    virtual void on_closed() = 0;
-
-    server& server_;
-    // Web clients' queues count in the server's backpressure; set by
-    // client_session.
-    bool client_role_ = false;
+    // Where the connection is. Allowed transitions (enter() asserts them):
+    //   open          -> close_sent     we started the closing handshake
+    //   open          -> shutting_down  the peer closed (our reply is queued)
+    //                                   or broke the protocol (our close is
+    //                                   queued)
+    //   close_sent    -> shutting_down  the peer broke the protocol while we
+    //                                   waited for its reply
+    //   close_sent    -> finished       the peer's close reply arrived
+    //   any but finished -> finished    I/O error, end of stream, close
+    //                                   timeout
+    // open: messages are read and sent. close_sent: our close frame is
+    // queued; no more messages either way, only the peer's close reply is
+    // awaited. shutting_down: the closing handshake is over on our side; once
+    // the queue is written we send FIN (half_close) and wait for the peer's
+    // FIN. finished: the socket is closed and the server was told (once).
+    enum class phase : std::uint8_t { open, close_sent, shutting_down, finished };
+    // Liveness for the idle sweep: heard (read something since the last
+    // sweep) -> quiet (a sweep passed without input) -> pinged (a second
+    // sweep sent a ping) -> the third sweep closes. Any input: heard.
+    enum class liveness : std::uint8_t { heard, quiet, pinged };
 
 private:
+    static bool allowed(phase from, phase to);
+    void enter(phase next);
     void do_wait_read();
     // Waits for readability, or parks when messages wait in deferred_.
     void wait_or_park();
-    void on_readable(const beast::error_code& ec);
-    void on_event(const common::ws::event& e);
+    void on_readable(const error_code& ec);
+    void on_event(const ws::event& e);
     void send_control(std::string frame);
     // Answers a ping. At most one pong waits in the queue: a newer ping
     // replaces the waiting answer (RFC 6455 5.5.3 allows answering only
@@ -91,7 +115,7 @@ private:
     void send_pong(std::string frame);
     void schedule_write();
     void do_write();
-    void on_write(const beast::error_code& ec);
+    void on_write(const error_code& ec);
     void arm_close_timer(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
     void overflow();
     void drop_queue();
@@ -102,10 +126,13 @@ private:
     void half_close();
     void finish(std::string_view why);
 
+    server& server_; // outlives every session (server.hpp, "Ownership")
     peer_id id_;
+    peer_role role_;
     std::string peer_name_;
+    std::string uuid_;
     tcp::socket socket_;
-    common::ws::decoder decoder_;
+    ws::decoder decoder_;
     net::steady_timer close_timer_;
 
     std::vector<frame_ptr> queue_;    // waiting for the next write
@@ -116,18 +143,17 @@ private:
     std::chrono::steady_clock::time_point last_progress_;
     std::size_t pong_slot_ = no_pong; // index in queue_ of the waiting pong
     static constexpr std::size_t no_pong = static_cast<std::size_t>(-1);
-    bool write_pending_ = false;      // write scheduled or under way
-    bool close_sent_ = false;
-    bool shutdown_after_write_ = false;
-    bool finished_ = false;
+    phase phase_ = phase::open;
+    liveness liveness_ = liveness::heard;
+    // The writer, apart from the phase (a write may be under way in any of
+    // them): a do_write is posted or an async_write is pending. At most one.
+    bool write_pending_ = false;
     // Readable, but not read while the server pauses gateways. No handler
     // is pending then, so the session holds itself alive until resumed.
     std::shared_ptr<ws_session> parked_;
     // Gateway messages decoded after the pause began (at most one read's
     // worth): routed when reading resumes, in order.
     std::deque<std::string> deferred_;
-    bool active_ = true;   // read something since the last idle check
-    bool pinged_ = false;
 };
 
 } // namespace aiot::broker

@@ -1,17 +1,13 @@
 #pragma once
-// The one way into Asio and Beast for the whole project.
+// The one way into Asio for the whole project (Beast: net_http.hpp, and
+// net_ws.hpp for Beast's websocket stream).
 // <utility> first: Boost 1.74's awaitable.hpp needs std::exchange (asio #944).
 #include <utility>
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 namespace aiot {
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
 } // namespace aiot

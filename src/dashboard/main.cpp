@@ -2,6 +2,7 @@
 #include "common/cli.hpp"
 #include "common/logging.hpp"
 #include "common/net.hpp"
+#include "common/stop_signals.hpp"
 #include "common/system.hpp"
 #include "dashboard/config.hpp"
 #include "dashboard/server.hpp"
@@ -56,11 +57,10 @@ int main(int argc, char** argv)
                   "https:// behind a TLS proxy)",
                   cfg.web_port);
 
-        net::signal_set signals(ioc, SIGINT, SIGTERM);
         // SIGHUP: render the page again (after an edit of index.html).
         net::signal_set hangup(ioc, SIGHUP);
-        std::function<void(const beast::error_code&, int)> on_hangup =
-            [&](const beast::error_code& ec, int) {
+        std::function<void(const error_code&, int)> on_hangup =
+            [&](const error_code& ec, int) {
                 if (ec) {
                     return;
                 }
@@ -69,13 +69,12 @@ int main(int argc, char** argv)
                 hangup.async_wait(on_hangup);
             };
         hangup.async_wait(on_hangup);
-        signals.async_wait([&](const beast::error_code& ec, int signal) {
-            if (!ec) {
-                log->info("signal {}: shutting down", signal);
-                server.stop();
-                beast::error_code ignored;
-                hangup.cancel(ignored);
-            }
+        // A second SIGINT or SIGTERM ends the process at once.
+        common::stop_signals signals(ioc, [&](int signal) {
+            log->info("signal {}: shutting down", signal);
+            server.stop();
+            error_code ignored;
+            hangup.cancel(ignored);
         });
         ioc.run();
     } catch (const std::exception& e) {

@@ -59,62 +59,21 @@ server::server(net::io_context& ioc, const config& cfg)
       cfg_(cfg),
       log_(common::get_logger("dashboard.http")),
       handler_(cfg, common::get_logger("dashboard")),
-      acceptor_(ioc)
+      listener_(ioc, log_)
 {
-}
-
-beast::error_code server::open_acceptor(const tcp::endpoint& endpoint)
-{
-    beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec && endpoint.address().is_v6()) {
-        beast::error_code ignored;
-        acceptor_.set_option(net::ip::v6_only(false), ignored); // dual-stack
-    }
-    if (!ec) {
-        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    }
-    if (!ec) {
-        acceptor_.bind(endpoint, ec);
-    }
-    if (!ec) {
-        acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        beast::error_code ignored;
-        acceptor_.close(ignored);
-    }
-    return ec;
 }
 
 void server::start()
 {
-    beast::error_code ec;
-    auto address = net::ip::make_address(cfg_.bind, ec);
-    if (ec) {
-        tcp::resolver resolver(ioc_);
-        const auto results = resolver.resolve(cfg_.bind, std::to_string(cfg_.web_port), ec);
-        if (ec || results.empty()) {
-            throw std::runtime_error("cannot resolve --bind " + cfg_.bind + ": " + ec.message());
-        }
-        address = results.begin()->endpoint().address();
+    tcp::endpoint ep;
+    try {
+        ep = listener_.open(cfg_.bind, cfg_.web_port);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string(e.what()) + " (--bind, --web-port)");
     }
-    ec = open_acceptor({address, cfg_.web_port});
-    if (ec && address.is_v6() && address.to_v6().is_unspecified()) {
-        log_->warn("cannot listen on [::]:{} ({}); using 0.0.0.0", cfg_.web_port, ec.message());
-        ec = open_acceptor({net::ip::address_v4::any(), cfg_.web_port});
-    }
-    if (ec) {
-        throw std::runtime_error("cannot listen on " + cfg_.bind + " port " +
-                                 std::to_string(cfg_.web_port) + ": " + ec.message() +
-                                 " (--bind, --web-port)");
-    }
-    const auto ep = acceptor_.local_endpoint();
-    log_->info("listening on http://{}{}{}:{}/, serving {}", ep.address().is_v6() ? "[" : "",
-               ep.address().to_string(), ep.address().is_v6() ? "]" : "", ep.port(),
+    log_->info("listening on http://{}/, serving {}", common::endpoint_text(ep),
                handler_.root().string());
-    net::co_spawn(ioc_, accept_loop(),
-                  [this](std::exception_ptr e) { on_finished(e, "listener"); });
+    listener_.start([this](tcp::socket socket) { on_accept(std::move(socket)); });
 }
 
 bool server::reload()
@@ -124,7 +83,7 @@ bool server::reload()
 
 tcp::endpoint server::local_endpoint() const
 {
-    return acceptor_.local_endpoint();
+    return listener_.local_endpoint();
 }
 
 void server::stop()
@@ -133,8 +92,8 @@ void server::stop()
         return;
     }
     stopping_ = true;
+    listener_.close();
     beast::error_code ec;
-    acceptor_.close(ec);
     for (auto& [id, stream] : sessions_) {
         stream->socket().shutdown(tcp::socket::shutdown_both, ec);
         stream->socket().close(ec);
@@ -154,47 +113,24 @@ void server::on_finished(std::exception_ptr e, const char* what)
     }
 }
 
-net::awaitable<void> server::accept_loop()
+void server::on_accept(tcp::socket socket)
 {
-    net::steady_timer retry(ioc_);
-    bool failing = false;
-    while (!stopping_) {
-        beast::error_code ec;
-        tcp::socket socket = co_await acceptor_.async_accept(
-            net::redirect_error(net::use_awaitable, ec));
-        if (stopping_) {
-            break;
+    if (sessions_.size() >= cfg_.max_connections) {
+        if (!at_capacity_) {
+            log_->warn("{} connections open: refusing new ones", sessions_.size());
+            at_capacity_ = true;
         }
-        if (ec) {
-            // EMFILE and the like: say so once, wait, accept again.
-            if (!failing) {
-                log_->warn("accept failed: {}; retrying", ec.message());
-                failing = true;
-            }
-            retry.expires_after(std::chrono::milliseconds(200));
-            co_await retry.async_wait(net::redirect_error(net::use_awaitable, ec));
-            continue;
-        }
-        if (failing) {
-            log_->info("accepting again");
-            failing = false;
-        }
-        if (sessions_.size() >= cfg_.max_connections) {
-            if (!at_capacity_) {
-                log_->warn("{} connections open: refusing new ones", sessions_.size());
-                at_capacity_ = true;
-            }
-            socket.close(ec);
-            continue;
-        }
-        if (at_capacity_) {
-            log_->info("accepting connections again");
-            at_capacity_ = false;
-        }
-        const auto id = next_id_++;
-        net::co_spawn(ioc_, run_session(std::move(socket), id),
-                      [this](std::exception_ptr e) { on_finished(e, "session"); });
+        beast::error_code ignored;
+        socket.close(ignored);
+        return;
     }
+    if (at_capacity_) {
+        log_->info("accepting connections again");
+        at_capacity_ = false;
+    }
+    const auto id = next_id_++;
+    net::co_spawn(ioc_, run_session(std::move(socket), id),
+                  [this](std::exception_ptr e) { on_finished(e, "session"); });
 }
 
 net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)

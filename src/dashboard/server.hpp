@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP server of aiot-dashboard: a listener and keep-alive sessions
 // (C++20 coroutines) that carry requests to request_handler and back.
-#include "common/net.hpp"
+#include "common/listener.hpp"
+#include "common/net_http.hpp"
 #include "config.hpp"
 #include "request_handler.hpp"
 
@@ -37,16 +38,15 @@ public:
     void stop();
 
 private:
-    net::awaitable<void> accept_loop();
+    void on_accept(tcp::socket socket);
     net::awaitable<void> run_session(tcp::socket socket, std::uint64_t id);
-    beast::error_code open_acceptor(const tcp::endpoint& endpoint);
     void on_finished(std::exception_ptr e, const char* what);
 
     net::io_context& ioc_;
     config cfg_;
     std::shared_ptr<spdlog::logger> log_;
     request_handler handler_;
-    tcp::acceptor acceptor_;
+    common::listener listener_;
     std::unordered_map<std::uint64_t, beast::tcp_stream*> sessions_;
     std::uint64_t next_id_ = 1;
     bool stopping_ = false;

@@ -13,7 +13,6 @@
 #include "gateways/coap/coap_logic.hpp"
 #include "gateways/coap/payload.hpp"
 #include "common/message.hpp"
-#include "common/ws_frame.hpp"
 
 #include <cstddef>
 #include <cstdint>

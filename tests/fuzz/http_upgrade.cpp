@@ -3,10 +3,11 @@
 // broker builds from the request (path, upgrade, version, key, the
 // gateway's token header, the browser's subprotocol). The 101 answer must
 // stay one well-formed HTTP head whatever the request held.
-#include "broker/handshake.hpp"
-#include "common/net.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/handshake.hpp"
+#include "common/net_http.hpp"
+#include "broker/ws/frame.hpp"
 #include "fuzz_check.hpp"
+#include "support/ws_handshake.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -47,7 +48,7 @@ bool well_formed_head(std::string_view head)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    namespace ws = common::ws;
+    namespace ws = broker::ws;
     http::request_parser<http::string_body> parser;
     parser.body_limit(4096); // http_session's max_request_body
     beast::error_code ec;
@@ -98,6 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     std::string::npos);
     AIOT_FUZZ_CHECK(well_formed_head(answer));
     // A client checking that answer with its own key accepts it.
-    AIOT_FUZZ_CHECK(ws::client_handshake_accepted(answer, key));
+    AIOT_FUZZ_CHECK(test::client_handshake_accepted(answer, key));
     return 0;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // What the websocket decoder promises, checked on every event (shared by
 // the server and client fuzz targets).
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
 #include "fuzz_check.hpp"
 
 #include <algorithm>
@@ -19,17 +19,17 @@ inline constexpr std::size_t fuzz_max_message = 4096;
 // returns how many events it gave; `seen` receives the single event's copy.
 struct decoded_one {
     int events = 0;
-    common::ws::event::kind type{};
+    broker::ws::event::kind type{};
     std::string payload;
     std::uint16_t code = 0;
     bool failed = false;
 };
 
-inline decoded_one decode_reply(common::ws::role r, std::string frame)
+inline decoded_one decode_reply(broker::ws::role r, std::string frame)
 {
     decoded_one d;
-    common::ws::decoder dec(r, fuzz_max_message);
-    dec.feed(std::span<char>(frame.data(), frame.size()), [&](const common::ws::event& e) {
+    broker::ws::decoder dec(r, fuzz_max_message);
+    dec.feed(std::span<char>(frame.data(), frame.size()), [&](const broker::ws::event& e) {
         ++d.events;
         d.type = e.type;
         d.payload = std::string(e.payload);
@@ -40,9 +40,9 @@ inline decoded_one decode_reply(common::ws::role r, std::string frame)
 }
 
 // data[0] picks the chunk size (1..256); the rest is fed in such chunks.
-inline int feed_decoder(common::ws::role role, const std::uint8_t* data, std::size_t size)
+inline int feed_decoder(broker::ws::role role, const std::uint8_t* data, std::size_t size)
 {
-    namespace ws = common::ws;
+    namespace ws = broker::ws;
     using kind = ws::event::kind;
     const std::size_t chunk = std::size_t{data[0]} + 1;
     std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);

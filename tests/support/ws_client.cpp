@@ -1,6 +1,6 @@
 #include "support/ws_client.hpp"
 
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 
 namespace aiot::test {
 

@@ -6,7 +6,7 @@
 #include "common/net.hpp"
 #include "common/system.hpp"
 #include "gateways/coap/coap_io.hpp"
-#include "gateways/core/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -65,7 +65,7 @@ int main(int argc, char** argv)
         aiot::common::raise_fd_limit();
         aiot::net::io_context ioc{1};
         aiot::utils::coap_test_node nodes(ioc, c, log);
-        aiot::gw::stop_signals signals(ioc, [&](int signal) {
+        aiot::common::stop_signals signals(ioc, [&](int signal) {
             log->info("signal {}: stopping", signal);
             nodes.stop();
         });

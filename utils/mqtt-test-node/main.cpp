@@ -2,7 +2,7 @@
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "common/system.hpp"
-#include "gateways/core/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 #include "mqtt_test_node.hpp"
 
 #include <CLI/CLI.hpp>
@@ -47,7 +47,7 @@ int main(int argc, char** argv)
     auto log = common::get_logger("mqtt-test-node");
     net::io_context ioc{1};
     utils::mqtt_test_node nodes(ioc, client, config, log);
-    gw::stop_signals signals(ioc, [&](int) { nodes.stop(); });
+    aiot::common::stop_signals signals(ioc, [&](int) { nodes.stop(); });
     nodes.start();
     ioc.run();
     log->info("stopped");

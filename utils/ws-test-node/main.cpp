@@ -1,7 +1,7 @@
 // ws-test-node: a simulated websocket node for aiot-ws-gateway.
 #include "common/logging.hpp"
 #include "common/net.hpp"
-#include "gateways/core/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 #include "ws_test_node.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,7 +33,7 @@ int main(int argc, char** argv)
     auto log = common::get_logger("ws-test-node");
     net::io_context ioc{1};
     utils::ws_test_node node(ioc, config, log);
-    gw::stop_signals signals(ioc, [&](int) { node.stop(); });
+    aiot::common::stop_signals signals(ioc, [&](int) { node.stop(); });
     node.start();
     ioc.run();
     log->info("stopped");

@@ -2,7 +2,7 @@
 
 #include "common/logging.hpp"
 #include "common/message.hpp"
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>

@@ -1,7 +1,7 @@
 #include "broker_uplink.hpp"
 
 #include "common/logging.hpp"
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 
 #include <spdlog/spdlog.h>
 

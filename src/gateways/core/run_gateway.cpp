@@ -3,7 +3,7 @@
 #include "common/net.hpp"
 #include "common/system.hpp"
 #include "gateways/core/gateway_service.hpp"
-#include "gateways/core/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +18,7 @@ int run_gateway(const gateway_config& config, std::string protocol,
         net::io_context ioc{1};
         gateway_service service(ioc, config, std::move(protocol), log); // loads the keys
         const auto adapter = make_adapter(ioc, service);
-        stop_signals signals(ioc, [&](int signal) {
+        common::stop_signals signals(ioc, [&](int signal) {
             log->info("signal {} received, shutting down", signal);
             adapter->stop();
             service.stop();

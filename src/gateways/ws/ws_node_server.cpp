@@ -1,8 +1,9 @@
 #include "ws_node_server.hpp"
 
+#include "common/listener.hpp"
 #include "common/logging.hpp"
 #include "common/message.hpp"
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 #include "common/refusal_log.hpp"
 #include "common/system.hpp"
 #include "common/text.hpp"
@@ -31,8 +32,7 @@ public:
           service_(service),
           config_(std::move(config)),
           log_(log ? std::move(log) : common::get_logger("gw.ws")),
-          acceptor_(ioc),
-          retry_timer_(ioc),
+          listener_(ioc, log_),
           summary_timer_(ioc)
     {
     }
@@ -54,18 +54,11 @@ public:
     gateway_service& service() { return service_; }
     const server_config& config() const { return config_; }
     spdlog::logger& log() { return *log_; }
-    std::uint16_t port() const
-    {
-        beast::error_code ec;
-        const auto ep = acceptor_.local_endpoint(ec);
-        return ec ? 0 : ep.port();
-    }
+    std::uint16_t port() const { return listener_.local_endpoint().port(); }
     std::size_t connection_count() const { return connections_.size(); }
 
 private:
-    void listen(const net::ip::address& address);
-    void do_accept();
-    void on_accept(beast::error_code ec, tcp::socket socket);
+    void on_accept(tcp::socket socket);
     void schedule_summaries();
 
     struct connection_entry {
@@ -77,8 +70,7 @@ private:
     gateway_service& service_;
     server_config config_;
     std::shared_ptr<spdlog::logger> log_;
-    tcp::acceptor acceptor_;
-    net::steady_timer retry_timer_;
+    common::listener listener_;
     net::steady_timer summary_timer_;
     common::refusal_log refusals_;
     bool started_ = false;
@@ -376,78 +368,18 @@ private:
 
 } // namespace
 
-void detail::node_hub::listen(const net::ip::address& address)
-{
-    const tcp::endpoint endpoint(address, config_.port);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    if (address.is_v6()) {
-        acceptor_.set_option(net::ip::v6_only(false)); // IPv4 too
-    }
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
-}
-
 void detail::node_hub::start()
 {
-    beast::error_code ec;
-    const auto address = net::ip::make_address(config_.bind_address, ec);
-    if (ec) {
-        throw std::runtime_error(
-            fmt::format("--bind '{}' is not an IP address: {}", config_.bind_address, ec.message()));
-    }
-    try {
-        listen(address);
-    } catch (const boost::system::system_error& e) {
-        // Only a missing IPv6 stack is worth the fallback, not a port in use.
-        if (address != net::ip::make_address("::") || e.code() == net::error::address_in_use) {
-            throw std::runtime_error(fmt::format("cannot listen on {} port {}: {}",
-                                                 config_.bind_address, config_.port,
-                                                 e.code().message()));
-        }
-        log_->warn("cannot listen on [::] port {} ({}); falling back to 0.0.0.0 (IPv4 only)",
-                   config_.port, e.code().message());
-        beast::error_code ignored;
-        acceptor_.close(ignored);
-        try {
-            listen(net::ip::address_v4::any());
-        } catch (const boost::system::system_error& e4) {
-            throw std::runtime_error(fmt::format("cannot listen on 0.0.0.0 port {}: {}",
-                                                 config_.port, e4.code().message()));
-        }
-    }
+    const auto bound = listener_.open(config_.bind_address, config_.port);
     stopping_ = false;
     started_ = true;
-    const auto bound = acceptor_.local_endpoint().address();
-    log_->info("listening for websocket nodes on ws://{}{}{}:{}/node", bound.is_v6() ? "[" : "",
-               bound.to_string(), bound.is_v6() ? "]" : "", port());
-    do_accept();
+    log_->info("listening for websocket nodes on ws://{}/node", common::endpoint_text(bound));
+    listener_.start([this](tcp::socket socket) { on_accept(std::move(socket)); });
     schedule_summaries();
 }
 
-void detail::node_hub::do_accept()
+void detail::node_hub::on_accept(tcp::socket socket)
 {
-    acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-        self->on_accept(ec, std::move(socket));
-    });
-}
-
-void detail::node_hub::on_accept(beast::error_code ec, tcp::socket socket)
-{
-    if (stopping_ || ec == net::error::operation_aborted) {
-        return;
-    }
-    if (ec) {
-        // E.g. out of file descriptors: wait a little and accept again.
-        log_->warn("accept failed: {}; retrying in 100 ms", ec.message());
-        retry_timer_.expires_after(std::chrono::milliseconds(100));
-        retry_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
-            if (!e && !self->stopping_) {
-                self->do_accept();
-            }
-        });
-        return;
-    }
     beast::error_code ep_ec;
     const auto address = socket.remote_endpoint(ep_ec).address();
     const auto it = per_address_.find(address);
@@ -476,7 +408,6 @@ void detail::node_hub::on_accept(beast::error_code ec, tcp::socket socket)
         full_ = false;
         std::make_shared<node_connection>(shared_from_this(), std::move(socket))->start();
     }
-    do_accept();
 }
 
 void detail::node_hub::refused(const net::ip::address& address, std::string_view what)
@@ -511,9 +442,7 @@ void detail::node_hub::stop()
         return;
     }
     stopping_ = true;
-    beast::error_code ignored;
-    acceptor_.close(ignored);
-    retry_timer_.cancel();
+    listener_.close();
     summary_timer_.cancel();
     log_->info("stopping: closing {} connections", connections_.size());
     const auto connections = connections_; // closing may remove entries

@@ -2,7 +2,8 @@
 #include "common/fernet.hpp"
 #include "common/keys.hpp"
 #include "common/message.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
+#include "support/ws_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 #include "support/ws_client.hpp"
@@ -32,7 +33,7 @@ using aiot::test::ws_client;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace common = aiot::common;
-namespace ws = aiot::common::ws;
+namespace ws = aiot::broker::ws;
 
 namespace {
 
@@ -85,8 +86,8 @@ public:
     bool upgrade(const std::string& target)
     {
         const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-        return write(ws::client_handshake_request("127.0.0.1", target, key)) &&
-               ws::client_handshake_accepted(read_head(), key);
+        return write(aiot::test::client_handshake_request("127.0.0.1", target, key)) &&
+               aiot::test::client_handshake_accepted(read_head(), key);
     }
 
     // Reads and discards until the broker closes the connection.
@@ -628,6 +629,23 @@ TEST_F(broker_test, sigterm_closes_connections_with_1001_and_exits_0)
     EXPECT_EQ(*status, 0);
 }
 
+TEST_F(broker_test, a_second_sigint_ends_the_broker_at_once)
+{
+    start();
+    // A web client that never reads nor answers the close: the graceful
+    // stop waits for its close reply (up to the shutdown close timeout).
+    raw_socket silent(port_, 4096);
+    ASSERT_TRUE(silent.upgrade("/ws"));
+    ASSERT_TRUE(broker_->wait_for_log("connected from")) << broker_->log();
+    broker_->signal(SIGINT);
+    ASSERT_TRUE(broker_->wait_for_log("signal 2 received")) << broker_->log();
+    broker_->signal(SIGINT);
+    const auto status = broker_->wait(2s);
+    ASSERT_TRUE(status) << "broker still running after a second SIGINT";
+    EXPECT_EQ(*status, -SIGINT) << "the second SIGINT did not end the process\n"
+                                << broker_->log();
+}
+
 TEST_F(broker_test, handshake_that_never_completes_is_dropped)
 {
     start({"--handshake-timeout", "1"});
@@ -807,7 +825,7 @@ TEST_F(broker_test, allowed_origins_refuse_other_pages_with_403)
     const auto request = [&](const std::string& origin) {
         raw_socket s(port_);
         const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-        auto req = ws::client_handshake_request("127.0.0.1", "/ws", key);
+        auto req = aiot::test::client_handshake_request("127.0.0.1", "/ws", key);
         if (!origin.empty()) {
             req.insert(req.size() - 2, "Origin: " + origin + "\r\n");
         }

@@ -2,9 +2,8 @@
 // websocket server) on 127.0.0.1 and a free port. The test thread runs the
 // io_context until an expected event has happened, with a deadline.
 #include "common/keys.hpp"
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 #include "gateways/core/gateway_service.hpp"
-#include "gateways/core/stop_signals.hpp"
 #include "support/system_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -380,28 +379,6 @@ TEST_F(gateway_service_test, stop_lets_run_return)
     returned = true;
     guard.join();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << log();
-}
-
-TEST(stop_signals, first_signal_calls_on_stop_once_and_run_returns)
-{
-    net::io_context ioc;
-    std::vector<int> seen;
-    stop_signals signals(ioc, [&](int signal) { seen.push_back(signal); });
-    std::raise(SIGTERM);
-    ioc.run_for(5s); // returns as soon as the signal was handled: no work left
-    EXPECT_EQ(seen, std::vector<int>{SIGTERM});
-}
-
-TEST(stop_signals, cancel_leaves_nothing_pending)
-{
-    net::io_context ioc;
-    bool called = false;
-    stop_signals signals(ioc, [&](int) { called = true; });
-    signals.cancel();
-    const auto start = std::chrono::steady_clock::now();
-    ioc.run_for(5s);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
-    EXPECT_FALSE(called);
 }
 
 TEST(gateway_service, missing_key_file_is_a_clear_startup_error)

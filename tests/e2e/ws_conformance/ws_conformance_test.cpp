@@ -16,7 +16,8 @@
 // Usability: a ping answered with a pong, then a message routed on.
 #include "common/fernet.hpp"
 #include "common/keys.hpp"
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
+#include "support/ws_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 
@@ -49,7 +50,7 @@ namespace {
 using namespace std::chrono_literals;
 using aiot::test::process;
 namespace common = aiot::common;
-namespace ws = aiot::common::ws;
+namespace ws = aiot::broker::ws;
 using steady = std::chrono::steady_clock;
 
 constexpr std::size_t max_message_size = 1024 * 1024; // aiot-broker's default
@@ -156,7 +157,7 @@ public:
     {
         const std::string key = "x3JJHMbDL1EzLkh9GBhXDw==";
         if (!connected_ ||
-            !write(ws::client_handshake_request("127.0.0.1", target, key, protocol))) {
+            !write(aiot::test::client_handshake_request("127.0.0.1", target, key, protocol))) {
             return false;
         }
         // One byte at a time: nothing after the head may be taken from the socket.
@@ -169,7 +170,7 @@ public:
             }
             head.push_back(c);
         }
-        return ws::client_handshake_accepted(head, key);
+        return aiot::test::client_handshake_accepted(head, key);
     }
 
     bool write(std::string_view bytes)

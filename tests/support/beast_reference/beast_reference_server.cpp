@@ -16,7 +16,7 @@
 // A test tool, so its few classes share this one file: Beast translation
 // units are slow to compile, and there is one of them here.
 #include "common/logging.hpp"
-#include "common/net.hpp"
+#include "common/net_ws.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,9 @@
 #pragma once
-// A small sans-I/O websocket codec (RFC 6455): handshake keys, frame
-// encoding, and an incremental decoder that reports complete messages,
-// control frames and protocol errors. No extensions are supported.
+// The broker's sans-I/O websocket codec (RFC 6455): the server's handshake
+// keys, frame encoding, and an incremental decoder that reports complete
+// messages, control frames and protocol errors. No extensions are
+// supported. The decoder and the masking also serve the test and bench
+// clients (tests/support/ws_handshake.hpp has the client's handshake).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace aiot::common::ws {
+namespace aiot::broker::ws {
 
 enum class opcode : std::uint8_t {
     continuation = 0x0,
@@ -41,15 +43,6 @@ std::string accept_key(std::string_view client_key);
 
 // A Sec-WebSocket-Key must be the base64 text of 16 bytes.
 bool valid_client_key(std::string_view key);
-
-// The opening request a client sends (HTTP/1.1 GET with the upgrade
-// headers); subprotocol, if not empty, is sent as Sec-WebSocket-Protocol.
-std::string client_handshake_request(std::string_view host, std::string_view target,
-                                     std::string_view key, std::string_view subprotocol = {});
-
-// True if response_head (status line and headers) accepts the upgrade made
-// with key: status 101 and the matching Sec-WebSocket-Accept.
-bool client_handshake_accepted(std::string_view response_head, std::string_view key);
 
 using mask_key = std::array<std::uint8_t, 4>;
 
@@ -121,4 +114,4 @@ private:
 // close frame for a decoding error. std::nullopt for anything else.
 std::optional<std::string> control_reply(const event& e, const mask_key* mask = nullptr);
 
-} // namespace aiot::common::ws
+} // namespace aiot::broker::ws

@@ -1,8 +1,8 @@
-#include "ws_frame.hpp"
+#include "broker/ws/frame.hpp"
 
-#include "base64.hpp"
-#include "message.hpp"
-#include "text.hpp"
+#include "common/base64.hpp"
+#include "common/message.hpp"
+#include "common/text.hpp"
 
 #include <openssl/evp.h>
 
@@ -10,7 +10,7 @@
 #include <cctype>
 #include <cstring>
 
-namespace aiot::common::ws {
+namespace aiot::broker::ws {
 namespace {
 
 constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -43,34 +43,6 @@ void unmask(char* data, std::size_t size, const std::uint8_t* key)
     }
 }
 
-// Case-insensitive search of a header's value in an HTTP head.
-std::optional<std::string_view> header_value(std::string_view head, std::string_view name)
-{
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos + 2 < head.size()) {
-        const std::size_t start = pos + 2;
-        const std::size_t end = head.find("\r\n", start);
-        const auto line = head.substr(start, end == std::string_view::npos ? head.npos : end - start);
-        const auto colon = line.find(':');
-        if (colon == name.size() &&
-            std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            })) {
-            auto value = line.substr(colon + 1);
-            while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-                value.remove_prefix(1);
-            }
-            while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
-                value.remove_suffix(1);
-            }
-            return value;
-        }
-        pos = end;
-    }
-    return std::nullopt;
-}
-
 } // namespace
 
 std::string accept_key(std::string_view client_key)
@@ -80,7 +52,7 @@ std::string accept_key(std::string_view client_key)
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha1(), nullptr);
-    return base64_encode(std::span<const std::uint8_t>(digest, length));
+    return common::base64_encode(std::span<const std::uint8_t>(digest, length));
 }
 
 bool valid_client_key(std::string_view key)
@@ -92,30 +64,6 @@ bool valid_client_key(std::string_view key)
     return std::all_of(key.begin(), key.begin() + 22, [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
     });
-}
-
-std::string client_handshake_request(std::string_view host, std::string_view target,
-                                     std::string_view key, std::string_view subprotocol)
-{
-    std::string r;
-    r.reserve(256 + subprotocol.size());
-    r.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
-    r.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ").append(key);
-    r.append("\r\nSec-WebSocket-Version: 13\r\n");
-    if (!subprotocol.empty()) {
-        r.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
-    }
-    r.append("\r\n");
-    return r;
-}
-
-bool client_handshake_accepted(std::string_view response_head, std::string_view key)
-{
-    if (!response_head.starts_with("HTTP/1.1 101")) {
-        return false;
-    }
-    const auto accept = header_value(response_head, "Sec-WebSocket-Accept");
-    return accept && *accept == accept_key(key);
 }
 
 std::size_t frame_header_size(std::size_t payload_size, bool masked)
@@ -168,7 +116,7 @@ std::string encode_close(std::uint16_t code, std::string_view reason, const mask
     std::string payload;
     payload.push_back(static_cast<char>(code >> 8));
     payload.push_back(static_cast<char>(code & 0xFF));
-    payload.append(truncate_close_reason(reason, max_control_payload - 2));
+    payload.append(common::truncate_close_reason(reason, max_control_payload - 2));
     return encode_frame(opcode::close, payload, mask);
 }
 
@@ -400,4 +348,4 @@ std::optional<std::string> control_reply(const event& e, const mask_key* mask)
     }
 }
 
-} // namespace aiot::common::ws
+} // namespace aiot::broker::ws

@@ -1,13 +1,17 @@
 #pragma once
-// Clean shutdown for daemon mains: the first SIGINT or SIGTERM calls
+// Clean shutdown for every daemon's main: the first SIGINT or SIGTERM calls
 // on_stop once (close acceptors and connections so run() returns) and
-// gives the signals back their default action, so a second one kills.
-#include "gateways/core/fwd.hpp"
+// gives the signals back their default action, so a second one ends the
+// process at once.
 
 #include <functional>
 #include <memory>
 
-namespace aiot::gw {
+namespace boost::asio {
+class io_context;
+}
+
+namespace aiot::common {
 
 class stop_signals {
 public:
@@ -24,4 +28,4 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
-} // namespace aiot::gw
+} // namespace aiot::common

@@ -1,22 +1,9 @@
-#include "broker/handshake.hpp"
+#include "broker/ws/handshake.hpp"
 
-#include "common/ws_frame.hpp"
+#include "broker/ws/frame.hpp"
+#include "common/text.hpp"
 
 namespace aiot::broker {
-namespace {
-
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-} // namespace
 
 std::optional<std::string_view> gateway_token(std::string_view header)
 {
@@ -24,8 +11,8 @@ std::optional<std::string_view> gateway_token(std::string_view header)
     if (comma == std::string_view::npos) {
         return std::nullopt;
     }
-    const auto first = trim(header.substr(0, comma));
-    const auto second = trim(header.substr(comma + 1));
+    const auto first = common::trim(header.substr(0, comma));
+    const auto second = common::trim(header.substr(comma + 1));
     if (first != "token" || second.empty() || second.find(',') != std::string_view::npos) {
         return std::nullopt;
     }
@@ -34,7 +21,7 @@ std::optional<std::string_view> gateway_token(std::string_view header)
 
 std::string_view first_subprotocol(std::string_view header)
 {
-    return trim(header.substr(0, header.find(',')));
+    return common::trim(header.substr(0, header.find(',')));
 }
 
 std::string switching_protocols(std::string_view client_key, std::string_view subprotocol)
@@ -43,7 +30,7 @@ std::string switching_protocols(std::string_view client_key, std::string_view su
                     "Upgrade: websocket\r\n"
                     "Connection: Upgrade\r\n"
                     "Sec-WebSocket-Accept: ";
-    r += common::ws::accept_key(client_key);
+    r += ws::accept_key(client_key);
     r += "\r\n";
     if (!subprotocol.empty()) {
         r += "Sec-WebSocket-Protocol: ";

@@ -1,10 +1,10 @@
-#include "stop_signals.hpp"
+#include "common/stop_signals.hpp"
 
 #include "common/net.hpp"
 
 #include <csignal>
 
-namespace aiot::gw {
+namespace aiot::common {
 
 struct stop_signals::impl {
     impl(net::io_context& ioc, std::function<void(int)> f)
@@ -19,12 +19,12 @@ struct stop_signals::impl {
 stop_signals::stop_signals(net::io_context& ioc, std::function<void(int)> on_stop)
     : impl_(std::make_shared<impl>(ioc, std::move(on_stop)))
 {
-    impl_->signals.async_wait([state = impl_](const boost::system::error_code& ec, int signal) {
+    impl_->signals.async_wait([state = impl_](const error_code& ec, int signal) {
         if (ec) {
             return; // cancelled
         }
         // Removing the signals restores their default action.
-        boost::system::error_code ignored;
+        error_code ignored;
         state->signals.clear(ignored);
         if (auto f = std::exchange(state->on_stop, nullptr)) {
             f(signal);
@@ -40,9 +40,9 @@ stop_signals::~stop_signals()
 void stop_signals::cancel()
 {
     impl_->on_stop = nullptr;
-    boost::system::error_code ignored;
+    error_code ignored;
     impl_->signals.cancel(ignored);
     impl_->signals.clear(ignored);
 }
 
-} // namespace aiot::gw
+} // namespace aiot::common
