@@ -2,6 +2,7 @@
 
 #include "base64.hpp"
 #include "fernet.hpp"
+#include "text.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -20,16 +21,6 @@
 
 namespace aiot::common {
 namespace {
-
-std::string_view trim(std::string_view s)
-{
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
 
 void random_bytes(std::uint8_t* out, std::size_t n)
 {

@@ -49,11 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     static const auto log = fuzz::quiet_logger("gw.coap");
     gw::gateway_core core(gw::core_config{"CoAP"}, log);
-    fuzz::core_sink sink(core);
     logic_config config;
     config.max_nodes = 4;
     config.max_resources = 8;
-    coap_logic logic(config, sink, log);
+    coap_logic logic(config, log);
     core.broker_connected(gw::time_point{});
 
     std::deque<coap_request> pending;
@@ -67,9 +66,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         switch (line[0]) {
         case 'a':
             logic.on_alive(payload, from);
+            fuzz::settle(core, logic);
             break;
         case 's':
             logic.on_server(payload, from);
+            fuzz::settle(core, logic);
             break;
         case 'r':
         case 'e':
@@ -86,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     r.error = "no answer";
                 }
                 logic.on_result(req.id, r);
+                fuzz::settle(core, logic);
             }
             break;
         case 'w': {

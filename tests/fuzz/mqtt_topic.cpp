@@ -64,13 +64,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     static const auto log = fuzz::quiet_logger("gw.mqtt");
     gw::gateway_core core(gw::core_config{"MQTT"}, log);
-    fuzz::core_sink sink(core);
     logic_config config;
     config.max_nodes = 4;
     config.max_resources = 8;
     config.max_payload_bytes = 1024;
     counter = 0;
-    mqtt_logic logic(config, sink, log, [] { return "uid-" + std::to_string(++counter); });
+    mqtt_logic logic(config, log, [] { return "uid-" + std::to_string(++counter); });
     gw::time_point now{};
     core.broker_connected(now);
     logic.connected(now);
@@ -82,7 +81,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             logic.connected(now);
         } else if (line == "!t") {
             now += 31s;
-            sink.now = now;
             logic.tick(now);
             core.tick(now);
             const auto out = core.take_output();
@@ -103,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             logic.message(line.substr(0, tab),
                           tab == std::string_view::npos ? std::string_view{} : line.substr(tab + 1));
         }
+        fuzz::settle(core, logic, now);
         check_actions(logic);
         for (const auto& m : core.take_output().to_broker) {
             AIOT_FUZZ_CHECK(common::parse_message(m));

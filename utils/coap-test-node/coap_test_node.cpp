@@ -36,7 +36,7 @@ struct sim_node {
     std::string uid;
     std::string address;
     std::string name;
-    coap_session_t* gateway = nullptr; // client session towards the gateway
+    coap_session_t* gateway = nullptr; // client session towards the gateway (the context's)
     sensor_values values;
     std::string led = "0";
     std::string robot = "s";
@@ -75,28 +75,22 @@ struct coap_test_node::impl {
             throw std::runtime_error("cannot resolve --gateway-host '" + config.gateway_host +
                                      "' to an address of the same family as --node-host");
         }
-        ctx = coap_new_context(nullptr);
+        ctx.reset(coap_new_context(nullptr));
         if (!ctx) {
             throw std::runtime_error("cannot create a libcoap context");
         }
-        coap_set_app_data(ctx, this);
-        coap_register_response_handler(ctx, &impl::response_handler);
-        coap_register_nack_handler(ctx, &impl::nack_handler);
+        coap_set_app_data(ctx.get(), this);
+        coap_register_response_handler(ctx.get(), &impl::response_handler);
+        coap_register_nack_handler(ctx.get(), &impl::nack_handler);
         add_resources();
-        try {
-            open_nodes(*first);
-        } catch (...) {
-            coap_free_context(ctx);
-            throw;
-        }
-        loop = std::make_unique<cg::coap_io_loop>(ioc, ctx, nullptr, log);
+        open_nodes(*first);
+        loop = std::make_unique<cg::coap_io_loop>(ioc, ctx.get(), nullptr, log);
     }
 
     ~impl()
     {
         stop();
-        coap_set_app_data(ctx, nullptr);
-        coap_free_context(ctx); // releases the sessions and endpoints
+        coap_set_app_data(ctx.get(), nullptr);
     }
 
     void open_nodes(coap_address_t address)
@@ -119,14 +113,14 @@ struct coap_test_node::impl {
                        .robot = "s",
                        .js = {}};
             const auto error = cg::check_udp_port_free(address);
-            if (!error.empty() || !coap_new_endpoint(ctx, &address, COAP_PROTO_UDP)) {
+            if (!error.empty() || !coap_new_endpoint(ctx.get(), &address, COAP_PROTO_UDP)) {
                 throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}: {}", n.address,
                                                      config.node_port,
                                                      error.empty() ? "see libcoap's message" : error));
             }
             coap_address_t local = address;
             coap_address_set_port(&local, 0);
-            n.gateway = coap_new_client_session(ctx, &local, &gateway, COAP_PROTO_UDP);
+            n.gateway = coap_new_client_session(ctx.get(), &local, &gateway, COAP_PROTO_UDP);
             if (!n.gateway) {
                 throw std::runtime_error("cannot open a session from " + n.address +
                                          " to the gateway");
@@ -157,7 +151,7 @@ struct coap_test_node::impl {
                 coap_register_request_handler(resource, COAP_REQUEST_PUT, &impl::put_handler);
             }
             coap_add_attr(resource, coap_make_str_const("ct"), coap_make_str_const("0"), 0);
-            coap_add_resource(ctx, resource);
+            coap_add_resource(ctx.get(), resource);
         }
     }
 
@@ -450,7 +444,7 @@ struct coap_test_node::impl {
     net::io_context& ioc;
     coap_test_node_config config;
     std::shared_ptr<spdlog::logger> log;
-    coap_context_t* ctx = nullptr;
+    cg::context_ptr ctx; // frees the endpoints and the nodes' sessions, after the loop
     coap_address_t gateway{};
     std::vector<sim_node> nodes;
     std::unordered_map<std::string, std::size_t> by_address;

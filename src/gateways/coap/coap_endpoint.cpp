@@ -66,7 +66,7 @@ struct coap_endpoint::impl {
           config(std::move(c)),
           service(s),
           log(l ? std::move(l) : common::get_logger("gw.coap")),
-          logic(config.logic, s, log),
+          logic(config.logic, log),
           timer(io)
     {
         if (!config.interface.empty()) {
@@ -84,31 +84,31 @@ struct coap_endpoint::impl {
             throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}: {}",
                                                  config.bind_address, config.port, error));
         }
-        ctx = coap_new_context(nullptr);
+        ctx.reset(coap_new_context(nullptr));
         if (!ctx) {
             throw std::runtime_error("cannot create a libcoap context");
         }
-        coap_set_app_data(ctx, this);
-        coap_context_set_max_idle_sessions(ctx, config.max_idle_sessions);
-        coap_context_set_session_timeout(ctx, config.session_timeout_s);
-        coap_register_response_handler(ctx, &impl::response_handler);
-        coap_register_nack_handler(ctx, &impl::nack_handler);
-        if (!coap_new_endpoint(ctx, &*where, COAP_PROTO_UDP)) {
-            coap_free_context(ctx);
+        coap_set_app_data(ctx.get(), this);
+        coap_context_set_max_idle_sessions(ctx.get(), config.max_idle_sessions);
+        coap_context_set_session_timeout(ctx.get(), config.session_timeout_s);
+        coap_register_response_handler(ctx.get(), &impl::response_handler);
+        coap_register_nack_handler(ctx.get(), &impl::nack_handler);
+        if (!coap_new_endpoint(ctx.get(), &*where, COAP_PROTO_UDP)) {
             throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
                                                  config.bind_address, config.port));
         }
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
-        // The uplink writes one message per turn of the io_context: stop
-        // taking packets while it has a backlog, so it is not starved.
-        loop = std::make_unique<coap_io_loop>(ioc, ctx, [this] { drain(); }, log,
+        // Packets wait in the kernel while the uplink has a backlog (so it
+        // is not starved), until it says it drained.
+        loop = std::make_unique<coap_io_loop>(ioc, ctx.get(), [this] { drain(); }, log,
                                               [this] { return hold_input(); });
         service.on_write([this](const write_command& w) {
             logic.on_write(w);
             drain();
         });
         service.on_node_expired([this](const std::string& uid) { logic.on_node_expired(uid); });
+        service.on_broker_drained([this] { resume_input(); });
     }
 
     ~impl()
@@ -116,44 +116,58 @@ struct coap_endpoint::impl {
         stop();
         service.on_write(nullptr);
         service.on_node_expired(nullptr);
-        coap_set_app_data(ctx, nullptr); // no handler reaches us from here on
-        for (auto& [id, f] : in_flight) {
-            coap_session_release(f.session);
-        }
-        for (auto* s : to_release) {
-            coap_session_release(s);
-        }
-        coap_free_context(ctx);
+        service.on_broker_drained(nullptr);
+        coap_set_app_data(ctx.get(), nullptr); // no handler reaches us from here on
     }
 
-    // True while the broker uplink has a backlog. Logs a pause that lasts
-    // (the broker or its connection not keeping up), not each short one.
+    // True while the broker uplink has a backlog.
     bool hold_input()
     {
         const auto backlog = service.broker_backlog();
         if (backlog <= config.max_broker_backlog) {
-            if (held_since != steady::time_point{} && held_warned) {
-                log->info("broker caught up: taking CoAP packets again");
-            }
-            held_since = {};
-            held_warned = false;
             return false;
         }
-        const auto now = steady::now();
         if (held_since == steady::time_point{}) {
-            held_since = now;
-        } else if (!held_warned && now - held_since > std::chrono::seconds(1)) {
-            held_warned = true;
-            log->warn("broker not keeping up ({} messages waiting): CoAP packets wait", backlog);
+            held_since = steady::now();
+            log->debug("broker backlog of {} messages: CoAP packets wait", backlog);
         }
         return true;
+    }
+
+    // The uplink drained. A pause that lasted (the broker or its connection
+    // not keeping up) is logged, not each short one.
+    void resume_input()
+    {
+        if (held_since == steady::time_point{}) {
+            return;
+        }
+        const auto held = steady::now() - std::exchange(held_since, {});
+        if (held > std::chrono::seconds(1)) {
+            log->warn("broker was not keeping up: CoAP packets waited {} ms",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(held).count());
+        }
+        loop->resume();
+    }
+
+    // Applies the logic's node events until it has none left; the refusal
+    // that replaces the reply to the POST being handled, if any.
+    std::optional<coap_reply> settle()
+    {
+        std::optional<coap_reply> refused;
+        for (auto events = logic.take_node_events(); !events.empty();
+             events = logic.take_node_events()) {
+            if (auto r = logic.applied(service.apply(std::move(events)))) {
+                refused = std::move(r);
+            }
+        }
+        return refused;
     }
 
     void add_resource(const char* path, coap_method_handler_t handler)
     {
         auto* r = coap_resource_init(coap_make_str_const(path), 0);
         coap_register_request_handler(r, COAP_REQUEST_POST, handler);
-        coap_add_resource(ctx, r);
+        coap_add_resource(ctx.get(), r);
     }
 
     void stop()
@@ -223,6 +237,9 @@ struct coap_endpoint::impl {
         } else {
             const auto payload = pdu_payload(req);
             reply = alive ? logic.on_alive(payload, from) : logic.on_server(payload, from);
+            if (auto refused = settle()) {
+                reply = std::move(*refused);
+            }
         }
         coap_pdu_set_code(resp, static_cast<coap_pdu_code_t>(reply.code));
         add_text_payload(resp, std::string_view(reply.payload).substr(0, max_reply_bytes));
@@ -234,7 +251,7 @@ struct coap_endpoint::impl {
         if (it == in_flight.end()) {
             return; // timed out before, or not ours
         }
-        to_release.push_back(it->second.session);
+        to_release.push_back(std::move(it->second.session));
         in_flight.erase(it);
         finished.emplace_back(id, std::move(r));
     }
@@ -247,12 +264,11 @@ struct coap_endpoint::impl {
             return;
         }
         logic.flush_refusals();
-        for (auto* s : std::exchange(to_release, {})) {
-            coap_session_release(s);
-        }
+        to_release.clear();
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
+                settle();
             }
             for (const auto& r : logic.take_requests()) {
                 send(r);
@@ -280,16 +296,16 @@ struct coap_endpoint::impl {
             fail(r.id, "not a usable address");
             return;
         }
-        auto* session = coap_new_client_session(ctx, nullptr, &*dst, COAP_PROTO_UDP);
+        session_ptr session(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
         if (!session) {
             fail(r.id, "cannot open a client session");
             return;
         }
-        coap_session_set_max_retransmit(session, config.max_retransmit);
+        coap_session_set_max_retransmit(session.get(), config.max_retransmit);
         auto* pdu = coap_new_pdu(COAP_MESSAGE_CON,
                                  r.method == coap_method::get ? COAP_REQUEST_CODE_GET
                                                               : COAP_REQUEST_CODE_PUT,
-                                 session);
+                                 session.get());
         bool ok = pdu != nullptr;
         if (ok) {
             std::uint8_t token[token_size];
@@ -307,14 +323,13 @@ struct coap_endpoint::impl {
             if (pdu) {
                 coap_delete_pdu(pdu);
             }
-            coap_session_release(session);
             fail(r.id, "request does not fit a CoAP message");
             return;
         }
-        in_flight.emplace(r.id, flight{session, steady::now() + config.request_timeout});
-        if (coap_send(session, pdu) == COAP_INVALID_MID) {
+        auto* raw = session.get();
+        in_flight.emplace(r.id, flight{std::move(session), steady::now() + config.request_timeout});
+        if (coap_send(raw, pdu) == COAP_INVALID_MID) {
             if (in_flight.erase(r.id) > 0) {
-                coap_session_release(session);
                 fail(r.id, "cannot send");
             }
             return;
@@ -352,16 +367,14 @@ struct coap_endpoint::impl {
         while (!in_flight.empty() && in_flight.begin()->second.deadline <= now) {
             const auto it = in_flight.begin();
             const auto id = it->first;
-            auto* session = it->second.session;
-            in_flight.erase(it);
-            coap_session_release(session); // libcoap ends its retransmissions by itself
+            in_flight.erase(it); // releases the session: libcoap ends its retransmissions
             fail(id, why);
         }
         drain();
     }
 
     struct flight {
-        coap_session_t* session;
+        session_ptr session;
         steady::time_point deadline;
     };
 
@@ -370,15 +383,15 @@ struct coap_endpoint::impl {
     gateway_service& service;
     std::shared_ptr<spdlog::logger> log;
     coap_logic logic;
-    coap_context_t* ctx = nullptr;
+    // Destroyed in reverse order: sessions and the loop before the context.
+    context_ptr ctx;
     std::unique_ptr<coap_io_loop> loop;
     std::uint32_t interface_index = 0;
     std::map<std::uint64_t, flight> in_flight;                    // by request id
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
-    std::vector<coap_session_t*> to_release;                     // sessions done with
+    std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
     net::steady_timer timer;
     steady::time_point held_since{}; // input held for the uplink since
-    bool held_warned = false;
     bool timer_armed = false;
     steady::time_point timer_at{};
     bool stopped = false;

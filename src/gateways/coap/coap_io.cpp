@@ -48,7 +48,6 @@ void log_from_libcoap(coap_log_t level, const char* message)
 }
 
 constexpr int max_rounds = 16; // coap_io_process calls before yielding
-constexpr auto hold_recheck = std::chrono::milliseconds(1);
 
 } // namespace
 
@@ -76,7 +75,7 @@ libcoap_runtime::~libcoap_runtime()
 struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     impl(net::io_context& io, coap_context_t* c, std::function<void()> after,
          std::shared_ptr<spdlog::logger> l, std::function<bool()> h)
-        : ioc(io), fd(io), timer(io), ctx(c), after_io(std::move(after)), hold(std::move(h)),
+        : ioc(io), fd(io), ctx(c), after_io(std::move(after)), hold(std::move(h)),
           log(std::move(l))
     {
     }
@@ -100,12 +99,7 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     void run()
     {
         if (hold && hold()) {
-            timer.expires_after(hold_recheck);
-            timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-                if (!ec && !self->stopped) {
-                    self->run();
-                }
-            });
+            held = true; // resume() runs again
             return;
         }
         for (int round = 0; round < max_rounds; ++round) {
@@ -133,12 +127,12 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
 
     net::io_context& ioc;
     net::posix::stream_descriptor fd; // a dup() of libcoap's epoll fd
-    net::steady_timer timer;          // re-checks hold()
     coap_context_t* ctx;
     std::function<void()> after_io;
     std::function<bool()> hold;
     std::shared_ptr<spdlog::logger> log;
     bool stopped = false;
+    bool held = false;
 };
 
 coap_io_loop::coap_io_loop(net::io_context& ioc, coap_context_t* ctx,
@@ -175,10 +169,21 @@ void coap_io_loop::start()
     });
 }
 
+void coap_io_loop::resume()
+{
+    if (!std::exchange(impl_->held, false)) {
+        return; // not held: a wait or a posted run is pending already
+    }
+    net::post(impl_->ioc, [self = impl_] {
+        if (!self->stopped) {
+            self->run();
+        }
+    });
+}
+
 void coap_io_loop::stop()
 {
     impl_->stopped = true;
-    impl_->timer.cancel();
     boost::system::error_code ignored;
     impl_->fd.close(ignored);
 }

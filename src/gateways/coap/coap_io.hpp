@@ -28,13 +28,24 @@ public:
     libcoap_runtime& operator=(const libcoap_runtime&) = delete;
 };
 
+// Owners of libcoap objects: the context frees its endpoints, resources and
+// remaining sessions; a session pointer is one reference (released once).
+struct context_deleter {
+    void operator()(coap_context_t* c) const { coap_free_context(c); }
+};
+using context_ptr = std::unique_ptr<coap_context_t, context_deleter>;
+struct session_deleter {
+    void operator()(coap_session_t* s) const { coap_session_release(s); }
+};
+using session_ptr = std::unique_ptr<coap_session_t, session_deleter>;
+
 // Runs a context's I/O on an io_context: waits until libcoap's epoll fd is
 // readable (packets or libcoap's retransmission timer), then calls
 // coap_io_process(ctx, COAP_IO_NO_WAIT) while the fd stays readable,
 // calling after_io() after each round, outside libcoap (the place to send
 // what the handlers decided). A burst yields to other handlers every few
 // rounds. While hold() is true no packet is taken (they wait in the
-// kernel); it is checked again every millisecond. No busy polling.
+// kernel) until resume() is called. No polling.
 class coap_io_loop {
 public:
     coap_io_loop(boost::asio::io_context& ioc, coap_context_t* ctx, std::function<void()> after_io,
@@ -44,6 +55,9 @@ public:
     coap_io_loop& operator=(const coap_io_loop&) = delete;
 
     void start();
+    // Input held by hold() may be taken again: hold() is asked again from
+    // a fresh handler (never inside this call).
+    void resume();
     // No libcoap call is made after stop() returns.
     void stop();
 

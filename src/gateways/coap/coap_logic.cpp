@@ -37,15 +37,40 @@ std::string code_text(std::uint8_t code)
     return fmt::format("{}.{:02}", code >> 5, code & 0x1f);
 }
 
-coap_logic::coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+coap_logic::coap_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
                        std::function<time_point()> clock)
     : config_(config),
-      sink_(sink),
       log_(log ? std::move(log) : common::get_logger("gw.coap")),
       table_(config.max_nodes, config.max_nodes_per_address),
       queue_(config.queue),
       clock_(clock ? std::move(clock) : std::function<time_point()>(std::chrono::steady_clock::now))
 {
+}
+
+void coap_logic::emit(node_event e, then_fn then)
+{
+    events_.push_back(std::move(e));
+    then_.push_back(std::move(then));
+}
+
+std::vector<node_event> coap_logic::take_node_events()
+{
+    taken_ = std::exchange(then_, {});
+    return std::exchange(events_, {});
+}
+
+std::optional<coap_reply> coap_logic::applied(const std::vector<registry_status>& statuses)
+{
+    std::optional<coap_reply> reply;
+    auto taken = std::exchange(taken_, {});
+    for (std::size_t i = 0; i < taken.size() && i < statuses.size(); ++i) {
+        if (taken[i]) {
+            if (auto r = taken[i](statuses[i])) {
+                reply = std::move(r);
+            }
+        }
+    }
+    return reply;
 }
 
 coap_reply coap_logic::refuse(std::string_view what, const peer& from, std::uint8_t code,
@@ -136,14 +161,11 @@ coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
     }
     default: break;
     }
-    if (auto refused = apply(uid, out, from)) {
-        return refuse("POST /alive", from, refused->code, std::move(refused->payload));
-    }
+    apply(uid, out, from);
     return {code::changed, received(payload)};
 }
 
-std::optional<coap_reply> coap_logic::apply(const std::string& uid, const alive_outcome& out,
-                                            const peer& from)
+void coap_logic::apply(const std::string& uid, const alive_outcome& out, const peer& from)
 {
     if (!out.displaced.empty()) {
         log_->warn("address {} now belongs to node '{}' (was node '{}')", from.address, uid,
@@ -154,29 +176,35 @@ std::optional<coap_reply> coap_logic::apply(const std::string& uid, const alive_
     case alive_action::address_full:
     case alive_action::move_refused:
     case alive_action::move_pending:
-        return std::nullopt;
-    case alive_action::created: {
-        const auto st = sink_.add_node(uid, {{"ip", from.address}});
-        if (st == registry_status::exists) {
-            sink_.set_resource(uid, "ip", from.address);
-        } else if (st != registry_status::ok) {
-            table_.forget(uid);
-            return coap_reply{st == registry_status::too_many_nodes ? code::unavailable
-                                                                    : code::bad_request,
-                              fmt::format("node '{}': {}", printable(uid), to_string(st))};
-        }
+        return;
+    case alive_action::created:
+        emit(node_event::added(uid, {{"ip", from.address}}),
+             [this, uid, from](registry_status st) -> std::optional<coap_reply> {
+                 if (st == registry_status::exists) {
+                     emit(node_event::changed(uid, "ip", from.address));
+                     return std::nullopt;
+                 }
+                 if (st == registry_status::ok) {
+                     return std::nullopt;
+                 }
+                 table_.forget(uid);
+                 queue_.drop_all(uid);
+                 return refuse("POST /alive", from,
+                               st == registry_status::too_many_nodes ? code::unavailable
+                                                                      : code::bad_request,
+                               fmt::format("node '{}': {}", printable(uid), to_string(st)));
+             });
         log_->debug("node '{}' at {}: new", uid, from.address);
         break;
-    }
     case alive_action::reset:
-        sink_.reset_node(uid, {"ip"});
+        emit(node_event::was_reset(uid, {"ip"}));
         if (out.address_changed) {
-            sink_.set_resource(uid, "ip", from.address);
+            emit(node_event::changed(uid, "ip", from.address));
         }
         log_->info("node '{}' at {}: reset, discovering it again", uid, from.address);
         break;
     case alive_action::refreshed:
-        sink_.touch(uid);
+        emit(node_event::seen(uid));
         if (out.discover) {
             log_->info("node '{}' at {}: alive, trying its discovery again", uid, from.address);
         } else {
@@ -187,7 +215,6 @@ std::optional<coap_reply> coap_logic::apply(const std::string& uid, const alive_
     if (out.discover) {
         start_discovery(*table_.find(uid));
     }
-    return std::nullopt;
 }
 
 coap_reply coap_logic::on_server(std::string_view payload, const peer& from)
@@ -206,14 +233,18 @@ coap_reply coap_logic::on_server(std::string_view payload, const peer& from)
                       "unknown node address (no alive from it yet)");
     }
     const auto& [name, raw] = *parsed.value;
-    const auto st = sink_.set_resource(n->uid, name, valid_value(n->uid, name, raw, *log_));
-    if (st != registry_status::ok) {
-        return refuse("POST /server", from,
-                      st == registry_status::value_too_large ? code::too_large
-                                                             : code::bad_request,
-                      fmt::format("node '{}', resource '{}': {}", n->uid, printable(name),
-                                  to_string(st)));
-    }
+    emit(node_event::changed(n->uid, std::string(name), valid_value(n->uid, name, raw, *log_)),
+         [this, uid = n->uid, name = std::string(name), from](registry_status st)
+             -> std::optional<coap_reply> {
+             if (st == registry_status::ok) {
+                 return std::nullopt;
+             }
+             return refuse("POST /server", from,
+                           st == registry_status::value_too_large ? code::too_large
+                                                                  : code::bad_request,
+                           fmt::format("node '{}', resource '{}': {}", uid, printable(name),
+                                       to_string(st)));
+         });
     return {code::changed, received(payload)};
 }
 
@@ -301,9 +332,7 @@ void coap_logic::on_probe(const coap_request& req, const coap_result& r)
     peer from{n->pending_address, n->pending_scope};
     log_->info("node '{}': old address {} does not answer ({}); moving it to {}", req.uid,
                req.address, r.error, from.address);
-    if (const auto refused = apply(req.uid, table_.confirm_move(req.uid), from)) {
-        log_->warn("node '{}': move to {} failed: {}", req.uid, from.address, refused->payload);
-    }
+    apply(req.uid, table_.confirm_move(req.uid), from);
 }
 
 void coap_logic::on_well_known(const coap_request& req, const coap_result& r)
@@ -356,24 +385,32 @@ void coap_logic::on_resource(const coap_request& req, const coap_result& r)
         log_->debug("node '{}': GET /{} of an older discovery ignored", req.uid, req.path);
         return;
     }
-    bool stored = false;
-    if (r.answered && r.code == code::content) {
-        const auto st =
-            sink_.set_resource(req.uid, req.path, valid_value(req.uid, req.path, r.payload, *log_));
-        stored = st == registry_status::ok;
-        if (!stored) {
-            log_->warn("node '{}': resource '{}' not kept: {}", req.uid, req.path, to_string(st));
+    const auto read = [this, req, answered = r.answered](bool stored) {
+        if (const auto state = table_.discovery_read(req.uid, req.generation, answered, stored);
+            state && *state != discovery_state::running) {
+            discovery_ended(req.uid, *state);
         }
-    } else if (r.answered) {
+    };
+    if (r.answered && r.code == code::content) {
+        emit(node_event::changed(req.uid, req.path,
+                                 valid_value(req.uid, req.path, r.payload, *log_)),
+             [this, req, read](registry_status st) -> std::optional<coap_reply> {
+                 if (st != registry_status::ok) {
+                     log_->warn("node '{}': resource '{}' not kept: {}", req.uid, req.path,
+                                to_string(st));
+                 }
+                 read(st == registry_status::ok);
+                 return std::nullopt;
+             });
+        return;
+    }
+    if (r.answered) {
         log_->debug("node '{}': GET /{} answered {}: skipped", req.uid, req.path,
                     code_text(r.code));
     } else {
         log_->debug("node '{}': GET /{}: {}", req.uid, req.path, r.error);
     }
-    if (const auto state = table_.discovery_read(req.uid, req.generation, r.answered, stored);
-        state && *state != discovery_state::running) {
-        discovery_ended(req.uid, *state);
-    }
+    read(false);
 }
 
 void coap_logic::discovery_ended(const std::string& uid, discovery_state state)
@@ -400,7 +437,7 @@ void coap_logic::on_write_result(const coap_request& req, const coap_result& r)
         return;
     }
     log_->debug("node '{}': PUT /{} '{}' done", req.uid, req.path, printable(req.payload));
-    sink_.set_resource(req.uid, req.path, req.payload);
+    emit(node_event::changed(req.uid, req.path, req.payload));
 }
 
 void coap_logic::on_node_expired(const std::string& uid)

@@ -3,12 +3,14 @@
 // POST to /alive or /server means, when to discover a node, what to read
 // and write on it, and what each answer changes. The adapter hands in what
 // arrived (payload and source address, request results) and carries out
-// the requests from take_requests(); node changes go to the core's
-// node_sink (the gateway service, or a test double).
+// the requests from take_requests(). Node changes come out as data
+// (take_node_events()); the adapter applies them to the gateway service and
+// hands the statuses back (applied()), which may change the reply to the
+// POST being handled.
 #include "common/refusal_log.hpp"
 #include "gateways/core/fwd.hpp"
 #include "gateways/core/gateway_core.hpp"
-#include "gateways/core/node_sink.hpp"
+#include "gateways/core/node_event.hpp"
 #include "gateways/coap/node_table.hpp"
 #include "gateways/coap/request_queue.hpp"
 
@@ -72,7 +74,7 @@ class coap_logic {
 public:
     // `clock` (steady_clock::now if empty) times the aggregation of refusal
     // warnings: per source address, 3 logged per 10 s, the rest summed up.
-    coap_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+    coap_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
                std::function<time_point()> clock = {});
 
     // POST /alive and POST /server from `from`; returns the reply.
@@ -90,6 +92,13 @@ public:
 
     // Requests to send now (ids set).
     std::vector<coap_request> take_requests() { return queue_.take_ready(); }
+    // Node changes decided since the last call, in order.
+    std::vector<node_event> take_node_events();
+    // The statuses of the last take_node_events(), in the same order. May
+    // decide more node events (take them again until none is left). A
+    // refusal that replaces the reply to the POST being handled is
+    // returned; nullopt otherwise.
+    std::optional<coap_reply> applied(const std::vector<registry_status>& statuses);
 
     const node_table& nodes() const { return table_; }
     const request_queue& requests() const { return queue_; }
@@ -100,18 +109,23 @@ private:
     void on_resource(const coap_request& req, const coap_result& r);
     void on_write_result(const coap_request& req, const coap_result& r);
     void on_probe(const coap_request& req, const coap_result& r);
-    // Carries out what the node table decided for an alive or reset.
-    // A refusal to answer with, or nullopt.
-    std::optional<coap_reply> apply(const std::string& uid, const alive_outcome& out,
-                                    const peer& from);
+    // Carries out what the node table decided for an alive or reset (a
+    // refusal by the cache comes through applied()).
+    void apply(const std::string& uid, const alive_outcome& out, const peer& from);
     void discovery_ended(const std::string& uid, discovery_state state);
     coap_reply refuse(std::string_view what, const peer& from, std::uint8_t code,
                       std::string reason);
     std::optional<coap_reply> check_size(std::string_view what, std::string_view payload,
                                          const peer& from);
 
+    // What to do once the cache answered an event (nullopt: keep the reply).
+    using then_fn = std::function<std::optional<coap_reply>(registry_status)>;
+    void emit(node_event e, then_fn then = {});
+
     logic_config config_;
-    node_sink& sink_;
+    std::vector<node_event> events_;
+    std::vector<then_fn> then_;   // one per event in events_
+    std::vector<then_fn> taken_;  // one per event of the last take_node_events()
     std::shared_ptr<spdlog::logger> log_;
     node_table table_;
     request_queue queue_;

@@ -13,17 +13,6 @@ bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-std::string_view trim(std::string_view text)
-{
-    while (!text.empty() && is_blank(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_blank(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 // Reads the text of one link-value list; each parse_* step advances pos_.
 class link_parser {
 public:
@@ -103,7 +92,7 @@ private:
             return std::nullopt;
         }
         link l;
-        l.target = std::string(trim(text_.substr(pos_, close - pos_)));
+        l.target = std::string(common::trim(text_.substr(pos_, close - pos_)));
         pos_ = close + 1;
         while (true) {
             skip_blanks();

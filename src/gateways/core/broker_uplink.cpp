@@ -2,10 +2,9 @@
 
 #include "common/logging.hpp"
 #include "common/net_ws.hpp"
+#include "common/write_queue.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <deque>
 
 namespace aiot::gw {
 
@@ -15,14 +14,15 @@ namespace {
 // pending operation holds it, so it outlives its last handler even after
 // the uplink has moved on to the next attempt.
 struct connection {
-    explicit connection(net::io_context& ioc) : ws(ioc) {}
+    connection(net::io_context& ioc, const uplink_config& config)
+        : ws(ioc), queue(config.max_queued_messages, config.max_queued_bytes)
+    {
+    }
 
     websocket::stream<beast::tcp_stream> ws;
     beast::flat_buffer buffer;
     websocket::response_type response;
-    std::deque<std::string> queue;
-    std::size_t queued_bytes = 0;
-    bool writing = false;
+    common::write_queue<std::string> queue;
 };
 
 using connection_ptr = std::shared_ptr<connection>;
@@ -94,19 +94,16 @@ public:
             return false;
         }
         auto c = conn_;
-        if (c->queue.size() >= config_.max_queued_messages ||
-            c->queued_bytes + text.size() > config_.max_queued_bytes) {
-            log_->warn("broker too slow: {} messages ({} bytes) queued; reconnecting to resend "
+        const auto size = text.size();
+        if (const auto refused = c->queue.push(std::move(text), size);
+            refused != common::queue_refusal::none) {
+            log_->warn("broker too slow: {} ({} messages, {} bytes); reconnecting to resend "
                        "the node cache",
-                       c->queue.size(), c->queued_bytes);
+                       to_string(refused), c->queue.size(), c->queue.bytes());
             lost(c, "outgoing queue full");
             return false;
         }
-        c->queued_bytes += text.size();
-        c->queue.push_back(std::move(text));
-        if (!c->writing) {
-            do_write(c);
-        }
+        do_write(c);
         return true;
     }
 
@@ -121,7 +118,7 @@ private:
         if (stopping_) {
             return;
         }
-        auto c = std::make_shared<connection>(ioc_);
+        auto c = std::make_shared<connection>(ioc_, config_);
         conn_ = c;
         c->ws.read_message_max(config_.max_incoming_bytes);
         resolver_.async_resolve(
@@ -247,10 +244,14 @@ private:
         }
     }
 
+    // Starts writing the front message unless a write is in flight.
     void do_write(const connection_ptr& c)
     {
-        c->writing = true;
-        c->ws.async_write(net::buffer(c->queue.front()),
+        const auto* text = c->queue.start_write();
+        if (!text) {
+            return;
+        }
+        c->ws.async_write(net::buffer(*text),
                           [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
                               self->on_write(c, ec);
                           });
@@ -258,16 +259,18 @@ private:
 
     void on_write(const connection_ptr& c, beast::error_code ec)
     {
-        c->queued_bytes -= c->queue.front().size();
-        c->queue.pop_front();
-        c->writing = false;
+        c->queue.end_write();
         if (c != conn_) {
             return;
         }
         if (ec) {
             return lost(c, "write: " + ec.message());
         }
-        if (!c->queue.empty()) {
+        if (c->queue.empty()) {
+            if (handlers_.drained) {
+                handlers_.drained();
+            }
+        } else {
             do_write(c);
         }
     }
@@ -300,6 +303,9 @@ private:
         last_failure_.clear();
         if (handlers_.disconnected) {
             handlers_.disconnected();
+        }
+        if (handlers_.drained) {
+            handlers_.drained(); // queued() is 0 now
         }
         schedule_retry();
     }

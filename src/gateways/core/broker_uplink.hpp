@@ -47,6 +47,9 @@ public:
         std::function<void()> connected;    // handshake done: announce now
         std::function<void()> disconnected; // an established connection was lost
         std::function<void(std::string_view)> message; // a text from the broker
+        // The queue became empty: everything was written, or the
+        // connection was lost (its queue dropped with it).
+        std::function<void()> drained;
     };
 
     broker_uplink(boost::asio::io_context& ioc, uplink_config config, handlers h,

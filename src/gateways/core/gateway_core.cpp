@@ -117,9 +117,17 @@ bool gateway_core::node_removed(std::string_view uid)
     return true;
 }
 
-registry_status gateway_core::bind_key(std::string_view uid, std::string_view key)
+registry_status gateway_core::apply(const node_event& e, time_point now)
 {
-    return registry_.bind_key(uid, key);
+    switch (e.what) {
+    case node_event::kind::add: return node_added(e.uid, now, e.initial);
+    case node_event::kind::set: return resource_changed(e.uid, e.name, e.value, now);
+    case node_event::kind::touch: return node_seen(e.uid, now);
+    case node_event::kind::reset: return node_reset(e.uid, now, e.keep);
+    case node_event::kind::remove:
+        return node_removed(e.uid) ? registry_status::ok : registry_status::unknown_node;
+    }
+    return registry_status::unknown_node;
 }
 
 void gateway_core::broker_connected(time_point now)

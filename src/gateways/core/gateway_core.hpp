@@ -5,6 +5,7 @@
 // data through take_output(): texts for the broker, write commands for the
 // adapter, and the uids of expired nodes. Single-threaded; no clock reads.
 #include "gateways/core/fwd.hpp"
+#include "gateways/core/node_event.hpp"
 #include "gateways/core/node_registry.hpp"
 
 #include <chrono>
@@ -62,8 +63,9 @@ public:
                                const std::vector<std::string>& keep = {});
     // The adapter dropped the node (e.g. websocket closed): sends `out`.
     bool node_removed(std::string_view uid);
-    // Maps a protocol key (address, node id...) to the node.
-    registry_status bind_key(std::string_view uid, std::string_view key);
+    // One of the above, as an adapter's logic returned it (node_event.hpp);
+    // remove answers ok or unknown_node.
+    registry_status apply(const node_event& e, time_point now);
 
     // --- broker events --------------------------------------------------
     // Re-announces every node (`new` dst all, then its resources), and

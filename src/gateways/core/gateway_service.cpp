@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 namespace aiot::gw {
 
 namespace {
@@ -48,7 +50,12 @@ struct gateway_service::impl {
           uplink(ioc, make_uplink_config(config),
                  {[this] { core.broker_connected(steady::now()); flush(); },
                   [this] { core.broker_disconnected(); },
-                  [this](std::string_view text) { core.broker_message(text); flush(); }},
+                  [this](std::string_view text) { core.broker_message(text); flush(); },
+                  [this] {
+                      if (on_drained) {
+                          on_drained();
+                      }
+                  }},
                  log)
     {
     }
@@ -75,10 +82,17 @@ struct gateway_service::impl {
         }
     }
 
+    // After adapter events: they only make broker texts (writes come from
+    // broker messages, expiries from ticks), so nothing here calls back
+    // into the adapter.
     template <class R>
-    R flushed(R result)
+    R sent(R result)
     {
-        flush();
+        auto out = core.take_output();
+        for (auto& text : out.to_broker) {
+            uplink.send(std::move(text));
+        }
+        assert(out.writes.empty() && out.expired.empty());
         return result;
     }
 
@@ -97,6 +111,9 @@ struct gateway_service::impl {
             }
             core.tick(now);
             flush();
+            if (on_tick) {
+                on_tick(now);
+            }
             schedule_tick();
         });
     }
@@ -108,6 +125,8 @@ struct gateway_service::impl {
     steady::time_point next_tick{};
     std::function<void(const write_command&)> on_write;
     std::function<void(const std::string&)> on_node_expired;
+    std::function<void()> on_drained;
+    std::function<void(steady::time_point)> on_tick;
     std::shared_ptr<int> alive = std::make_shared<int>(0); // watched by the tick handler
     broker_uplink uplink; // last: destroyed first, so no callback reaches a dead core
 };
@@ -130,6 +149,16 @@ void gateway_service::on_node_expired(std::function<void(const std::string&)> ha
     impl_->on_node_expired = std::move(handler);
 }
 
+void gateway_service::on_broker_drained(std::function<void()> handler)
+{
+    impl_->on_drained = std::move(handler);
+}
+
+void gateway_service::on_tick(std::function<void(time_point)> handler)
+{
+    impl_->on_tick = std::move(handler);
+}
+
 void gateway_service::start()
 {
     impl_->next_tick = steady::now();
@@ -145,47 +174,37 @@ void gateway_service::stop()
     impl_->core.broker_disconnected();
 }
 
+std::vector<registry_status> gateway_service::apply(std::vector<node_event> events)
+{
+    std::vector<registry_status> statuses;
+    statuses.reserve(events.size());
+    const auto now = steady::now();
+    for (const auto& e : events) {
+        statuses.push_back(impl_->core.apply(e, now));
+    }
+    return impl_->sent(std::move(statuses));
+}
+
 registry_status gateway_service::add_node(std::string_view uid,
                                           const std::vector<resource>& initial)
 {
-    return impl_->flushed(impl_->core.node_added(uid, steady::now(), initial));
+    return impl_->sent(impl_->core.node_added(uid, steady::now(), initial));
 }
 
 registry_status gateway_service::set_resource(std::string_view uid, std::string_view name,
                                               json value)
 {
-    return impl_->flushed(impl_->core.resource_changed(uid, name, std::move(value), steady::now()));
-}
-
-registry_status gateway_service::touch(std::string_view uid)
-{
-    return impl_->core.node_seen(uid, steady::now());
-}
-
-registry_status gateway_service::reset_node(std::string_view uid,
-                                            const std::vector<std::string>& keep)
-{
-    return impl_->flushed(impl_->core.node_reset(uid, steady::now(), keep));
+    return impl_->sent(impl_->core.resource_changed(uid, name, std::move(value), steady::now()));
 }
 
 bool gateway_service::remove_node(std::string_view uid)
 {
-    return impl_->flushed(impl_->core.node_removed(uid));
-}
-
-registry_status gateway_service::bind_key(std::string_view uid, std::string_view key)
-{
-    return impl_->core.bind_key(uid, key);
+    return impl_->sent(impl_->core.node_removed(uid));
 }
 
 const node* gateway_service::find(std::string_view uid) const
 {
     return impl_->core.registry().find(uid);
-}
-
-const node* gateway_service::find_by_key(std::string_view key) const
-{
-    return impl_->core.registry().find_by_key(key);
 }
 
 const node_registry& gateway_service::nodes() const

@@ -1,14 +1,16 @@
 #pragma once
 // The one object a gateway main creates: the gateway core, the broker
 // uplink and the 1-second tick, on the daemon's io_context. The protocol
-// adapter reports its nodes through add_node/set_resource/touch/
-// reset_node/remove_node and gets write requests and expired nodes through
-// on_write/on_node_expired. Call everything on the io_context's thread.
-// It is the node_sink an adapter's sans-I/O logic talks to.
+// adapter reports its nodes through apply() (the node events its sans-I/O
+// logic returned) or add_node/set_resource/remove_node, and gets write
+// requests and expired nodes through on_write/on_node_expired. Those two
+// are called only from the service's own events (a broker message, the
+// tick), never from inside apply() or add_node(): an adapter is never
+// re-entered. Call everything on the io_context's thread.
 #include "gateways/core/fwd.hpp"
 #include "gateways/core/gateway_core.hpp"
 #include "gateways/core/gateway_options.hpp"
-#include "gateways/core/node_sink.hpp"
+#include "gateways/core/node_event.hpp"
 
 #include <functional>
 #include <memory>
@@ -18,14 +20,14 @@
 
 namespace aiot::gw {
 
-class gateway_service : public node_sink {
+class gateway_service {
 public:
     // Loads the key file (throws common::key_error with a one-line message).
     // protocol: the `protocol` resource of every node ("CoAP", "MQTT",
     // "WebSocket"). A null logger means get_logger("gw").
     gateway_service(boost::asio::io_context& ioc, const gateway_config& config,
                     std::string protocol, std::shared_ptr<spdlog::logger> log);
-    ~gateway_service() override;
+    ~gateway_service();
     gateway_service(const gateway_service&) = delete;
     gateway_service& operator=(const gateway_service&) = delete;
 
@@ -35,6 +37,13 @@ public:
     // A node was removed for silence (max_time): forget its protocol state.
     // Not called for remove_node().
     void on_node_expired(std::function<void(const std::string& uid)> handler);
+    // The broker uplink wrote everything it had queued (or lost the
+    // connection, which empties the queue): input held for a backlog can
+    // be taken again.
+    void on_broker_drained(std::function<void()> handler);
+    // The service's periodic tick (tick_interval), after the core's: the
+    // adapter's own periodic work, so a gateway has one tick.
+    void on_tick(std::function<void(time_point now)> handler);
 
     // Connects to the broker (retrying forever) and starts the tick.
     void start();
@@ -42,28 +51,34 @@ public:
     void stop();
 
     // Adapter -> core (see gateway_core for the messages each one sends).
-    registry_status add_node(std::string_view uid,
-                             const std::vector<resource>& initial = {}) override;
-    registry_status set_resource(std::string_view uid, std::string_view name,
-                                 json value) override;
-    registry_status touch(std::string_view uid) override;
-    registry_status reset_node(std::string_view uid,
-                               const std::vector<std::string>& keep = {}) override;
-    bool remove_node(std::string_view uid) override;
-    registry_status bind_key(std::string_view uid, std::string_view key);
+    // Applies the events in order; returns their statuses in that order.
+    std::vector<registry_status> apply(std::vector<node_event> events);
+    registry_status add_node(std::string_view uid, const std::vector<resource>& initial = {});
+    registry_status set_resource(std::string_view uid, std::string_view name, json value);
+    bool remove_node(std::string_view uid);
 
     const node* find(std::string_view uid) const;
-    const node* find_by_key(std::string_view key) const;
     const node_registry& nodes() const;
     bool broker_connected() const;
     // Messages for the broker not written yet: an adapter may stop taking
-    // input while it is high (the uplink writes one message per turn of the
-    // io_context).
+    // input while it is high, until on_broker_drained.
     std::size_t broker_backlog() const;
 
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
+
+// Applies a logic's node events through the service and hands the statuses
+// back, until the logic decides no more (Logic: take_node_events() and
+// applied(statuses), as mqtt_logic).
+template <class Logic>
+void settle(gateway_service& service, Logic& logic)
+{
+    for (auto events = logic.take_node_events(); !events.empty();
+         events = logic.take_node_events()) {
+        logic.applied(service.apply(std::move(events)));
+    }
+}
 
 } // namespace aiot::gw

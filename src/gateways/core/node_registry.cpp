@@ -51,12 +51,6 @@ const node* node_registry::find(std::string_view uid) const
     return it == nodes_.end() ? nullptr : &it->second;
 }
 
-const node* node_registry::find_by_key(std::string_view key) const
-{
-    const auto it = keys_.find(key);
-    return it == keys_.end() ? nullptr : find(it->second);
-}
-
 registry_status node_registry::add(std::string_view uid, time_point now)
 {
     if (!valid_name(uid)) {
@@ -150,21 +144,12 @@ registry_status node_registry::clear_resources(std::string_view uid,
     return registry_status::ok;
 }
 
-void node_registry::unbind(node& n)
-{
-    if (!n.key.empty()) {
-        keys_.erase(n.key);
-        n.key.clear();
-    }
-}
-
 bool node_registry::remove(std::string_view uid)
 {
     const auto it = nodes_.find(uid);
     if (it == nodes_.end()) {
         return false;
     }
-    unbind(it->second);
     total_bytes_ -= it->second.bytes;
     nodes_.erase(it);
     return true;
@@ -177,7 +162,6 @@ std::vector<std::string> node_registry::expire(time_point now,
     for (auto it = nodes_.begin(); it != nodes_.end();) {
         if (now - it->second.last_seen > max_age) {
             removed.push_back(it->first);
-            unbind(it->second);
             total_bytes_ -= it->second.bytes;
             it = nodes_.erase(it);
         } else {
@@ -185,33 +169,6 @@ std::vector<std::string> node_registry::expire(time_point now,
         }
     }
     return removed;
-}
-
-registry_status node_registry::bind_key(std::string_view uid, std::string_view key)
-{
-    node* n = find_mutable(uid);
-    if (!n) {
-        return registry_status::unknown_node;
-    }
-    if (!valid_name(key)) {
-        return registry_status::invalid_name;
-    }
-    if (n->key == key) {
-        return registry_status::ok;
-    }
-    unbind(*n);
-    const auto it = keys_.find(key);
-    if (it != keys_.end()) {
-        // The key now belongs to this node (e.g. an address reused).
-        if (node* previous = find_mutable(it->second)) {
-            previous->key.clear();
-        }
-        it->second = n->uid;
-    } else {
-        keys_.emplace(std::string(key), n->uid);
-    }
-    n->key = std::string(key);
-    return registry_status::ok;
 }
 
 } // namespace aiot::gw

@@ -1,7 +1,7 @@
 #pragma once
-// The nodes a gateway knows: resources, last-seen time and an optional
-// protocol key (a CoAP address, an MQTT node id, a websocket session id) so
-// an adapter can find a node's uid from what its protocol gives it.
+// The nodes a gateway knows: resources and last-seen time. Each adapter
+// keeps its own protocol state (CoAP address, MQTT node id, websocket
+// session) keyed by uid; the registry knows only uids.
 // Sans-I/O: no clock reads, time is passed in. Every container is bounded
 // by registry_limits; a refusal is a status, never an exception.
 #include "common/json_text.hpp"
@@ -27,7 +27,6 @@ struct node {
     std::string uid;
     std::vector<resource> resources; // in the order they were first set
     time_point last_seen{};
-    std::string key; // bound protocol key, empty if none
     std::size_t bytes = 0; // resource names and serialised values, counted in the budget
 
     // The value of resource `name`, or nullptr.
@@ -38,7 +37,7 @@ struct registry_limits {
     std::size_t max_nodes = 10000;
     std::size_t max_resources = 64;      // per node
     std::size_t max_value_bytes = 16384; // one value, serialised
-    std::size_t max_name_bytes = 256;    // uid, resource name, key
+    std::size_t max_name_bytes = 256;    // uid, resource name
     // Every node's resources together (names and serialised values): the
     // cache of one gateway never holds more than this, whatever nodes send.
     std::size_t max_total_bytes = 64u << 20;
@@ -72,17 +71,12 @@ public:
     registry_status set_resource(std::string_view uid, std::string_view name, json value);
     // Drops every resource whose name is not in `keep` (order kept).
     registry_status clear_resources(std::string_view uid, const std::vector<std::string>& keep);
-    // Forgets the node and its key. False if unknown.
+    // Forgets the node. False if unknown.
     bool remove(std::string_view uid);
     // Removes the nodes not seen for more than max_age; returns their uids.
     std::vector<std::string> expire(time_point now, std::chrono::steady_clock::duration max_age);
 
-    // Binds `key` to the node (replacing its previous key; a key bound to
-    // another node moves to this one).
-    registry_status bind_key(std::string_view uid, std::string_view key);
-
     const node* find(std::string_view uid) const;
-    const node* find_by_key(std::string_view key) const;
     bool contains(std::string_view uid) const { return find(uid) != nullptr; }
     std::size_t size() const { return nodes_.size(); }
     // Bytes counted against max_total_bytes.
@@ -95,11 +89,9 @@ public:
 private:
     bool valid_name(std::string_view name) const;
     node* find_mutable(std::string_view uid);
-    void unbind(node& n);
 
     registry_limits limits_;
     std::map<std::string, node, std::less<>> nodes_;
-    std::map<std::string, std::string, std::less<>> keys_; // key -> uid
     std::size_t total_bytes_ = 0;
 };
 

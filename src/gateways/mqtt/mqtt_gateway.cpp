@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "common/net.hpp"
+#include "common/overloaded.hpp"
 #include "gateways/core/gateway_service.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,12 +11,7 @@ namespace aiot::gw::mqtt {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using common::overloaded;
 
 } // namespace
 
@@ -24,9 +20,7 @@ struct mqtt_gateway::impl {
          std::shared_ptr<spdlog::logger> logger)
         : log(logger ? std::move(logger) : common::get_logger("gw.mqtt")),
           service(svc),
-          logic(config.logic, svc, log),
-          tick_interval(config.tick_interval),
-          timer(ioc),
+          logic(config.logic, log),
           client(ioc, std::move(config.client),
                  {[this] { run([&] { logic.connected(std::chrono::steady_clock::now()); }); },
                   [this] { run([&] { logic.disconnected(); }); },
@@ -38,19 +32,23 @@ struct mqtt_gateway::impl {
         service.on_write([this](const write_command& w) { run([&] { logic.write(w); }); });
         service.on_node_expired(
             [this](const std::string& uid) { run([&] { logic.node_expired(uid); }); });
+        service.on_tick([this](time_point now) { run([&] { logic.tick(now); }); });
     }
 
     ~impl()
     {
         service.on_write({});
         service.on_node_expired({});
+        service.on_tick({});
     }
 
-    // Feeds one event to the logic, then carries out what it decided.
+    // Feeds one event to the logic, then carries out what it decided: the
+    // node events first (they may decide more actions), then the actions.
     template <class F>
     void run(F event)
     {
         event();
+        settle(service, logic);
         for (auto& a : logic.take_actions()) {
             std::visit(overloaded{
                            [&](subscribe_topics& s) { client.subscribe(s.topics, 1); },
@@ -61,23 +59,9 @@ struct mqtt_gateway::impl {
         }
     }
 
-    void schedule_tick()
-    {
-        timer.expires_after(tick_interval);
-        timer.async_wait([this](const boost::system::error_code& ec) {
-            if (ec) {
-                return; // stopped
-            }
-            run([&] { logic.tick(std::chrono::steady_clock::now()); });
-            schedule_tick();
-        });
-    }
-
     std::shared_ptr<spdlog::logger> log;
     gateway_service& service;
     mqtt_logic logic;
-    std::chrono::milliseconds tick_interval;
-    net::steady_timer timer;
     mqtt_client client; // last: destroyed first, so no event reaches a dead logic
 };
 
@@ -91,13 +75,12 @@ mqtt_gateway::~mqtt_gateway() = default;
 
 void mqtt_gateway::start()
 {
-    impl_->schedule_tick();
     impl_->client.start();
 }
 
 void mqtt_gateway::stop()
 {
-    impl_->timer.cancel();
+    impl_->service.on_tick({});
     impl_->client.stop();
 }
 

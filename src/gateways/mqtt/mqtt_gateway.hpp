@@ -7,7 +7,6 @@
 #include "gateways/mqtt/mqtt_client.hpp"
 #include "gateways/mqtt/mqtt_logic.hpp"
 
-#include <chrono>
 #include <memory>
 
 namespace aiot::gw {
@@ -19,12 +18,12 @@ namespace aiot::gw::mqtt {
 struct mqtt_gateway_config {
     client_config client;
     logic_config logic;
-    std::chrono::milliseconds tick_interval{1000};
 };
 
 class mqtt_gateway final : public gateway_adapter {
 public:
-    // Sets the service's on_write and on_node_expired hooks.
+    // Sets the service's on_write, on_node_expired and on_tick hooks (the
+    // logic ticks with the service).
     mqtt_gateway(boost::asio::io_context& ioc, gateway_service& service, mqtt_gateway_config config,
                  std::shared_ptr<spdlog::logger> log);
     ~mqtt_gateway() override;

@@ -63,10 +63,9 @@ bool valid_topic_level(std::string_view name, std::size_t max_bytes)
     });
 }
 
-mqtt_logic::mqtt_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+mqtt_logic::mqtt_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
                        std::function<std::string()> make_uid)
     : config_(config),
-      sink_(sink),
       log_(log ? std::move(log) : common::get_logger("gw.mqtt")),
       make_uid_(make_uid ? std::move(make_uid) : std::function<std::string()>(common::make_uuid)),
       warning_budget_(config.warnings_per_tick)
@@ -185,7 +184,7 @@ void mqtt_logic::on_check(std::string_view payload)
         return;
     }
     if (const auto it = nodes_.find(node_id); it != nodes_.end()) {
-        sink_.touch(it->second.uid);
+        emit(node_event::seen(it->second.uid));
         if (!it->second.discovered) {
             discover(node_id, "resources"); // the first request got no answer
         }
@@ -202,8 +201,14 @@ void mqtt_logic::on_check(std::string_view payload)
         return;
     }
     full_ = false;
-    const auto uid = make_uid_();
-    const auto status = sink_.add_node(uid, {{"id", node_id}});
+    auto uid = make_uid_();
+    emit(node_event::added(uid, {{"id", node_id}}),
+         [this, node_id, uid](registry_status st) { admitted(node_id, uid, st); });
+}
+
+void mqtt_logic::admitted(const std::string& node_id, const std::string& uid,
+                          registry_status status)
+{
     if (status != registry_status::ok) {
         log_->warn("node '{}' refused by the node cache: {}", node_id, to_string(status));
         return;
@@ -302,7 +307,7 @@ void mqtt_logic::on_value(const std::string& node_id, node_state& n, std::string
                                                                         : ""));
         return;
     }
-    sink_.set_resource(n.uid, resource, std::move(*value));
+    emit(node_event::changed(n.uid, std::string(resource), std::move(*value)));
 }
 
 bool mqtt_logic::evict_undiscovered(std::string_view for_node)
@@ -325,7 +330,7 @@ bool mqtt_logic::evict_undiscovered(std::string_view for_node)
     } else {
         ++unlogged_evictions_;
     }
-    sink_.remove_node(node->second.uid);
+    emit(node_event::removed(node->second.uid));
     forget(node);
     return true;
 }
@@ -403,6 +408,28 @@ void mqtt_logic::node_expired(std::string_view uid)
     }
     log_->info("node '{}': expired, unsubscribing its topics", id->second);
     forget(node);
+}
+
+void mqtt_logic::emit(node_event e, std::function<void(registry_status)> then)
+{
+    events_.push_back(std::move(e));
+    then_.push_back(std::move(then));
+}
+
+std::vector<node_event> mqtt_logic::take_node_events()
+{
+    taken_ = std::exchange(then_, {});
+    return std::exchange(events_, {});
+}
+
+void mqtt_logic::applied(const std::vector<registry_status>& statuses)
+{
+    auto taken = std::exchange(taken_, {});
+    for (std::size_t i = 0; i < taken.size() && i < statuses.size(); ++i) {
+        if (taken[i]) {
+            taken[i](statuses[i]);
+        }
+    }
 }
 
 std::vector<action> mqtt_logic::take_actions()

@@ -1,15 +1,15 @@
 #pragma once
 // The MQTT gateway's topic protocol (PROTOCOL.md section 5), sans-I/O.
 // Events go in (the MQTT connection came up or went down, a message
-// arrived, time passed, a web client wrote, the core expired a node); the
-// node cache is driven through a node_sink; what to do on the MQTT
-// connection comes out as data (subscribe, unsubscribe, publish) through
-// take_actions(). The node sink is the gateway_service in the daemon, a
-// recording double in tests. Single-threaded; no clock reads; every
-// container bounded.
+// arrived, time passed, a web client wrote, the core expired a node);
+// decisions come out as data: node events for the cache
+// (take_node_events(); their statuses come back through applied()) and
+// what to do on the MQTT connection (subscribe, unsubscribe, publish)
+// through take_actions(). Single-threaded; no clock reads; every container
+// bounded.
 #include "gateways/core/fwd.hpp"
 #include "gateways/core/gateway_core.hpp"
-#include "gateways/core/node_sink.hpp"
+#include "gateways/core/node_event.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -61,7 +61,7 @@ public:
 
     // A null logger means get_logger("gw.mqtt"); an empty make_uid means
     // common::make_uuid.
-    mqtt_logic(logic_config config, node_sink& sink, std::shared_ptr<spdlog::logger> log,
+    mqtt_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
                std::function<std::string()> make_uid = {});
 
     // The MQTT session is up (first time or again): subscribe node/check and
@@ -80,7 +80,14 @@ public:
     // unsubscribe its topics.
     void node_expired(std::string_view uid);
 
-    // Everything decided since the last call, in order.
+    // Node changes decided since the last call, in order.
+    std::vector<node_event> take_node_events();
+    // The statuses of the last take_node_events(), in the same order (a
+    // node is admitted only once the cache took it). May decide more
+    // events and actions.
+    void applied(const std::vector<registry_status>& statuses);
+    // Everything decided for the MQTT connection since the last call, in
+    // order. Take it after the node events are settled.
     std::vector<action> take_actions();
 
     const node_state* find(std::string_view node_id) const;
@@ -93,6 +100,9 @@ public:
 
 private:
     void on_check(std::string_view payload);
+    // The cache answered the `add` of a new node.
+    void admitted(const std::string& node_id, const std::string& uid, registry_status status);
+    void emit(node_event e, std::function<void(registry_status)> then = {});
     void on_resources(const std::string& node_id, node_state& n, std::string_view payload);
     void on_value(const std::string& node_id, node_state& n, std::string_view resource,
                   std::string_view payload);
@@ -109,7 +119,9 @@ private:
     void reject(const std::string& reason);
 
     logic_config config_;
-    node_sink& sink_;
+    std::vector<node_event> events_;
+    std::vector<std::function<void(registry_status)>> then_;  // one per event in events_
+    std::vector<std::function<void(registry_status)>> taken_; // ... of the last take
     std::shared_ptr<spdlog::logger> log_;
     std::function<std::string()> make_uid_;
     std::map<std::string, node_state, std::less<>> nodes_;      // node id -> state

@@ -1,17 +1,14 @@
 #include "mqttsn_codec.hpp"
 
+#include "common/overloaded.hpp"
+
 #include <fmt/format.h>
 
 namespace aiot::gw::mqttsn {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using common::overloaded;
 
 // Reads the fields of one packet body; every read checks the size left.
 class reader {

@@ -44,19 +44,25 @@ struct mqttsn_gateway::impl {
           log(logger ? std::move(logger) : common::get_logger("gw.mqttsn")),
           service(ioc, config.gateway, "MQTT-SN", log),
           sn(config.sn, log),
-          topics(config.topics, service, log),
-          socket(ioc),
-          timer(ioc)
+          topics(config.topics, log),
+          socket(ioc)
     {
         service.on_write([this](const write_command& w) { run([&] { topics.write(w); }); });
         service.on_node_expired(
             [this](const std::string& uid) { run([&] { topics.node_expired(uid); }); });
+        service.on_tick([this](time_point now) {
+            run([&] {
+                sn.tick(now);
+                topics.tick(now);
+            });
+        });
     }
 
     ~impl()
     {
         service.on_write({});
         service.on_node_expired({});
+        service.on_tick({});
     }
 
     void open()
@@ -88,12 +94,14 @@ struct mqttsn_gateway::impl {
     void run(F event)
     {
         event();
+        settle(service, topics);
         const auto now = steady::now();
         for (int round = 0; round < 8; ++round) {
             bool busy = false;
             for (auto& p : sn.take_publishes()) {
                 busy = true;
                 topics.message(p.topic, p.payload);
+                settle(service, topics);
             }
             for (auto& a : topics.take_actions()) {
                 if (auto* p = std::get_if<publish_message>(&a)) {
@@ -148,29 +156,12 @@ struct mqttsn_gateway::impl {
             });
     }
 
-    void schedule_tick()
-    {
-        timer.expires_after(config.gateway.tick_interval);
-        timer.async_wait([this](const boost::system::error_code& ec) {
-            if (ec) {
-                return;
-            }
-            run([&] {
-                const auto now = steady::now();
-                sn.tick(now);
-                topics.tick(now);
-            });
-            schedule_tick();
-        });
-    }
-
     mqttsn_gateway_config config;
     std::shared_ptr<spdlog::logger> log;
     gateway_service service;
     mqttsn::mqttsn_logic sn;
     mqtt_logic topics;
     udp::socket socket;
-    net::steady_timer timer;
     udp::endpoint sender;
     std::array<char, mqttsn::max_packet_bytes + 1> buffer{};
 };
@@ -189,13 +180,11 @@ void mqttsn_gateway::start()
     // the clients are reached directly: the topic logic is always "connected"
     impl_->run([&] { impl_->topics.connected(steady::now()); });
     impl_->do_receive();
-    impl_->schedule_tick();
     impl_->service.start();
 }
 
 void mqttsn_gateway::stop()
 {
-    impl_->timer.cancel();
     boost::system::error_code ec;
     impl_->socket.close(ec);
     impl_->service.stop();

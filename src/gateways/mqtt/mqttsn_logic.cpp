@@ -1,6 +1,7 @@
 #include "mqttsn_logic.hpp"
 
 #include "common/logging.hpp"
+#include "common/overloaded.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,12 +11,7 @@ namespace aiot::gw::mqttsn {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using common::overloaded;
 
 // Printable excerpt of untrusted text for a log line.
 std::string excerpt(std::string_view text, std::size_t max = 40)

@@ -7,12 +7,12 @@
 #include "common/refusal_log.hpp"
 #include "common/system.hpp"
 #include "common/text.hpp"
+#include "common/write_queue.hpp"
 #include "gateways/core/gateway_service.hpp"
 #include "gateways/ws/node_message.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <deque>
 #include <map>
 #include <optional>
 
@@ -88,7 +88,9 @@ namespace {
 class node_connection : public std::enable_shared_from_this<node_connection> {
 public:
     node_connection(std::shared_ptr<detail::node_hub> server, tcp::socket socket)
-        : server_(std::move(server)), ws_(std::move(socket))
+        : server_(std::move(server)),
+          ws_(std::move(socket)),
+          queue_(server_->config().max_queued_messages, server_->config().max_queued_bytes)
     {
         beast::error_code ec;
         const auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
@@ -119,19 +121,16 @@ public:
         if (closing_) {
             return;
         }
-        const auto& cfg = server_->config();
-        if (queue_.size() >= cfg.max_queued_messages ||
-            queued_bytes_ + text.size() > cfg.max_queued_bytes) {
-            server_->log().warn("node '{}' ({}): {} messages ({} bytes) not read; closing (1013)",
-                                uid_, peer_, queue_.size(), queued_bytes_);
+        const auto size = text.size();
+        if (const auto refused = queue_.push(std::move(text), size);
+            refused != common::queue_refusal::none) {
+            server_->log().warn("node '{}' ({}): {} ({} messages, {} bytes not read); closing "
+                                "(1013)",
+                                uid_, peer_, to_string(refused), queue_.size(), queue_.bytes());
             close_with(websocket::close_code::try_again_later, "Too many messages queued.");
             return;
         }
-        queued_bytes_ += text.size();
-        queue_.push_back(std::move(text));
-        if (!writing_) {
-            do_write();
-        }
+        do_write();
     }
 
     // Server shutdown.
@@ -275,10 +274,14 @@ private:
         do_read();
     }
 
+    // Starts writing the front message unless a write is in flight.
     void do_write()
     {
-        writing_ = true;
-        ws_.async_write(net::buffer(queue_.front()),
+        const auto* text = queue_.start_write();
+        if (!text) {
+            return;
+        }
+        ws_.async_write(net::buffer(*text),
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             self->on_write(ec);
                         });
@@ -286,9 +289,7 @@ private:
 
     void on_write(beast::error_code ec)
     {
-        writing_ = false;
-        queued_bytes_ -= queue_.front().size();
-        queue_.pop_front();
+        queue_.end_write();
         if (ec) {
             server_->log().debug("node '{}': write failed: {}", uid_, ec.message());
             beast::error_code ignored;
@@ -302,9 +303,7 @@ private:
             close_after_write_ = false;
             return do_close();
         }
-        if (!queue_.empty()) {
-            do_write();
-        }
+        do_write();
     }
 
     void close_with(websocket::close_code code, std::string reason)
@@ -315,11 +314,8 @@ private:
         closing_ = true;
         close_reason_ = websocket::close_reason(code, common::truncate_close_reason(reason));
         // Drop what waits; the message being written must live until it completes.
-        while (queue_.size() > (writing_ ? 1u : 0u)) {
-            queued_bytes_ -= queue_.back().size();
-            queue_.pop_back();
-        }
-        if (writing_) {
+        queue_.drop_waiting();
+        if (queue_.writing()) {
             close_after_write_ = true;
         } else {
             do_close();
@@ -356,9 +352,7 @@ private:
     net::ip::address address_;
     std::uint64_t id_ = 0;
     std::string uid_; // empty until the node is created
-    std::deque<std::string> queue_;
-    std::size_t queued_bytes_ = 0;
-    bool writing_ = false;
+    common::write_queue<std::string> queue_;
     bool open_ = false;
     bool closing_ = false;
     bool close_after_write_ = false;

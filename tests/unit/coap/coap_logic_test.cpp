@@ -1,6 +1,7 @@
 // coap_logic against a real gateway_core: what a node's POSTs, the answers
-// to our requests and web writes turn into (broker messages, requests,
-// replies, log lines). No sockets, no clock.
+// to our requests and web writes turn into (node events, broker messages,
+// requests, replies, log lines). The fixture applies the logic's node
+// events to the core as the gateway does. No sockets, no clock.
 #include "gateways/coap/coap_logic.hpp"
 
 #include <gtest/gtest.h>
@@ -13,31 +14,6 @@ using namespace aiot::gw;
 using namespace aiot::gw::coap;
 
 namespace {
-
-class core_sink final : public node_sink {
-public:
-    explicit core_sink(gateway_core& core) : core_(core) {}
-
-    registry_status add_node(std::string_view uid, const std::vector<resource>& initial) override
-    {
-        return core_.node_added(uid, now, initial);
-    }
-    registry_status set_resource(std::string_view uid, std::string_view name, json value) override
-    {
-        return core_.resource_changed(uid, name, std::move(value), now);
-    }
-    registry_status touch(std::string_view uid) override { return core_.node_seen(uid, now); }
-    registry_status reset_node(std::string_view uid, const std::vector<std::string>& keep) override
-    {
-        return core_.node_reset(uid, now, keep);
-    }
-    bool remove_node(std::string_view uid) override { return core_.node_removed(uid); }
-
-    time_point now{};
-
-private:
-    gateway_core& core_;
-};
 
 const peer node_a{"127.0.0.2"};
 const peer node_b{"127.0.0.3"};
@@ -60,8 +36,7 @@ protected:
         : log_(std::make_shared<spdlog::logger>(
               "gw.coap", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
           core_(core_config{"CoAP"}, log_),
-          sink_(core_),
-          logic_(config, sink_, log_, [this] { return now_; })
+          logic_(config, log_, [this] { return now_; })
     {
         log_->set_level(spdlog::level::debug);
         log_->set_pattern("%l %v");
@@ -69,9 +44,46 @@ protected:
         core_.take_output();
     }
 
+    // Applies the logic's node events to the core until it has none left
+    // (as the gateway does); the reply that replaces the POST's, if any.
+    std::optional<coap_reply> settle()
+    {
+        std::optional<coap_reply> refused;
+        for (auto events = logic_.take_node_events(); !events.empty();
+             events = logic_.take_node_events()) {
+            std::vector<registry_status> statuses;
+            for (const auto& e : events) {
+                statuses.push_back(core_.apply(e, now_));
+            }
+            if (auto r = logic_.applied(statuses)) {
+                refused = std::move(r);
+            }
+        }
+        return refused;
+    }
+
+    coap_reply alive(std::string_view payload, const peer& from)
+    {
+        auto reply = logic_.on_alive(payload, from);
+        return settle().value_or(std::move(reply));
+    }
+
+    coap_reply server(std::string_view payload, const peer& from)
+    {
+        auto reply = logic_.on_server(payload, from);
+        return settle().value_or(std::move(reply));
+    }
+
+    void result(std::uint64_t id, const coap_result& r)
+    {
+        logic_.on_result(id, r);
+        settle();
+    }
+
     // Broker messages decided since the last call.
     std::vector<json> sent()
     {
+        settle();
         std::vector<json> result;
         for (const auto& text : core_.take_output().to_broker) {
             result.push_back(json::parse(text));
@@ -88,7 +100,7 @@ protected:
     // Creates node uid at `from` and takes its discovery request.
     coap_request new_node(const std::string& uid, const peer& from)
     {
-        const auto reply = logic_.on_alive("alive:" + uid, from);
+        const auto reply = alive("alive:" + uid, from);
         EXPECT_EQ(reply.code, code::changed);
         auto requests = logic_.take_requests();
         EXPECT_EQ(requests.size(), 1u);
@@ -100,7 +112,7 @@ protected:
     void known_node(const std::string& uid, const peer& from)
     {
         const auto wk = new_node(uid, from);
-        logic_.on_result(wk.id, answer(code::content, ""));
+        result(wk.id, answer(code::content, ""));
         sent();
     }
 
@@ -121,15 +133,53 @@ protected:
     std::ostringstream log_text_;
     std::shared_ptr<spdlog::logger> log_;
     gateway_core core_;
-    core_sink sink_;
     coap_logic logic_;
 };
 
 } // namespace
 
-TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
+TEST_F(coap_logic_test, returns_node_events_instead_of_changing_the_cache)
 {
     const auto reply = logic_.on_alive("alive:n1", node_a);
+    EXPECT_EQ(reply.code, code::changed);
+    EXPECT_EQ(core_.registry().find("n1"), nullptr); // nothing applied yet
+    auto events = logic_.take_node_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].what, node_event::kind::add);
+    EXPECT_EQ(events[0].uid, "n1");
+    ASSERT_EQ(events[0].initial.size(), 1u);
+    EXPECT_EQ(events[0].initial[0].name, "ip");
+    EXPECT_EQ(events[0].initial[0].value, "127.0.0.2");
+    EXPECT_FALSE(logic_.applied({registry_status::ok}));
+    EXPECT_TRUE(logic_.take_node_events().empty());
+
+    // A value POSTed to /server is an event too.
+    logic_.on_server("temperature:21", node_a);
+    events = logic_.take_node_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].what, node_event::kind::set);
+    EXPECT_EQ(events[0].name, "temperature");
+    EXPECT_EQ(events[0].value, "21");
+    // The cache refusing it changes the reply.
+    const auto refused = logic_.applied({registry_status::value_too_large});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, code::too_large);
+}
+
+TEST_F(coap_logic_test, a_node_the_cache_refuses_is_forgotten)
+{
+    logic_.on_alive("alive:n1", node_a);
+    logic_.take_node_events();
+    const auto refused = logic_.applied({registry_status::too_many_nodes});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, code::unavailable);
+    EXPECT_EQ(logic_.nodes().find("n1"), nullptr);
+    EXPECT_TRUE(logic_.take_requests().empty()); // its discovery is dropped
+}
+
+TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
+{
+    const auto reply = alive("alive:n1", node_a);
     EXPECT_EQ(reply.code, code::changed);
     EXPECT_EQ(reply.payload, "Received 'alive:n1'");
     const auto msgs = sent();
@@ -144,7 +194,7 @@ TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
     EXPECT_EQ(requests[0].path, ".well-known/core");
     EXPECT_EQ(requests[0].address, "127.0.0.2");
 
-    logic_.on_result(requests[0].id,
+    result(requests[0].id,
                      answer(code::content,
                             "</.well-known/core>;ct=40,<https://x.org/#v>;rel=\"impl-info\","
                             "</board>,</name>;rt=\"a, b\",</robot>"));
@@ -155,9 +205,9 @@ TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
     EXPECT_EQ(requests[2].path, "robot");
     EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::running);
 
-    logic_.on_result(requests[1].id, answer(code::content, "node-1"));
-    logic_.on_result(requests[2].id, answer(code::make(4, 5))); // GET not allowed: skipped
-    logic_.on_result(requests[0].id, answer(code::content, "native"));
+    result(requests[1].id, answer(code::content, "node-1"));
+    result(requests[2].id, answer(code::make(4, 5))); // GET not allowed: skipped
+    result(requests[0].id, answer(code::content, "native"));
     const auto values = sent();
     ASSERT_EQ(values.size(), 2u);
     EXPECT_EQ(values[0], update("n1", "name", "node-1"));
@@ -167,7 +217,7 @@ TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
     EXPECT_NE(log().find("node 'n1': discovery done, 2 resource(s)"), std::string::npos);
 
     // A later alive only refreshes.
-    EXPECT_EQ(logic_.on_alive("alive:n1", node_a).code, code::changed);
+    EXPECT_EQ(alive("alive:n1", node_a).code, code::changed);
     EXPECT_TRUE(sent().empty());
     EXPECT_TRUE(logic_.take_requests().empty());
 }
@@ -175,44 +225,44 @@ TEST_F(coap_logic_test, unknown_uid_is_announced_then_discovered)
 TEST_F(coap_logic_test, failed_discovery_is_retried_at_the_next_alive)
 {
     const auto wk = new_node("n1", node_a);
-    logic_.on_result(wk.id, no_answer());
+    result(wk.id, no_answer());
     EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::failed);
     EXPECT_NE(log().find("discovery failed (GET /.well-known/core: no answer within 10000 ms)"),
               std::string::npos);
 
-    logic_.on_alive("Alive:n1", node_a);
+    alive("Alive:n1", node_a);
     EXPECT_TRUE(sent().empty()); // no new announcement
     auto requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 1u);
     EXPECT_EQ(requests[0].path, ".well-known/core");
 
     // A resource read that times out also makes the discovery retried.
-    logic_.on_result(requests[0].id, answer(code::content, "</board>,</name>"));
+    result(requests[0].id, answer(code::content, "</board>,</name>"));
     requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 2u);
-    logic_.on_result(requests[0].id, answer(code::content, "native"));
-    logic_.on_result(requests[1].id, no_answer());
+    result(requests[0].id, answer(code::content, "native"));
+    result(requests[1].id, no_answer());
     EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::failed);
     EXPECT_EQ(sent().size(), 1u); // board
-    logic_.on_alive("alive:n1", node_a);
+    alive("alive:n1", node_a);
     EXPECT_EQ(logic_.take_requests().size(), 1u);
 
     // An error code on /.well-known/core is a failure too.
     const auto wk2 = new_node("n2", node_b);
-    logic_.on_result(wk2.id, answer(code::not_found));
+    result(wk2.id, answer(code::not_found));
     EXPECT_EQ(logic_.nodes().find("n2")->discovery, discovery_state::failed);
 }
 
 TEST_F(coap_logic_test, reset_clears_resources_and_rediscovers)
 {
     const auto wk = new_node("n1", node_a);
-    logic_.on_result(wk.id, answer(code::content, "</board>"));
+    result(wk.id, answer(code::content, "</board>"));
     const auto old_read = logic_.take_requests();
     ASSERT_EQ(old_read.size(), 1u);
-    logic_.on_server("temperature:20°C", node_a);
+    server("temperature:20°C", node_a);
     sent();
 
-    const auto reply = logic_.on_alive("reset:n1", node_a);
+    const auto reply = alive("reset:n1", node_a);
     EXPECT_EQ(reply.payload, "Received 'reset:n1'");
     const auto msgs = sent();
     ASSERT_EQ(msgs.size(), 1u);
@@ -226,7 +276,7 @@ TEST_F(coap_logic_test, reset_clears_resources_and_rediscovers)
     ASSERT_EQ(requests.size(), 1u);
     EXPECT_EQ(requests[0].path, ".well-known/core");
     // The older discovery's answer arrives late: ignored.
-    logic_.on_result(old_read[0].id, answer(code::content, "stale"));
+    result(old_read[0].id, answer(code::content, "stale"));
     EXPECT_TRUE(sent().empty());
     EXPECT_EQ(cached("n1")->find("board"), nullptr);
 }
@@ -234,23 +284,23 @@ TEST_F(coap_logic_test, reset_clears_resources_and_rediscovers)
 TEST_F(coap_logic_test, server_values_from_known_addresses_only)
 {
     known_node("n1", node_a);
-    auto reply = logic_.on_server("temperature:23°C", node_a);
+    auto reply = server("temperature:23°C", node_a);
     EXPECT_EQ(reply.code, code::changed);
     EXPECT_EQ(reply.payload, "Received 'temperature:23°C'");
     auto msgs = sent();
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0], update("n1", "temperature", "23°C"));
 
-    reply = logic_.on_server("temperature:23°C", node_b);
+    reply = server("temperature:23°C", node_b);
     EXPECT_EQ(reply.code, code::not_found);
     EXPECT_NE(log().find("POST /server from 127.0.0.3 refused (4.04): unknown node address"),
               std::string::npos);
 
-    reply = logic_.on_server("no colon here", node_a);
+    reply = server("no colon here", node_a);
     EXPECT_EQ(reply.code, code::bad_request);
     EXPECT_NE(log().find("expected '<resource>:<value>' in 'no colon here'"), std::string::npos);
 
-    reply = logic_.on_server("x:" + std::string(2000, 'y'), node_a);
+    reply = server("x:" + std::string(2000, 'y'), node_a);
     EXPECT_EQ(reply.code, code::too_large);
     EXPECT_NE(log().find("payload of 2002 bytes, at most 1024"), std::string::npos);
     EXPECT_TRUE(sent().empty());
@@ -259,7 +309,7 @@ TEST_F(coap_logic_test, server_values_from_known_addresses_only)
 TEST_F(coap_logic_test, invalid_utf8_values_are_repaired_and_logged)
 {
     known_node("n1", node_a);
-    EXPECT_EQ(logic_.on_server("temperature:2\xff" "3", node_a).code, code::changed);
+    EXPECT_EQ(server("temperature:2\xff" "3", node_a).code, code::changed);
     const auto msgs = sent();
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0]["data"], "2\xef\xbf\xbd" "3");
@@ -268,11 +318,11 @@ TEST_F(coap_logic_test, invalid_utf8_values_are_repaired_and_logged)
 
 TEST_F(coap_logic_test, bad_alive_payloads_are_refused)
 {
-    EXPECT_EQ(logic_.on_alive("alive", node_a).code, code::bad_request);
-    EXPECT_EQ(logic_.on_alive("alive:", node_a).code, code::bad_request);
-    EXPECT_EQ(logic_.on_alive("alive:" + std::string(300, 'u'), node_a).code,
+    EXPECT_EQ(alive("alive", node_a).code, code::bad_request);
+    EXPECT_EQ(alive("alive:", node_a).code, code::bad_request);
+    EXPECT_EQ(alive("alive:" + std::string(300, 'u'), node_a).code,
               code::bad_request); // uid longer than the registry takes
-    EXPECT_EQ(logic_.on_alive(std::string(1025, 'a'), node_a).code, code::too_large);
+    EXPECT_EQ(alive(std::string(1025, 'a'), node_a).code, code::too_large);
     EXPECT_TRUE(sent().empty());
     EXPECT_EQ(logic_.nodes().size(), 0u);
     EXPECT_TRUE(logic_.take_requests().empty());
@@ -283,12 +333,12 @@ TEST_F(coap_logic_test, bad_alive_payloads_are_refused)
 TEST_F(coap_logic_test, an_alive_from_another_address_cannot_hijack_a_node)
 {
     known_node("n1", node_a);
-    EXPECT_EQ(logic_.on_alive("alive:n1", node_b).code, code::forbidden);
+    EXPECT_EQ(alive("alive:n1", node_b).code, code::forbidden);
     EXPECT_TRUE(sent().empty());
     EXPECT_TRUE(logic_.take_requests().empty());
     EXPECT_EQ(logic_.nodes().find("n1")->address, "127.0.0.2");
-    EXPECT_EQ(logic_.on_server("a:1", node_b).code, code::not_found);
-    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::changed);
+    EXPECT_EQ(server("a:1", node_b).code, code::not_found);
+    EXPECT_EQ(server("a:1", node_a).code, code::changed);
     EXPECT_NE(log().find("is live at 127.0.0.2"), std::string::npos) << log();
 }
 
@@ -296,28 +346,28 @@ TEST_F(coap_logic_test, a_reset_from_another_address_moves_the_node_once_the_old
 {
     known_node("n1", node_a);
     // The old address still answers: the reset is ignored.
-    EXPECT_EQ(logic_.on_alive("reset:n1", node_b).code, code::changed);
+    EXPECT_EQ(alive("reset:n1", node_b).code, code::changed);
     auto requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 1u);
     EXPECT_EQ(requests[0].kind, request_kind::probe);
     EXPECT_EQ(requests[0].address, "127.0.0.2");
-    logic_.on_result(requests[0].id, answer(code::content, "</led>"));
+    result(requests[0].id, answer(code::content, "</led>"));
     EXPECT_TRUE(sent().empty());
     EXPECT_EQ(logic_.nodes().find("n1")->address, "127.0.0.2");
 
     // The old address is silent: the node moves and is discovered again.
-    logic_.on_alive("reset:n1", node_b);
+    alive("reset:n1", node_b);
     requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 1u);
-    logic_.on_result(requests[0].id, no_answer());
+    result(requests[0].id, no_answer());
     const auto msgs = sent();
     ASSERT_GE(msgs.size(), 1u);
     EXPECT_EQ(msgs.back(), update("n1", "ip", "127.0.0.3"));
     requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 1u);
     EXPECT_EQ(requests[0].address, "127.0.0.3");
-    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::not_found);
-    EXPECT_EQ(logic_.on_server("a:1", node_b).code, code::changed);
+    EXPECT_EQ(server("a:1", node_a).code, code::not_found);
+    EXPECT_EQ(server("a:1", node_b).code, code::changed);
 }
 
 TEST_F(coap_logic_test, writes_become_puts_and_updates_on_changed)
@@ -331,20 +381,20 @@ TEST_F(coap_logic_test, writes_become_puts_and_updates_on_changed)
     EXPECT_EQ(requests[0].payload, "1");
     EXPECT_EQ(requests[0].address, "127.0.0.2");
     EXPECT_TRUE(sent().empty()); // not before the node confirms
-    logic_.on_result(requests[0].id, answer(code::changed));
+    result(requests[0].id, answer(code::changed));
     auto msgs = sent();
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0], update("n1", "led", "1"));
 
     logic_.on_write({"n1", "led", "0", "client-1"});
     requests = logic_.take_requests();
-    logic_.on_result(requests[0].id, answer(code::make(4, 5)));
+    result(requests[0].id, answer(code::make(4, 5)));
     EXPECT_TRUE(sent().empty());
     EXPECT_NE(log().find("node 'n1': PUT /led '0' failed: 4.05"), std::string::npos);
 
     logic_.on_write({"n1", "led", "0", "client-1"});
     requests = logic_.take_requests();
-    logic_.on_result(requests[0].id, no_answer());
+    result(requests[0].id, no_answer());
     EXPECT_TRUE(sent().empty());
 
     logic_.on_write({"nobody", "led", "1", ""});
@@ -356,7 +406,7 @@ TEST_F(coap_logic_test, writes_become_puts_and_updates_on_changed)
 TEST_F(coap_logic_test, expired_node_mid_discovery_leaves_nothing_behind)
 {
     const auto wk = new_node("n1", node_a);
-    logic_.on_result(wk.id, answer(code::content, "</a>,</b>,</c>,</d>,</e>,</f>"));
+    result(wk.id, answer(code::content, "</a>,</b>,</c>,</d>,</e>,</f>"));
     const auto reads = logic_.take_requests();
     EXPECT_EQ(reads.size(), 4u); // per-node cap
     EXPECT_EQ(logic_.requests().queued(), 2u);
@@ -365,12 +415,12 @@ TEST_F(coap_logic_test, expired_node_mid_discovery_leaves_nothing_behind)
     sent();
     EXPECT_EQ(logic_.requests().queued(), 0u);
     for (const auto& r : reads) {
-        logic_.on_result(r.id, answer(code::content, "late"));
+        result(r.id, answer(code::content, "late"));
     }
     EXPECT_TRUE(sent().empty());
     EXPECT_TRUE(logic_.take_requests().empty());
     EXPECT_EQ(logic_.requests().in_flight(), 0u);
-    EXPECT_EQ(logic_.on_server("a:1", node_a).code, code::not_found);
+    EXPECT_EQ(server("a:1", node_a).code, code::not_found);
 }
 
 class coap_logic_limits_test : public coap_logic_test {
@@ -386,20 +436,20 @@ protected:
 
 TEST_F(coap_logic_limits_test, caps_on_nodes_and_requests)
 {
-    logic_.on_alive("alive:a", node_a);
-    logic_.on_alive("alive:b", node_b);
-    const auto reply = logic_.on_alive("alive:c", peer{"127.0.0.4"});
+    alive("alive:a", node_a);
+    alive("alive:b", node_b);
+    const auto reply = alive("alive:c", peer{"127.0.0.4"});
     EXPECT_EQ(reply.code, code::unavailable);
     EXPECT_EQ(cached("c"), nullptr);
 
     auto requests = logic_.take_requests();
     ASSERT_EQ(requests.size(), 2u);
     // b answers with many resources; only two requests fly in total.
-    logic_.on_result(requests[1].id, answer(code::content, "</1>,</2>,</3>"));
+    result(requests[1].id, answer(code::content, "</1>,</2>,</3>"));
     auto more = logic_.take_requests();
     EXPECT_EQ(more.size(), 1u);
     // a never answers: b's reads still go on as slots free up.
-    logic_.on_result(more[0].id, answer(code::content, "x"));
+    result(more[0].id, answer(code::content, "x"));
     more = logic_.take_requests();
     EXPECT_EQ(more.size(), 1u);
     EXPECT_EQ(more[0].uid, "b");
@@ -410,9 +460,9 @@ TEST_F(coap_logic_limits_test, caps_on_nodes_and_requests)
 TEST_F(coap_logic_test, refusals_are_logged_three_per_address_and_interval_then_summed_up)
 {
     for (int i = 0; i < 50; ++i) {
-        EXPECT_EQ(logic_.on_alive("garbage", node_a).code, code::bad_request);
+        EXPECT_EQ(alive("garbage", node_a).code, code::bad_request);
     }
-    EXPECT_EQ(logic_.on_alive("garbage", node_b).code, code::bad_request);
+    EXPECT_EQ(alive("garbage", node_b).code, code::bad_request);
     EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.2 refused"), 3u) << log();
     EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.3 refused"), 1u) << log();
     // Every refusal is still answered (4.00) and kept at debug level.
@@ -422,6 +472,6 @@ TEST_F(coap_logic_test, refusals_are_logged_three_per_address_and_interval_then_
     EXPECT_EQ(count_in_log("127.0.0.2: 47 more requests refused in the last interval"), 1u)
         << log();
     // A new interval logs again.
-    logic_.on_alive("garbage", node_a);
+    alive("garbage", node_a);
     EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.2 refused"), 4u) << log();
 }

@@ -301,13 +301,25 @@ TEST_F(core_test, removal_sends_out_once)
     EXPECT_TRUE(core_.take_output().expired.empty());
 }
 
-TEST_F(core_test, keys_map_protocol_identities)
+TEST_F(core_test, applies_an_adapters_node_events)
 {
-    core_.node_added("n1", t0);
-    EXPECT_EQ(core_.bind_key("n1", "node-7"), registry_status::ok);
-    EXPECT_EQ(core_.registry().find_by_key("node-7")->uid, "n1");
-    core_.node_removed("n1");
-    EXPECT_EQ(core_.registry().find_by_key("node-7"), nullptr);
+    connected();
+    EXPECT_EQ(core_.apply(node_event::added("n1", {{"ip", "::1"}}), t0), registry_status::ok);
+    EXPECT_EQ(core_.apply(node_event::added("n1"), t0), registry_status::exists);
+    EXPECT_EQ(core_.apply(node_event::changed("n1", "temp", 21), t0), registry_status::ok);
+    EXPECT_EQ(core_.apply(node_event::seen("n1"), t0 + 5s), registry_status::ok);
+    EXPECT_EQ(core_.registry().find("n1")->last_seen, t0 + 5s);
+    EXPECT_EQ(core_.apply(node_event::was_reset("n1", {"ip"}), t0), registry_status::ok);
+    EXPECT_EQ(core_.registry().find("n1")->find("temp"), nullptr);
+    EXPECT_NE(core_.registry().find("n1")->find("ip"), nullptr);
+    EXPECT_EQ(core_.apply(node_event::removed("n1"), t0), registry_status::ok);
+    EXPECT_EQ(core_.apply(node_event::removed("n1"), t0), registry_status::unknown_node);
+    std::vector<std::string> types;
+    for (const auto& m : sent()) {
+        types.push_back(m["type"]);
+    }
+    EXPECT_EQ(types, (std::vector<std::string>{"new", "update", "update", "update", "reset",
+                                               "out"}));
 }
 
 class limited_core_test : public core_test {

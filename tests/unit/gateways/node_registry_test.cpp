@@ -71,34 +71,6 @@ TEST(node_registry, expires_nodes_silent_for_longer_than_max_age)
     EXPECT_TRUE(r.contains("young"));
 }
 
-TEST(node_registry, maps_protocol_keys_to_nodes)
-{
-    node_registry r;
-    r.add("a", t0);
-    r.add("b", t0);
-    EXPECT_EQ(r.bind_key("a", "[::1]:5683"), registry_status::ok);
-    EXPECT_EQ(r.find_by_key("[::1]:5683")->uid, "a");
-    EXPECT_EQ(r.bind_key("nope", "k"), registry_status::unknown_node);
-    EXPECT_EQ(r.bind_key("a", ""), registry_status::invalid_name);
-
-    // A node's new key replaces its old one.
-    r.bind_key("a", "[::2]:5683");
-    EXPECT_EQ(r.find_by_key("[::1]:5683"), nullptr);
-    EXPECT_EQ(r.find_by_key("[::2]:5683")->uid, "a");
-
-    // A key taken by another node moves.
-    r.bind_key("b", "[::2]:5683");
-    EXPECT_EQ(r.find_by_key("[::2]:5683")->uid, "b");
-    EXPECT_EQ(r.find("a")->key, "");
-
-    // Removal and expiry drop the key.
-    r.remove("b");
-    EXPECT_EQ(r.find_by_key("[::2]:5683"), nullptr);
-    r.bind_key("a", "k");
-    r.expire(t0 + 1000s, 1s);
-    EXPECT_EQ(r.find_by_key("k"), nullptr);
-}
-
 TEST(node_registry, refuses_beyond_its_limits)
 {
     registry_limits limits;

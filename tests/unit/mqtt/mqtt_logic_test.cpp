@@ -1,5 +1,5 @@
-// mqtt_logic without a broker: events in, MQTT actions and node-cache
-// calls out, and the log lines for refused input.
+// mqtt_logic without a broker: events in, MQTT actions and node events
+// out, and the log lines for refused input.
 #include "gateways/mqtt/mqtt_logic.hpp"
 
 #include <gtest/gtest.h>
@@ -17,46 +17,52 @@ namespace {
 
 const time_point t0{};
 
-// Records what the logic asks of the node cache.
-class recording_sink final : public node_sink {
+// Takes the node events the logic returns, records them as text and
+// answers each (add_status for an add, ok otherwise), as the gateway's
+// loop does with the real cache.
+class recording_sink {
 public:
-    registry_status add_node(std::string_view uid, const std::vector<resource>& initial) override
+    void settle(mqtt_logic& logic)
     {
-        if (add_status != registry_status::ok) {
-            return add_status;
+        for (auto events = logic.take_node_events(); !events.empty();
+             events = logic.take_node_events()) {
+            std::vector<registry_status> statuses;
+            for (const auto& e : events) {
+                statuses.push_back(record(e));
+            }
+            logic.applied(statuses);
         }
-        json init = json::object();
-        for (const auto& r : initial) {
-            init[r.name] = r.value;
-        }
-        calls.push_back("add " + std::string(uid) + " " + init.dump());
-        return add_status;
-    }
-    registry_status set_resource(std::string_view uid, std::string_view name, json value) override
-    {
-        calls.push_back("set " + std::string(uid) + " " + std::string(name) + " " + value.dump());
-        return registry_status::ok;
-    }
-    registry_status touch(std::string_view uid) override
-    {
-        calls.push_back("touch " + std::string(uid));
-        return registry_status::ok;
-    }
-    registry_status reset_node(std::string_view uid, const std::vector<std::string>&) override
-    {
-        calls.push_back("reset " + std::string(uid)); // never asked by the MQTT logic
-        return registry_status::ok;
-    }
-    bool remove_node(std::string_view uid) override
-    {
-        calls.push_back("remove " + std::string(uid));
-        return true;
     }
 
     std::vector<std::string> take() { return std::exchange(calls, {}); }
 
     std::vector<std::string> calls;
     registry_status add_status = registry_status::ok;
+
+private:
+    registry_status record(const node_event& e)
+    {
+        switch (e.what) {
+        case node_event::kind::add: {
+            if (add_status != registry_status::ok) {
+                return add_status;
+            }
+            json init = json::object();
+            for (const auto& r : e.initial) {
+                init[r.name] = r.value;
+            }
+            calls.push_back("add " + e.uid + " " + init.dump());
+            return add_status;
+        }
+        case node_event::kind::set:
+            calls.push_back("set " + e.uid + " " + e.name + " " + e.value.dump());
+            break;
+        case node_event::kind::touch: calls.push_back("touch " + e.uid); break;
+        case node_event::kind::reset: calls.push_back("reset " + e.uid); break;
+        case node_event::kind::remove: calls.push_back("remove " + e.uid); break;
+        }
+        return registry_status::ok;
+    }
 };
 
 std::string describe(const action& a)
@@ -85,10 +91,17 @@ protected:
     explicit mqtt_logic_test(logic_config config = {})
         : log_(std::make_shared<spdlog::logger>(
               "gw.mqtt.test", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_))),
-          logic_(config, sink_, log_, [this] { return "uid-" + std::to_string(++uids_); })
+          logic_(config, log_, [this] { return "uid-" + std::to_string(++uids_); })
     {
         log_->set_level(spdlog::level::debug);
         log_->set_pattern("%l %v");
+    }
+
+    // A message in, its node events settled (as the gateway does).
+    void message(std::string_view topic, std::string_view payload)
+    {
+        logic_.message(topic, payload);
+        sink_.settle(logic_);
     }
 
     strings actions()
@@ -109,8 +122,8 @@ protected:
     // A node with resources, everything taken.
     void discovered(const std::string& id, const std::string& resources)
     {
-        logic_.message("node/check", R"({"id":")" + id + R"("})");
-        logic_.message("node/" + id + "/resources", resources);
+        message("node/check", R"({"id":")" + id + R"("})");
+        message("node/" + id + "/resources", resources);
         actions();
         sink_.take();
     }
@@ -158,19 +171,19 @@ TEST_F(mqtt_logic_test, connect_subscribes_node_check_and_asks_nodes_to_check_in
 TEST_F(mqtt_logic_test, a_new_node_is_announced_subscribed_and_discovered)
 {
     connect();
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(sink_.take(), (strings{R"(add uid-1 {"id":"n1"})"}));
     EXPECT_EQ(actions(),
               (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
     ASSERT_NE(logic_.find("n1"), nullptr);
     EXPECT_EQ(logic_.find("n1")->uid, "uid-1");
 
-    logic_.message("node/n1/resources", R"(["name","led","temperature"])");
+    message("node/n1/resources", R"(["name","led","temperature"])");
     EXPECT_EQ(actions(), (strings{"sub node/n1/name node/n1/led node/n1/temperature",
                                   "pub gateway/n1/discover 'values'"}));
     EXPECT_TRUE(logic_.find("n1")->discovered);
 
-    logic_.message("node/n1/temperature", R"({"value":"23°C"})");
+    message("node/n1/temperature", R"({"value":"23°C"})");
     EXPECT_EQ(sink_.take(), (strings{R"(set uid-1 temperature "23°C")"}));
 }
 
@@ -178,7 +191,7 @@ TEST_F(mqtt_logic_test, a_known_node_checking_in_is_refreshed_only)
 {
     connect();
     discovered("n1", R"(["led"])");
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(sink_.take(), (strings{"touch uid-1"}));
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.size(), 1u);
@@ -187,9 +200,9 @@ TEST_F(mqtt_logic_test, a_known_node_checking_in_is_refreshed_only)
 TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_its_next_check)
 {
     connect();
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     actions();
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
 }
 
@@ -197,10 +210,10 @@ TEST_F(mqtt_logic_test, values_keep_their_json_type)
 {
     connect();
     discovered("n1", R"(["a","b","c","d"])");
-    logic_.message("node/n1/a", R"({"value":21.5})");
-    logic_.message("node/n1/b", R"({"value":{"lat":1,"lng":2}})");
-    logic_.message("node/n1/c", R"({"value":[1,2]})");
-    logic_.message("node/n1/d", R"({"value":null})");
+    message("node/n1/a", R"({"value":21.5})");
+    message("node/n1/b", R"({"value":{"lat":1,"lng":2}})");
+    message("node/n1/c", R"({"value":[1,2]})");
+    message("node/n1/d", R"({"value":null})");
     EXPECT_EQ(sink_.take(), (strings{"set uid-1 a 21.5", R"(set uid-1 b {"lat":1,"lng":2})",
                                      "set uid-1 c [1,2]", "set uid-1 d null"}));
 }
@@ -209,11 +222,11 @@ TEST_F(mqtt_logic_test, non_json_payloads_are_ignored_and_logged)
 {
     connect();
     discovered("n1", R"(["led"])");
-    logic_.message("node/check", "hello");
-    logic_.message("node/check", "");
-    logic_.message("node/n1/resources", "{not json");
-    logic_.message("node/n1/led", "1");
-    logic_.message("node/n1/led", "\x01\x02\x03");
+    message("node/check", "hello");
+    message("node/check", "");
+    message("node/n1/resources", "{not json");
+    message("node/n1/led", "1");
+    message("node/n1/led", "\x01\x02\x03");
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.rejected(), 5u);
@@ -229,11 +242,11 @@ TEST_F(mqtt_logic_test, non_json_payloads_are_ignored_and_logged)
 TEST_F(mqtt_logic_test, logged_excerpts_are_short_printable_utf8)
 {
     connect();
-    logic_.message("node/check", "\xff\xfe caf\xc3\xa9 \xe2\x82");
+    message("node/check", "\xff\xfe caf\xc3\xa9 \xe2\x82");
     EXPECT_NE(log().find("invalid JSON: '\xef\xbf\xbd\xef\xbf\xbd café \xef\xbf\xbd\xef\xbf\xbd'"),
               std::string::npos)
         << log();
-    logic_.message("node/check", std::string(100, 'z'));
+    message("node/check", std::string(100, 'z'));
     EXPECT_NE(log().find("'" + std::string(40, 'z') + "...'"), std::string::npos) << log();
 }
 
@@ -243,15 +256,15 @@ TEST_F(mqtt_logic_test, payloads_nested_too_deep_are_dropped_and_logged)
     discovered("n1", R"(["led"])");
     for (const std::size_t depth : {65u, 10'000u, 100'000u}) {
         const auto deep = std::string(depth, '[') + std::string(depth, ']');
-        logic_.message("node/check", R"({"id":)" + deep + "}");
-        logic_.message("node/n1/resources", deep);
-        logic_.message("node/n1/led", R"({"value":)" + deep + "}");
+        message("node/check", R"({"id":)" + deep + "}");
+        message("node/n1/resources", deep);
+        message("node/n1/led", R"({"value":)" + deep + "}");
     }
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_EQ(logic_.rejected(), 9u);
     EXPECT_NE(log().find("JSON nested too deep"), std::string::npos) << log();
     // 64 levels are fine.
-    logic_.message("node/n1/led",
+    message("node/n1/led",
                    R"({"value":)" + std::string(63, '[') + std::string(63, ']') + "}");
     EXPECT_EQ(sink_.take().size(), 1u);
 }
@@ -261,12 +274,12 @@ TEST_F(mqtt_logic_test, wrong_json_shapes_are_ignored)
     connect();
     discovered("n1", R"(["led"])");
     for (const auto* p : {R"([])", R"({"ID":"x"})", R"({"id":5})", R"({"id":null})", R"("n2")"}) {
-        logic_.message("node/check", p);
+        message("node/check", p);
     }
-    logic_.message("node/n1/led", R"({"val":"1"})");
-    logic_.message("node/n1/led", R"(["1"])");
-    logic_.message("node/n1/resources", R"({"name":1})");
-    logic_.message("node/n1/resources", R"("led")");
+    message("node/n1/led", R"({"val":"1"})");
+    message("node/n1/led", R"(["1"])");
+    message("node/n1/resources", R"({"name":1})");
+    message("node/n1/resources", R"("led")");
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.size(), 1u);
@@ -279,7 +292,7 @@ TEST_F(mqtt_logic_test, topics_of_unexpected_depth_or_root_are_ignored)
     discovered("n1", R"(["led"])");
     for (const auto* topic : {"node", "node/", "node/n1", "node/n1/led/extra", "node/n1/led/a/b/c",
                               "gateway/n1/led", "nodes/n1/led", "/node/n1/led", "node/check/x"}) {
-        logic_.message(topic, R"({"value":"1"})");
+        message(topic, R"({"value":"1"})");
     }
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_EQ(logic_.rejected(), 9u);
@@ -292,8 +305,8 @@ TEST_F(mqtt_logic_test, topics_of_unexpected_depth_or_root_are_ignored)
 TEST_F(mqtt_logic_test, unknown_node_ids_are_ignored)
 {
     connect();
-    logic_.message("node/ghost/resources", R"(["led"])");
-    logic_.message("node/ghost/led", R"({"value":"1"})");
+    message("node/ghost/resources", R"(["led"])");
+    message("node/ghost/led", R"({"value":"1"})");
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_TRUE(actions().empty());
     EXPECT_NE(log().find("topic 'node/ghost/led' ignored: unknown node id"), std::string::npos);
@@ -303,9 +316,9 @@ TEST_F(mqtt_logic_test, node_ids_that_cannot_be_a_topic_level_are_refused)
 {
     connect();
     for (const auto* id : {"a/b", "a+", "#", "", "tab\\t", "nul\\u0000"}) {
-        logic_.message("node/check", std::string(R"({"id":")") + id + R"("})");
+        message("node/check", std::string(R"({"id":")") + id + R"("})");
     }
-    logic_.message("node/check", R"({"id":")" + std::string(65, 'x') + R"("})");
+    message("node/check", R"({"id":")" + std::string(65, 'x') + R"("})");
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.size(), 0u);
@@ -315,16 +328,16 @@ TEST_F(mqtt_logic_test, node_ids_that_cannot_be_a_topic_level_are_refused)
               std::string::npos)
         << log();
     // UTF-8 ids are fine.
-    logic_.message("node/check", R"({"id":"nœud-1"})");
+    message("node/check", R"({"id":"nœud-1"})");
     EXPECT_EQ(logic_.size(), 1u);
 }
 
 TEST_F(small_limits_test, resource_lists_are_filtered_and_capped)
 {
     connect();
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     actions();
-    logic_.message("node/n1/resources",
+    message("node/n1/resources",
                    R"(["a", 1, "a", "", "x/y", "+", "protocol", "resources", "b", "c", "d", "e"])");
     EXPECT_EQ(actions(), (strings{"sub node/n1/a node/n1/b node/n1/c",
                                   "pub gateway/n1/discover 'values'"}));
@@ -334,25 +347,25 @@ TEST_F(small_limits_test, resource_lists_are_filtered_and_capped)
               std::string::npos);
 
     // A later list subscribes only what is new (none fits: still capped).
-    logic_.message("node/n1/resources", R"(["c","b","z"])");
+    message("node/n1/resources", R"(["c","b","z"])");
     EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'values'"}));
 }
 
 TEST_F(small_limits_test, a_huge_resource_list_is_capped_and_oversized_payloads_are_ignored)
 {
     connect();
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     actions();
     json names = json::array();
     for (int i = 0; i < 100; ++i) {
         names.push_back("r" + std::to_string(i));
     }
-    logic_.message("node/n1/resources", names.dump());
+    message("node/n1/resources", names.dump());
     EXPECT_EQ(logic_.find("n1")->resources.size(), 3u);
     sink_.take();
 
     const std::string big = R"({"value":")" + std::string(2000, 'x') + R"("})";
-    logic_.message("node/n1/r0", big);
+    message("node/n1/r0", big);
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_NE(log().find("payload of 2012 bytes ignored (limit 1000)"), std::string::npos)
         << log();
@@ -366,7 +379,7 @@ TEST_F(small_limits_test, a_flood_of_new_ids_stops_at_max_nodes_with_one_warning
         discovered("n" + std::to_string(i), R"(["led"])");
     }
     for (int i = 5; i < 100; ++i) {
-        logic_.message("node/check", R"({"id":"n)" + std::to_string(i) + R"("})");
+        message("node/check", R"({"id":"n)" + std::to_string(i) + R"("})");
     }
     EXPECT_EQ(logic_.size(), 5u);
     EXPECT_TRUE(sink_.take().empty());
@@ -376,7 +389,7 @@ TEST_F(small_limits_test, a_flood_of_new_ids_stops_at_max_nodes_with_one_warning
 
     // Once a node leaves, a new one fits again.
     logic_.node_expired("uid-1");
-    logic_.message("node/check", R"({"id":"late"})");
+    message("node/check", R"({"id":"late"})");
     EXPECT_NE(logic_.find("late"), nullptr);
 }
 
@@ -387,7 +400,7 @@ TEST_F(small_limits_test, fake_ids_that_never_answer_discovery_make_room_for_rea
     connect();
     discovered("real1", R"(["led"])");
     for (int i = 0; i < 1000; ++i) {
-        logic_.message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
+        message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
     }
     EXPECT_EQ(logic_.size(), 5u);
     EXPECT_EQ(logic_.evicted(), 996u);
@@ -408,10 +421,10 @@ TEST_F(small_limits_test, fake_ids_that_never_answer_discovery_make_room_for_rea
     EXPECT_NE(log().find("986 more undiscovered nodes removed"), std::string::npos) << log();
 
     // A real node arriving now gets in and, once discovered, is kept.
-    logic_.message("node/check", R"({"id":"real2"})");
-    logic_.message("node/real2/resources", R"(["temperature"])");
+    message("node/check", R"({"id":"real2"})");
+    message("node/real2/resources", R"(["temperature"])");
     for (int i = 1000; i < 1100; ++i) {
-        logic_.message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
+        message("node/check", R"({"id":"fake)" + std::to_string(i) + R"("})");
     }
     EXPECT_NE(logic_.find("real1"), nullptr);
     EXPECT_NE(logic_.find("real2"), nullptr);
@@ -421,15 +434,30 @@ TEST_F(small_limits_test, fake_ids_that_never_answer_discovery_make_room_for_rea
     ASSERT_NE(last, nullptr);
     logic_.node_expired(last->uid);
     EXPECT_EQ(logic_.size(), 4u);
-    logic_.message("node/check", R"({"id":"real3"})");
+    message("node/check", R"({"id":"real3"})");
     EXPECT_EQ(logic_.size(), 5u);
+}
+
+TEST_F(mqtt_logic_test, a_new_node_is_admitted_once_the_cache_took_it)
+{
+    connect();
+    logic_.message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(logic_.size(), 0u); // waits for the cache's answer
+    EXPECT_TRUE(logic_.take_actions().empty());
+    const auto events = logic_.take_node_events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].what, node_event::kind::add);
+    EXPECT_EQ(events[0].uid, "uid-1");
+    logic_.applied({registry_status::ok});
+    EXPECT_EQ(logic_.size(), 1u);
+    EXPECT_EQ(actions(), (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
 }
 
 TEST_F(mqtt_logic_test, a_node_refused_by_the_cache_is_not_kept)
 {
     connect();
     sink_.add_status = registry_status::too_many_nodes;
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(logic_.size(), 0u);
     EXPECT_TRUE(actions().empty());
     EXPECT_NE(log().find("node 'n1' refused by the node cache: too many nodes"), std::string::npos)
@@ -440,7 +468,7 @@ TEST_F(mqtt_logic_test, values_for_unlisted_resources_are_ignored)
 {
     connect();
     discovered("n1", R"(["led"])");
-    logic_.message("node/n1/temperature", R"({"value":"1"})");
+    message("node/n1/temperature", R"({"value":"1"})");
     EXPECT_TRUE(sink_.take().empty());
     EXPECT_NE(log().find("value for unlisted resource 'temperature'"), std::string::npos);
 }
@@ -494,11 +522,11 @@ TEST_F(mqtt_logic_test, an_expired_node_is_unsubscribed_and_forgotten)
     EXPECT_EQ(actions(),
               (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
     EXPECT_EQ(logic_.find("n1"), nullptr);
-    logic_.message("node/n1/led", R"({"value":"1"})");
+    message("node/n1/led", R"({"value":"1"})");
     EXPECT_TRUE(sink_.take().empty());
 
     // It comes back as a new node with a new uid.
-    logic_.message("node/check", R"({"id":"n1"})");
+    message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(sink_.take(), (strings{R"(add uid-2 {"id":"n1"})"}));
     logic_.node_expired("uid-unknown"); // harmless
 }
@@ -507,12 +535,12 @@ TEST_F(mqtt_logic_test, a_new_session_resubscribes_everything)
 {
     connect();
     discovered("n1", R"(["led"])");
-    logic_.message("node/check", R"({"id":"n2"})"); // never answers discovery
+    message("node/check", R"({"id":"n2"})"); // never answers discovery
     actions();
     logic_.disconnected();
     // While down nothing is published or subscribed, but state is kept.
-    logic_.message("node/n1/led", R"({"value":"1"})");
-    logic_.message("node/check", R"({"id":"n3"})");
+    message("node/n1/led", R"({"value":"1"})");
+    message("node/check", R"({"id":"n3"})");
     EXPECT_TRUE(actions().empty());
     EXPECT_EQ(logic_.size(), 3u);
 
@@ -527,13 +555,13 @@ TEST_F(mqtt_logic_test, rejections_beyond_the_budget_are_summed_up_at_the_tick)
 {
     connect();
     for (int i = 0; i < 50; ++i) {
-        logic_.message("node/check", "garbage");
+        message("node/check", "garbage");
     }
     EXPECT_EQ(count_in_log("warning node/check ignored"), 10u) << log();
     logic_.tick(t0 + 1s);
     EXPECT_NE(log().find("warning 40 more invalid MQTT messages ignored"), std::string::npos)
         << log();
     // A fresh budget.
-    logic_.message("node/check", "garbage");
+    message("node/check", "garbage");
     EXPECT_EQ(count_in_log("warning node/check ignored"), 11u);
 }
