@@ -93,11 +93,13 @@ struct coap_endpoint::impl {
         coap_context_set_session_timeout(ctx, config.session_timeout_s);
         coap_register_response_handler(ctx, &impl::response_handler);
         coap_register_nack_handler(ctx, &impl::nack_handler);
-        if (!coap_new_endpoint(ctx, &*where, COAP_PROTO_UDP)) {
+        const auto* endpoint = coap_new_endpoint(ctx, &*where, COAP_PROTO_UDP);
+        if (!endpoint) {
             coap_free_context(ctx);
             throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
                                                  config.bind_address, config.port));
         }
+        bound = coap_endpoint_str(endpoint); // "127.0.0.1:5683 UDP": the port bound
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
         // The uplink writes one message per turn of the io_context: stop
@@ -371,6 +373,7 @@ struct coap_endpoint::impl {
     std::shared_ptr<spdlog::logger> log;
     coap_logic logic;
     coap_context_t* ctx = nullptr;
+    std::string bound; // address and port, as libcoap prints them
     std::unique_ptr<coap_io_loop> loop;
     std::uint32_t interface_index = 0;
     std::map<std::uint64_t, flight> in_flight;                    // by request id
@@ -395,8 +398,8 @@ coap_endpoint::~coap_endpoint() = default;
 void coap_endpoint::start()
 {
     impl_->loop->start();
-    impl_->log->info("listening on UDP [{}]:{}; nodes are asked on port {}",
-                     impl_->config.bind_address, impl_->config.port, impl_->config.node_port);
+    impl_->log->info("listening on {}; nodes are asked on port {}", impl_->bound,
+                     impl_->config.node_port);
 }
 
 void coap_endpoint::stop()
