@@ -21,7 +21,7 @@ int main(int argc, char** argv)
     aiot::broker::server_config cfg;
     std::uint64_t idle_timeout_s = 120;
     std::uint64_t handshake_timeout_s = 10;
-    common::add_common_options(app, opts);
+    common::add_common_options(app, opts, "aiot-broker");
     app.add_option("--bind", cfg.bind_address, "Listen address (:: is IPv6 and IPv4)");
     app.add_option("--max-message-size", cfg.max_message_size,
                    "Largest message accepted, in bytes (larger: close 1009)")

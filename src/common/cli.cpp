@@ -72,11 +72,21 @@ void use_python_config(CLI::App& app)
 {
     app.set_config("--config", "", "Python-style config file (name = value per line)");
     app.config_formatter(std::make_shared<python_config>());
+    // A key this program does not know, or knows as a command-line-only
+    // spelling, belongs to another daemon: ignored, not an error.
+    app.allow_config_extras(CLI::config_extras_mode::ignore_all);
 }
 
-void add_common_options(CLI::App& app, common_options& opts)
+void own_options_follow(CLI::App& app, const std::string& program)
 {
-    app.option_defaults()->always_capture_default();
+    if (!program.empty()) {
+        app.option_defaults()->group(program + " only");
+    }
+}
+
+void add_common_options(CLI::App& app, common_options& opts, const std::string& program)
+{
+    app.option_defaults()->always_capture_default()->group(every_service);
     if (opts.key_file.empty()) {
         opts.key_file = default_key_path().string();
     }
@@ -85,6 +95,22 @@ void add_common_options(CLI::App& app, common_options& opts)
     app.add_option("--key-file", opts.key_file, "Key file (from aiot-generate-keys)");
     app.add_flag("--debug", opts.debug, "Log debug messages");
     use_python_config(app);
+    if (!program.empty()) {
+        app.footer("Config file (--config): the option names with '_' for '-'. One file can "
+                   "serve every daemon: the options under \"" +
+                   std::string(every_service) + "\" and \"" + every_gateway +
+                   "\" are shared; those under \"" + program + " only\" are read by " +
+                   program + " alone.");
+    }
+    own_options_follow(app, program);
+}
+
+CLI::Option* command_line_only(CLI::Option* opt, const std::string& file_key)
+{
+    opt->configurable(false);
+    opt->description(opt->get_description() + " (command line only; in a config file: " +
+                     file_key + ")");
+    return opt;
 }
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv)

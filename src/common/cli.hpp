@@ -7,7 +7,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+} // namespace CLI
 
 namespace aiot::common {
 
@@ -18,11 +19,31 @@ struct common_options {
     bool debug = false;
 };
 
+// One config file can serve every daemon, so an option name (the file's
+// key) means one thing only. --help shows every option under the heading
+// of the daemons it applies to:
+//   every_service: the same setting for every daemon (--broker-host ...);
+//   every_gateway: the same setting for each gateway (--max-time ...);
+//   "<program> only": read by that daemon alone; these names are unique
+//   among the daemons (tests/unit/common/option_names_test.cpp runs the
+//   five --help and fails on a name two daemons use for their own).
+inline constexpr const char* every_service = "Every aiot service";
+inline constexpr const char* every_gateway = "Every aiot gateway";
+
 // Adds --broker-host, --broker-port, --key-file, --debug and --config
 // FILE (Python-style `name = value`; command line wins over file wins over
-// default), and makes --help show every option's default. Call it before
-// adding the service's own options.
-void add_common_options(CLI::App& app, common_options& opts);
+// default), and makes --help show every option's default. Options added
+// after this call are listed under "<program> only" (no heading when
+// program is empty). Call it before adding the service's own options.
+void add_common_options(CLI::App& app, common_options& opts, const std::string& program = {});
+
+// Lists the options added after this call under "<program> only".
+void own_options_follow(CLI::App& app, const std::string& program);
+
+// A command-line spelling kept for compatibility (e.g. --bind of the ws
+// gateway, whose config-file key is gateway_bind): the config file does
+// not set it, so a shared file's `bind` (the broker's) leaves it alone.
+CLI::Option* command_line_only(CLI::Option* opt, const std::string& file_key);
 
 // Makes --config read Python-style files (add_common_options does this).
 void use_python_config(CLI::App& app);

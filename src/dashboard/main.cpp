@@ -17,11 +17,13 @@ int main(int argc, char** argv)
     using namespace aiot;
     dashboard::config cfg;
     CLI::App app{"aiot-dashboard: the web page showing the nodes known to the aiot broker"};
-    common::add_common_options(app, cfg.common);
+    common::add_common_options(app, cfg.common, "aiot-dashboard");
     std::string static_path;
     int http_timeout = static_cast<int>(cfg.http_timeout.count());
     app.add_option("--web-port", cfg.web_port, "HTTP port of the dashboard");
-    app.add_option("--bind", cfg.bind, "Address to listen on (:: is dual-stack)");
+    app.add_option("--web-bind", cfg.bind, "Address to listen on (:: is dual-stack)");
+    common::command_line_only(app.add_option("--bind", cfg.bind, "Same as --web-bind"),
+                              "web_bind");
     app.add_option("--static-path", static_path,
                    "Folder of the web page (default: the installed one, else the source tree's)");
     app.add_option("--title", cfg.title, "Title of the page");

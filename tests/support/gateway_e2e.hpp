@@ -1,8 +1,8 @@
 #pragma once
 // A base fixture for the gateways' end-to-end tests (header-only; the test
-// links GoogleTest): a temp folder, an aiot-broker on a free port that can
-// be killed and restarted, dashboard-like web clients, and every process's
-// log for failure messages.
+// links GoogleTest): a temp folder, an aiot-broker on a port of its choice
+// that can be killed and restarted on that port, dashboard-like web
+// clients, and every process's log for failure messages.
 #include "support/node_view.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
@@ -32,8 +32,7 @@ class gateway_e2e : public ::testing::Test {
 protected:
     gateway_e2e(std::string broker_exe, std::string key_file)
         : broker_exe_(std::move(broker_exe)),
-          key_file_(std::move(key_file)),
-          broker_port_(free_tcp_port())
+          key_file_(std::move(key_file))
     {
     }
 
@@ -44,13 +43,19 @@ protected:
         return std::make_unique<process>(exe, std::move(args), dir_ / (name + ".log"));
     }
 
+    // The first broker listens on port 0 (the port it bound is read from
+    // its log); a restarted one takes the same port again, where the
+    // gateways look for it.
     void start_broker()
     {
         broker_ = start(broker_exe_,
                         {"--broker-port", std::to_string(broker_port_), "--bind", "127.0.0.1",
                          "--key-file", key_file_},
                         "broker" + std::to_string(++broker_runs_));
-        ASSERT_TRUE(broker_->wait_for_tcp_port(broker_port_)) << broker_->log();
+        const auto port = broker_->wait_for_bound_port("listening on");
+        ASSERT_NE(port, 0) << broker_->log();
+        ASSERT_TRUE(broker_port_ == 0 || port == broker_port_) << broker_->log();
+        broker_port_ = port;
     }
 
     // Kills the broker (no clean close) and starts another on the same port.
@@ -122,7 +127,7 @@ protected:
     temp_dir dir_;
     std::string broker_exe_;
     std::string key_file_;
-    std::uint16_t broker_port_;
+    std::uint16_t broker_port_ = 0; // known once start_broker() ran
     int broker_runs_ = 0;
     std::unique_ptr<process> broker_;
     std::unique_ptr<ws_client> client_; // the test's web client

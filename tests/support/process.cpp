@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -127,6 +128,57 @@ bool process::wait_for_log(std::string_view text, std::chrono::milliseconds time
             return log().find(text) != std::string::npos || ended;
         },
         timeout) && log().find(text) != std::string::npos;
+}
+
+namespace {
+
+bool is_digit(char c)
+{
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+// The port of the first complete line of text containing marker: the
+// first ":<port>" after the marker that follows a digit or ']' (so the
+// "::" of "[::1]" and the "http:" of a URL are skipped); 0 if none yet.
+std::uint16_t bound_port_in(const std::string& text, std::string_view marker)
+{
+    for (auto at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+        const auto end = text.find('\n', at);
+        if (end == std::string::npos) {
+            return 0; // the line is not complete yet
+        }
+        for (auto c = text.find(':', at + marker.size()); c < end; c = text.find(':', c + 1)) {
+            if (!is_digit(text[c - 1]) && text[c - 1] != ']') {
+                continue;
+            }
+            std::size_t d = c + 1;
+            unsigned long value = 0;
+            for (; d < end && is_digit(text[d]) && d < c + 7; ++d) {
+                value = value * 10 + static_cast<unsigned long>(text[d] - '0');
+            }
+            if (d > c + 1 && (d == end || !is_digit(text[d])) && value > 0 && value <= 65535) {
+                return static_cast<std::uint16_t>(value);
+            }
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+std::uint16_t process::wait_for_bound_port(std::string_view marker,
+                                           std::chrono::milliseconds timeout)
+{
+    std::uint16_t port = 0;
+    eventually(
+        [&] {
+            // Read the log once more after the process ended.
+            const bool ended = !running();
+            port = bound_port_in(log(), marker);
+            return port != 0 || ended;
+        },
+        timeout);
+    return port;
 }
 
 bool process::wait_for_tcp_port(std::uint16_t port, std::chrono::milliseconds timeout,

@@ -46,6 +46,14 @@ public:
     bool wait_for_log(std::string_view text,
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+    // For a daemon started on port 0: polls the log for the first complete
+    // line containing `marker` (e.g. "listening on") and returns the port
+    // printed after it (the first "<digit or ]>:<port>"), 0 on timeout or
+    // if the process ended first. No port is chosen before the daemon
+    // binds, so nothing can take it in between (ctest -j).
+    std::uint16_t wait_for_bound_port(std::string_view marker = "listening",
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
     // Polls until a TCP connect to host:port succeeds; false on timeout or
     // if the process ended.
     bool wait_for_tcp_port(std::uint16_t port,

@@ -11,7 +11,10 @@ namespace aiot::test {
 using namespace std::chrono_literals;
 
 // A port that was free on 127.0.0.1 a moment ago (bound to port 0, then
-// released). Races with other programs are possible but rare.
+// released): another test may take it before the caller binds it (ctest
+// -j). Only for a peer that needs its port up front (mosquitto, a daemon
+// whose log cannot be read); start our daemons on port 0 and read the
+// port back with process::wait_for_bound_port.
 std::uint16_t free_tcp_port();
 std::uint16_t free_udp_port();
 

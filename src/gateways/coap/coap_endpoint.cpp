@@ -93,10 +93,12 @@ struct coap_endpoint::impl {
         coap_context_set_session_timeout(ctx.get(), config.session_timeout_s);
         coap_register_response_handler(ctx.get(), &impl::response_handler);
         coap_register_nack_handler(ctx.get(), &impl::nack_handler);
-        if (!coap_new_endpoint(ctx.get(), &*where, COAP_PROTO_UDP)) {
+        const auto* endpoint = coap_new_endpoint(ctx.get(), &*where, COAP_PROTO_UDP);
+        if (!endpoint) {
             throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
                                                  config.bind_address, config.port));
         }
+        bound = coap_endpoint_str(endpoint); // "127.0.0.1:5683 UDP": the port bound
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
         // Packets wait in the kernel while the uplink has a backlog (so it
@@ -385,6 +387,7 @@ struct coap_endpoint::impl {
     coap_logic logic;
     // Destroyed in reverse order: sessions and the loop before the context.
     context_ptr ctx;
+    std::string bound; // address and port, as libcoap prints them
     std::unique_ptr<coap_io_loop> loop;
     std::uint32_t interface_index = 0;
     std::map<std::uint64_t, flight> in_flight;                    // by request id
@@ -408,8 +411,8 @@ coap_endpoint::~coap_endpoint() = default;
 void coap_endpoint::start()
 {
     impl_->loop->start();
-    impl_->log->info("listening on UDP [{}]:{}; nodes are asked on port {}",
-                     impl_->config.bind_address, impl_->config.port, impl_->config.node_port);
+    impl_->log->info("listening on {}; nodes are asked on port {}", impl_->bound,
+                     impl_->config.node_port);
 }
 
 void coap_endpoint::stop()

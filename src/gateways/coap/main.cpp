@@ -15,7 +15,7 @@ int main(int argc, char** argv)
     gw::gateway_config config;
     gw::coap::coap_config coap;
     double request_timeout_s = 10;
-    gw::add_gateway_options(app, config);
+    gw::add_gateway_options(app, config, "aiot-coap-gateway");
     app.add_option("--coap-port", coap.port, "UDP port the nodes post to");
     app.add_option("--coap-bind", coap.bind_address,
                    "Address to listen on (:: takes IPv4 too; 127.0.0.1 or ::1 for local only)");

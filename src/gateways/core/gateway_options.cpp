@@ -4,9 +4,11 @@
 
 namespace aiot::gw {
 
-void add_gateway_options(CLI::App& app, gateway_config& config, bool with_max_time)
+void add_gateway_options(CLI::App& app, gateway_config& config, const std::string& program,
+                         bool with_max_time)
 {
-    common::add_common_options(app, config.common);
+    common::add_common_options(app, config.common, program);
+    app.option_defaults()->group(common::every_gateway);
     if (with_max_time) {
         app.add_option("--max-time", config.max_time,
                        "Seconds without news from a node before it is removed (0: never)");
@@ -18,6 +20,7 @@ void add_gateway_options(CLI::App& app, gateway_config& config, bool with_max_ti
            "beyond it are refused and logged")
         ->default_str(std::to_string(config.limits.max_total_bytes >> 20))
         ->check(CLI::Range(1, 65536));
+    common::own_options_follow(app, program);
 }
 
 } // namespace aiot::gw

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace CLI {
 class App;
@@ -28,8 +29,11 @@ struct gateway_config {
     std::size_t max_queued_bytes = 128u << 20;
 };
 
-// Adds the common options (add_common_options, --config included) and,
-// if with_max_time, --max-time. Call before the gateway's own options.
-void add_gateway_options(CLI::App& app, gateway_config& config, bool with_max_time = true);
+// Adds the common options (add_common_options, --config included), and,
+// under the every_gateway heading, --max-cache-mb and, if with_max_time,
+// --max-time. The options added next are listed as "<program> only".
+// Call before the gateway's own options.
+void add_gateway_options(CLI::App& app, gateway_config& config, const std::string& program,
+                         bool with_max_time = true);
 
 } // namespace aiot::gw

@@ -15,7 +15,7 @@ int main(int argc, char** argv)
                  "broker"};
     gw::gateway_config config;
     gw::mqtt::mqtt_gateway_config mqtt;
-    gw::add_gateway_options(app, config);
+    gw::add_gateway_options(app, config, "aiot-mqtt-gateway");
     app.add_option("--mqtt-host", mqtt.client.host, "MQTT broker host name or address");
     app.add_option("--mqtt-port", mqtt.client.port, "MQTT broker port");
     app.add_option("--mqtt-client-id", mqtt.client.client_id,

@@ -14,13 +14,21 @@ int main(int argc, char** argv)
                  "broker"};
     gw::gateway_config config;
     gw::ws::server_config server;
-    gw::add_gateway_options(app, config, false);
+    gw::add_gateway_options(app, config, "aiot-ws-gateway", false);
     app.add_option("--gateway-port", server.port, "Port the nodes connect to");
-    app.add_option("--bind", server.bind_address,
+    // Not --bind and --max-message-size in a config file: those keys are
+    // the broker's (1 MiB there, 64 KiB here).
+    app.add_option("--gateway-bind", server.bind_address,
                    "Listen address (:: is IPv6 and IPv4, with a fallback to 0.0.0.0)");
-    app.add_option("--max-message-size", server.max_message_bytes,
+    common::command_line_only(
+        app.add_option("--bind", server.bind_address, "Same as --gateway-bind"), "gateway_bind");
+    app.add_option("--gateway-max-message-size", server.max_message_bytes,
                    "Largest node message in bytes (larger: close 1009)")
         ->check(CLI::PositiveNumber);
+    common::command_line_only(app.add_option("--max-message-size", server.max_message_bytes,
+                                             "Same as --gateway-max-message-size")
+                                  ->check(CLI::PositiveNumber),
+                              "gateway_max_message_size");
     app.add_option("--max-nodes-per-address", server.max_connections_per_address,
                    "Nodes (connections) one IP address may have at once; 0: no limit")
         ->capture_default_str();

@@ -150,9 +150,8 @@ protected:
             keys_path = (dir_ / "keys").string();
             common::save_keys(keys_, keys_path, true);
         }
-        port_ = aiot::test::free_tcp_port();
         std::vector<std::string> args = {"--key-file", keys_path, "--bind", "127.0.0.1",
-                                         "--broker-port", std::to_string(port_), "--debug"};
+                                         "--broker-port", "0", "--debug"};
         args.insert(args.end(), extra.begin(), extra.end());
         std::string exe = AIOT_BROKER_BIN;
         if (fd_limit > 0) {
@@ -161,7 +160,8 @@ protected:
             exe = AIOT_PRLIMIT;
         }
         broker_ = std::make_unique<process>(exe, args, dir_ / "broker.log");
-        ASSERT_TRUE(broker_->wait_for_log("listening on")) << broker_->log();
+        port_ = broker_->wait_for_bound_port("listening on");
+        ASSERT_NE(port_, 0) << broker_->log();
     }
 
     ws_client::handshake_result connect(ws_client& c, const std::string& target,
@@ -228,7 +228,11 @@ TEST_F(broker_test, gateway_with_a_good_token_is_accepted_and_token_echoed)
     ASSERT_TRUE(r) << r.status << " " << r.error;
     EXPECT_EQ(r.status, 101u);
     EXPECT_EQ(r.subprotocol, "token");
-    EXPECT_TRUE(broker_->wait_for_log("gateway #1 connected"));
+    // Served as a gateway: a web client's `new` reaches it.
+    ws_client web;
+    ASSERT_TRUE(connect(web, "/ws"));
+    ASSERT_TRUE(web.send(R"({"type":"new","data":"client"})"));
+    EXPECT_TRUE(c.wait_for([](const json& j) { return is_type(j, "new"); }));
 }
 
 TEST_F(broker_test, gateway_with_a_bad_token_gets_401)
@@ -595,6 +599,7 @@ TEST_F(broker_test, a_client_that_stops_reading_is_dropped_and_others_keep_recei
     ASSERT_TRUE(batch(200));
     const auto log = broker_->log();
     EXPECT_EQ(log.find(dropped), log.rfind(dropped));
+    // The stuck peer reads nothing, so its socket cannot show the close.
     EXPECT_TRUE(broker_->wait_for_log("client " + stuck_id + " disconnected"));
     EXPECT_TRUE(good->is_open());
 }
@@ -602,8 +607,8 @@ TEST_F(broker_test, a_client_that_stops_reading_is_dropped_and_others_keep_recei
 TEST_F(broker_test, missing_key_file_exits_1_with_a_clear_message)
 {
     process p(AIOT_BROKER_BIN,
-              {"--key-file", (dir_ / "no-such-keys").string(), "--broker-port",
-               std::to_string(aiot::test::free_tcp_port()), "--bind", "127.0.0.1"},
+              {"--key-file", (dir_ / "no-such-keys").string(), "--broker-port", "0", "--bind",
+               "127.0.0.1"},
               dir_ / "missing.log");
     const auto status = p.wait(10s);
     ASSERT_TRUE(status);
@@ -656,6 +661,7 @@ TEST_F(broker_test, handshake_that_never_completes_is_dropped)
     ws_client c;
     ASSERT_TRUE(connect(c, "/ws"));
     EXPECT_TRUE(s.wait_closed(5s));
+    // Dropped with a logged reason (the issue asks for one).
     EXPECT_TRUE(broker_->wait_for_log("no complete HTTP request in time"));
     EXPECT_TRUE(broker_->running());
 }
@@ -671,6 +677,7 @@ TEST_F(broker_test, running_out_of_file_descriptors_does_not_stop_accepting)
     for (int i = 0; i < 60; ++i) {
         flood.push_back(std::make_unique<raw_socket>(port_));
     }
+    // The log policy (one line per episode, not per retry) is under test.
     ASSERT_TRUE(broker_->wait_for_log("accept failed")) << "no EMFILE seen";
     flood.clear();
     // Once descriptors are free again, the broker serves new clients.
@@ -678,7 +685,7 @@ TEST_F(broker_test, running_out_of_file_descriptors_does_not_stop_accepting)
     ASSERT_TRUE(aiot::test::eventually([&] { return static_cast<bool>(connect(c, "/ws")); }, 10s,
                                        100ms));
     EXPECT_TRUE(c.send(R"({"type":"new","data":"client"})"));
-    EXPECT_FALSE(c.wait_closed(200ms));
+    EXPECT_FALSE(c.wait_closed(1s));
     EXPECT_TRUE(broker_->running());
     EXPECT_TRUE(broker_->wait_for_log("accepting connections again"));
     const auto log = broker_->log();
@@ -695,7 +702,7 @@ TEST_F(broker_test, silent_peers_are_pinged_then_closed)
     // While the client runs it answers pings; the raw peer never does.
     EXPECT_FALSE(answers_pings.wait_closed(3s)) << "a peer that answers pings was closed";
     EXPECT_TRUE(silent.wait_closed(3s)) << "a peer that ignores pings was kept";
-    EXPECT_TRUE(broker_->wait_for_log("silent for too long"));
+    EXPECT_TRUE(broker_->wait_for_log("silent for too long")); // the logged reason
 }
 
 namespace {
@@ -836,7 +843,7 @@ TEST_F(broker_test, allowed_origins_refuse_other_pages_with_403)
     EXPECT_NE(request("").find(" 403 "), std::string::npos);
     EXPECT_NE(request("http://dash.example:8080").find(" 101 "), std::string::npos);
     EXPECT_NE(request("https://other.example").find(" 101 "), std::string::npos);
-    EXPECT_TRUE(broker_->wait_for_log("origin 'http://evil.example' refused"));
+    EXPECT_TRUE(broker_->wait_for_log("origin 'http://evil.example' refused")); // the reason
     // Gateways are not concerned.
     EXPECT_TRUE(gateway());
 }
@@ -848,6 +855,7 @@ TEST_F(broker_test, token_age_refusals_say_expired_or_future)
     const auto now = static_cast<std::uint64_t>(std::time(nullptr));
     const common::fernet::iv_type iv{};
     EXPECT_EQ(refused_status("token, " + f->encrypt(keys_.secret, now - 100, iv)), 401u);
+    // The 401 is the same for both: the logged reason tells them apart.
     EXPECT_TRUE(broker_->wait_for_log("expired token"));
     EXPECT_EQ(refused_status("token, " + f->encrypt(keys_.secret, now + 3600, iv)), 401u);
     EXPECT_TRUE(broker_->wait_for_log("token dated in the future"));
@@ -862,7 +870,7 @@ TEST_F(broker_test, invalid_messages_cannot_forge_log_lines)
     ASSERT_TRUE(connect(c, "/ws"));
     ASSERT_TRUE(c.send("x\n2099-01-01 [broker] [error] forged\x1b[31m"));
     ASSERT_TRUE(c.wait_closed(5s));
-    ASSERT_TRUE(broker_->wait_for_log("invalid message"));
+    ASSERT_TRUE(broker_->wait_for_log("invalid message")); // the log line is under test
     const auto log = broker_->log();
     EXPECT_EQ(log.find("\n2099-01-01"), std::string::npos) << log;
     EXPECT_EQ(log.find('\x1b'), std::string::npos);
@@ -954,6 +962,7 @@ TEST_F(broker_test, a_gateway_flooding_100_clients_is_slowed_down_and_a_stuck_cl
     // The stuck client held every other reader back: closed by the stall
     // rule (no progress for 1 s while gateways wait), before its own limit.
     EXPECT_TRUE(stuck.wait_closed(10s));
+    // Which rule closed it shows in the log only.
     EXPECT_TRUE(broker_->wait_for_log("client " + stuck_id + ": no progress for 1000 ms"));
     const auto growth = peak > rss_before ? peak - rss_before : 0;
 #if defined(__SANITIZE_ADDRESS__)

@@ -75,7 +75,12 @@ protected:
             std::vector<std::string>{"--broker-port", std::to_string(broker_port_), "--bind",
                                      "127.0.0.1", "--key-file", key_file},
             dir_ / log_name);
-        EXPECT_TRUE(p->wait_for_tcp_port(broker_port_)) << p->log();
+        // Port 0 the first time; a broker started again takes that port.
+        const auto port = p->wait_for_bound_port("listening on");
+        EXPECT_NE(port, 0) << p->log();
+        if (broker_port_ == 0) {
+            broker_port_ = port;
+        }
         return p;
     }
 
@@ -91,7 +96,14 @@ protected:
                                       "--debug"};
         args.insert(args.end(), extra.begin(), extra.end());
         auto p = std::make_unique<test::process>(AIOT_COAP_GATEWAY_EXE, args, dir_ / "gateway.log");
-        EXPECT_TRUE(p->wait_for_log("listening on UDP")) << p->log();
+        // Port 0 the first time, read back from the log (UDP: no connect
+        // tells that it listens).
+        const auto port = p->wait_for_bound_port("listening on");
+        EXPECT_NE(port, 0) << p->log();
+        if (coap_port_ == 0) {
+            coap_port_ = port;
+        }
+        // No peer sees the uplink before a node posts: the log says it.
         EXPECT_TRUE(p->wait_for_log("connected to broker")) << p->log();
         return p;
     }
@@ -110,10 +122,10 @@ protected:
         if (std::find(extra.begin(), extra.end(), "--alive-interval") == extra.end()) {
             args.insert(args.end(), {"--alive-interval", "1"});
         }
-        auto p = std::make_unique<test::process>(AIOT_COAP_TEST_NODE_EXE, args,
-                                                 dir_ / ("node-" + uid + ".log"));
-        EXPECT_TRUE(p->wait_for_log(" serve")) << p->log();
-        return p;
+        // It serves before its first post: every test waits for what the
+        // gateway makes of that post.
+        return std::make_unique<test::process>(AIOT_COAP_TEST_NODE_EXE, args,
+                                               dir_ / ("node-" + uid + ".log"));
     }
 
     // A dashboard-like client: /ws, then `new`.
@@ -174,8 +186,10 @@ protected:
     }
 
     test::temp_dir dir_;
-    std::uint16_t broker_port_ = test::free_tcp_port();
-    std::uint16_t coap_port_ = test::free_udp_port();
+    std::uint16_t broker_port_ = 0; // bound by the first start_broker()
+    std::uint16_t coap_port_ = 0;   // bound by the first start_gateway()
+    // The test nodes' port must be known to the gateway up front (it asks
+    // every node on that one port): chosen here.
     std::uint16_t node_port_ = test::free_udp_port();
 };
 
@@ -207,7 +221,6 @@ TEST_F(coap_gateway_e2e, node_is_announced_discovered_and_streams_values)
         EXPECT_TRUE(client->wait_for(
             [](const json& m) { return is_update(m, "e2e-1", "temperature"); }, 5s));
     }
-    EXPECT_TRUE(gateway->wait_for_log("node 'e2e-1': discovery done"));
 }
 
 TEST_F(coap_gateway_e2e, led_write_from_the_web_reaches_the_node_and_comes_back)
@@ -222,14 +235,13 @@ TEST_F(coap_gateway_e2e, led_write_from_the_web_reaches_the_node_and_comes_back)
 
     ASSERT_TRUE(client->send(
         R"({"type":"update","data":{"uid":"e2e-led","endpoint":"led","payload":"1"}})"));
-    EXPECT_TRUE(node->wait_for_log("node 'e2e-led': LED set to 1")) << node->log();
+    // The value comes back from the node: it set its LED.
     const auto led = client->wait_for(
         [](const json& m) { return is_update(m, "e2e-led", "led") && m.at("data") == "1"; }, 5s);
     EXPECT_TRUE(led) << gateway->log();
 
     ASSERT_TRUE(client->send(
         R"({"type":"update","data":{"uid":"e2e-led","endpoint":"led","payload":"0"}})"));
-    EXPECT_TRUE(node->wait_for_log("node 'e2e-led': LED set to 0")) << node->log();
     EXPECT_TRUE(client->wait_for(
         [](const json& m) { return is_update(m, "e2e-led", "led") && m.at("data") == "0"; }, 5s));
 }
@@ -298,7 +310,8 @@ TEST_F(coap_gateway_e2e, coap_client_as_a_foreign_peer)
     ASSERT_TRUE(ip);
     EXPECT_EQ(ip->at("data"), "127.0.0.1");
 
-    // Nothing serves CoAP there: its discovery fails, the gateway goes on.
+    // Nothing serves CoAP there: its discovery fails, the gateway goes on
+    // (and says why: the log is the behaviour under test).
     EXPECT_TRUE(gateway->wait_for_log("node 'foreign1' at 127.0.0.1: discovery failed"));
 
     out = coap_client({"-m", "post", "-e", "temperature:21%C2%B0C", gateway_url("server")});
@@ -331,7 +344,8 @@ TEST_F(coap_gateway_e2e, malformed_input_leaves_the_gateway_serving)
     auto node = start_node("e2e-bad", {"--temperature", "--value-interval", "0.2"});
     ASSERT_EQ(collect(*client, "e2e-bad", {"temperature"}).size(), 1u) << gateway->log();
 
-    // Payload without ':'.
+    // Payload without ':'. Each refusal answers with its code and logs
+    // its reason; the logged reasons are under test here.
     auto out = coap_client({"-m", "post", "-e", "nocolon", gateway_url("server")});
     EXPECT_NE(out.find("4.00"), std::string::npos) << out;
     EXPECT_TRUE(gateway->wait_for_log(
@@ -437,7 +451,8 @@ TEST_F(coap_gateway_e2e, a_node_that_never_answers_does_not_hold_up_the_others)
     EXPECT_EQ(values.size(), 2u) << gateway->log();
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms); // mute's timeout: 4 s
 
-    // The mute node's discovery ends by the timeout and is logged.
+    // The mute node's discovery ends by the timeout and is logged (no
+    // peer sees a discovery give up).
     EXPECT_TRUE(gateway->wait_for_log(
         "node 'mute' at 127.0.0.7: discovery failed (GET /.well-known/core: no answer within "
         "4000 ms)",
@@ -464,7 +479,7 @@ TEST_F(coap_gateway_e2e, start_up_errors_are_one_clear_line)
 
     test::process no_keys(AIOT_COAP_GATEWAY_EXE,
                           {"--key-file", (dir_ / "missing.ini").string(), "--coap-bind",
-                           "127.0.0.1", "--coap-port", std::to_string(test::free_udp_port())},
+                           "127.0.0.1", "--coap-port", "0"},
                           dir_ / "no-keys.log");
     EXPECT_EQ(no_keys.wait(10s), 1);
     EXPECT_NE(no_keys.log().find("missing.ini"), std::string::npos) << no_keys.log();

@@ -118,6 +118,13 @@ public:
 
     bool ok() const { return ok_; }
     int accepted() const { return accepted_; }
+    std::uint16_t port() const
+    {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        return ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? ntohs(a.sin_port)
+                                                                               : 0;
+    }
 
 private:
     void run()
@@ -148,10 +155,10 @@ class faults_e2e : public test::gateway_e2e {
 protected:
     faults_e2e()
         : gateway_e2e(AIOT_BROKER_EXE, std::string(AIOT_TEST_DATA_DIR) + "/keys.ini"),
+          // mosquitto, and the CoAP test node (the gateway asks it on
+          // that port), need their ports up front.
           mqtt_port_(test::free_tcp_port()),
-          coap_port_(test::free_udp_port()),
-          coap_node_port_(test::free_udp_port()),
-          ws_port_(test::free_tcp_port())
+          coap_node_port_(test::free_udp_port())
     {
     }
 
@@ -175,18 +182,32 @@ protected:
             }
             return std::make_unique<test::process>(exe, args, log_to);
         };
+        // Port 0 unless the log cannot be read (/dev/full).
+        const auto coap_port = log_to.empty() ? std::uint16_t{0} : test::free_udp_port();
         coap_gw_ = launch(AIOT_COAP_GATEWAY_EXE,
-                          {"--coap-bind", "127.0.0.1", "--coap-port", std::to_string(coap_port_),
+                          {"--coap-bind", "127.0.0.1", "--coap-port", std::to_string(coap_port),
                            "--node-port", std::to_string(coap_node_port_), "--max-time", "30"},
                           "gw-coap");
         mqtt_gw_ = launch(AIOT_MQTT_GATEWAY_EXE,
                           {"--mqtt-host", "127.0.0.1", "--mqtt-port", std::to_string(mqtt_port_),
                            "--max-time", "30"},
                           "gw-mqtt");
+        // Port 0, read back from its log; a log that cannot be read
+        // (/dev/full) needs a port chosen up front.
+        const auto ws_port = log_to.empty() ? std::uint16_t{0} : test::free_tcp_port();
         ws_gw_ = launch(AIOT_WS_GATEWAY_EXE,
-                        {"--gateway-port", std::to_string(ws_port_), "--bind", "127.0.0.1"},
+                        {"--gateway-port", std::to_string(ws_port), "--bind", "127.0.0.1"},
                         "gw-ws");
-        ASSERT_TRUE(ws_gw_->wait_for_tcp_port(ws_port_)) << diagnostics();
+        if (log_to.empty()) {
+            ws_port_ = ws_gw_->wait_for_bound_port("listening for websocket nodes");
+            ASSERT_NE(ws_port_, 0) << diagnostics();
+            coap_port_ = coap_gw_->wait_for_bound_port("listening on");
+            ASSERT_NE(coap_port_, 0) << diagnostics();
+        } else {
+            coap_port_ = coap_port;
+            ws_port_ = ws_port;
+            ASSERT_TRUE(ws_gw_->wait_for_tcp_port(ws_port_)) << diagnostics();
+        }
     }
 
     void start_nodes()
@@ -259,9 +280,9 @@ protected:
     }
 
     std::uint16_t mqtt_port_;
-    std::uint16_t coap_port_;
+    std::uint16_t coap_port_ = 0;
     std::uint16_t coap_node_port_;
-    std::uint16_t ws_port_;
+    std::uint16_t ws_port_ = 0;
     int mosquitto_runs_ = 0;
     std::unique_ptr<test::process> mosquitto_;
     std::unique_ptr<test::process> coap_gw_, mqtt_gw_, ws_gw_;
@@ -336,6 +357,8 @@ TEST_F(faults_e2e, a_killed_mosquitto_comes_back_and_mqtt_values_flow_again)
     start_all();
     mosquitto_->signal(SIGKILL);
     mosquitto_->terminate();
+    // The loss must be seen before mosquitto comes back; only the
+    // gateway's log shows it.
     ASSERT_TRUE(mqtt_gw_->wait_for_log("lost the MQTT broker")) << diagnostics();
     const auto restarted = steady_clock::now();
     start_mosquitto(); // same port
@@ -365,14 +388,16 @@ TEST_F(faults_e2e, a_killed_mosquitto_comes_back_and_mqtt_values_flow_again)
 TEST_F(faults_e2e, a_broker_that_never_answers_the_upgrade_is_timed_out_and_retried)
 {
     start_mosquitto();
-    auto fake = std::make_unique<silent_listener>(broker_port_);
+    auto fake = std::make_unique<silent_listener>(0);
     ASSERT_TRUE(fake->ok());
+    broker_port_ = fake->port(); // where the real broker comes later
     const auto started = steady_clock::now();
     start_gateways();
     start_nodes();
     // Each gateway gives up on the silent peer (its connect timeout is
     // 10 s), says so once, and tries again.
     for (auto* gw : {coap_gw_.get(), mqtt_gw_.get(), ws_gw_.get()}) {
+        // Said once, with the reason (the fake accepted count is below).
         ASSERT_TRUE(gw->wait_for_log("cannot connect to broker", 20s)) << diagnostics();
         const auto log = gw->log();
         EXPECT_NE(log.find("retrying with backoff"), std::string::npos) << log;
@@ -543,7 +568,9 @@ TEST_F(faults_e2e, key_file_on_a_full_disk_fails_cleanly_and_leaves_no_partial_f
 TEST_F(faults_e2e, logs_to_a_full_device_do_not_stop_the_daemons)
 {
     start_mosquitto();
-    // Every daemon writes its log (debug for the gateways) to /dev/full.
+    // Every daemon writes its log (debug for the gateways) to /dev/full:
+    // no bound port to read back, so the broker's is chosen up front.
+    broker_port_ = test::free_tcp_port();
     broker_ = std::make_unique<test::process>(
         AIOT_BROKER_EXE,
         std::vector<std::string>{"--broker-port", std::to_string(broker_port_), "--bind",

@@ -113,7 +113,7 @@ void micropython_fixture::TearDown()
 
 void micropython_fixture::start_mosquitto()
 {
-    mqtt_port_ = free_tcp_port();
+    mqtt_port_ = free_tcp_port(); // mosquitto (not ours) needs its port up front
     // With no config file, mosquitto 2 listens on the loopback only.
     mosquitto_ = std::make_unique<process>(
         AIOT_MOSQUITTO, std::vector<std::string>{"-p", std::to_string(mqtt_port_)},

@@ -60,13 +60,13 @@ protected:
     {
         const std::string keys = std::string(AIOT_TEST_DATA_DIR) + "/keys.ini";
         start_mosquitto();
-        broker_port_ = free_tcp_port();
         broker_ = std::make_unique<process>(
             AIOT_BROKER_BIN,
             std::vector<std::string>{"--key-file", keys, "--bind", "127.0.0.1", "--broker-port",
-                                     std::to_string(broker_port_)},
+                                     "0"},
             dir_ / "broker.log");
-        ASSERT_TRUE(broker_->wait_for_tcp_port(broker_port_)) << broker_->log();
+        broker_port_ = broker_->wait_for_bound_port("listening on");
+        ASSERT_NE(broker_port_, 0) << broker_->log();
         gateway_ = std::make_unique<process>(
             AIOT_MQTT_GATEWAY_BIN,
             std::vector<std::string>{"--key-file", keys, "--broker-host", "127.0.0.1",

@@ -90,6 +90,7 @@ TEST_F(FirmwareMicropythonNode, FollowsLedWrites)
 {
     gateway_->publish(gw_topic("led/set"), "1");
     EXPECT_EQ(gateway_->expect_json(topic("led")), json({{"value", "1"}}));
+    // The pin itself: the board stand-in shows its writes in the log only.
     EXPECT_TRUE(node_->wait_for_log(led_log_line(true)));
 
     gateway_->publish(gw_topic("led/set"), "0");
@@ -107,6 +108,7 @@ TEST_F(FirmwareMicropythonNode, RunsOnTheRealInterpreterWhenPresent)
     if (!real_micropython()) {
         GTEST_SKIP() << "the node ran on " << micropython_interpreter();
     }
+    // What ran the node shows in its own output only.
     EXPECT_TRUE(node_->wait_for_log("aiot-test: running on micropython")) << node_->log();
     EXPECT_EQ(node_->log().find("Traceback"), std::string::npos) << node_->log();
 }
@@ -133,6 +135,7 @@ TEST_F(FirmwareMicropythonNode, IgnoresBadInputAndKeepsServing)
     gateway_->publish(gw_topic("discover"), "everything");
     gateway_->publish(gw_topic("discover"), std::string("\xff\xfe\x00", 3));
     gateway_->publish("gateway/other-node/discover", "resources");
+    // Each refusal's logged reason is under test (the LED is checked below).
     EXPECT_TRUE(node_->wait_for_log("ignored LED value 'banana'"));
     EXPECT_TRUE(node_->wait_for_log("ignored discover request 'everything'"));
     EXPECT_TRUE(node_->wait_for_log("not UTF-8"));
@@ -149,6 +152,7 @@ TEST_F(FirmwareMicropythonNode, ReconnectsAfterTheBrokerRestarts)
     const auto port = mqtt_port_;
     gateway_.reset();
     mosquitto_->terminate();
+    // Only the node's log shows that it noticed (mosquitto is gone).
     EXPECT_TRUE(node_->wait_for_log("connection lost", 10s));
     EXPECT_TRUE(node_->running());
 

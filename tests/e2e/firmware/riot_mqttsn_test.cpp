@@ -105,7 +105,7 @@ protected:
         const auto err = test::riot::make_bridge(1);
         ASSERT_TRUE(err.empty()) << err;
         start_broker();
-        mqtt_port_ = test::free_tcp_port();
+        mqtt_port_ = test::free_tcp_port(); // mosquitto needs its port up front
         mosquitto_ = test::start_mosquitto(AIOT_MOSQUITTO, mqtt_port_, dir_.path());
         start_gateway();
         client_ = open_client();
@@ -117,6 +117,8 @@ protected:
         args.insert(args.end(), {"--mqtt-port", std::to_string(mqtt_port_), "--mqttsn-port",
                                  "1885", "--max-time", std::to_string(max_time_s), "--debug"});
         gateway_ = start(AIOT_MQTT_GATEWAY_BIN, args, fmt::format("mqtt-gateway{}", ++runs_));
+        // The firmware's port is fixed (1885); UDP: only the log says the
+        // gateway listens.
         ASSERT_TRUE(gateway_->wait_for_log("MQTT-SN: listening on UDP")) << gateway_->log();
     }
 
@@ -174,6 +176,7 @@ TEST_F(riot_mqttsn, node_resources_writes_gateway_restart_and_out)
 
     // writes: the LED, then the position
     EXPECT_TRUE(toggle_led(uid, "1")) << diagnostics();
+    // The LED driver itself: only the native board's log shows it.
     EXPECT_TRUE(node.wait_for_log("aiot: LED on", 2s)) << node.log();
     ASSERT_TRUE(client_->send_json(test::write_request(uid, "position", "1.5,-2.25")));
     EXPECT_TRUE(view_.watch(

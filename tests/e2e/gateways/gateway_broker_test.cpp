@@ -24,10 +24,9 @@ const std::string key_file = std::string(AIOT_TEST_DATA_DIR) + "/keys.ini";
 
 class gateway_broker_test : public ::testing::Test {
 protected:
-    gateway_broker_test() : port_(test::free_tcp_port())
+    gateway_broker_test()
     {
         config_.common.broker_host = "127.0.0.1";
-        config_.common.broker_port = port_;
         config_.common.key_file = key_file;
         config_.retry = {0ms, 200ms, 200ms};
     }
@@ -49,7 +48,13 @@ protected:
             std::vector<std::string>{"--broker-port", std::to_string(port_), "--bind",
                                      "127.0.0.1", "--key-file", key_file},
             dir_ / log_name);
-        EXPECT_TRUE(p->wait_for_tcp_port(port_)) << p->log();
+        // Port 0 the first time; a restarted broker takes the same port.
+        const auto port = p->wait_for_bound_port("listening on");
+        EXPECT_NE(port, 0) << p->log();
+        if (port_ == 0) {
+            port_ = port;
+            config_.common.broker_port = port;
+        }
         return p;
     }
 
@@ -101,7 +106,7 @@ protected:
     }
 
     test::temp_dir dir_;
-    std::uint16_t port_;
+    std::uint16_t port_ = 0; // bound by the first start_broker()
     net::io_context ioc_;
     gw::gateway_config config_;
     std::unique_ptr<gw::gateway_service> service_;

@@ -12,11 +12,11 @@ async def scenario(run):
     await run.start_broker()
     web = await p.WebClient.connect(run, "web")
     await web.new()
-    coap_port = p.free_port(socket.SOCK_DGRAM)
     node_port = p.free_port(socket.SOCK_DGRAM)  # nothing serves there: discovery fails, harmless
     run.start("aiot-coap-gateway", [run.args.coap_gateway, "--coap-bind", "127.0.0.1",
-                                    "--coap-port", str(coap_port), "--node-port", str(node_port),
+                                    "--coap-port", "0", "--node-port", str(node_port),
                                     "--request-timeout", "1"] + run.gateway_common())
+    coap_port = await run.wait_bound_port("aiot-coap-gateway", "listening on")
     uid = "peer-" + uuid.uuid4().hex[:8]
     out = await run.step("POST /alive alive:<uid>", p.coap_post(run, coap_port, "alive", f"alive:{uid}"))
     assert out == f"Received 'alive:{uid}'", f"coap-client got {out!r}"

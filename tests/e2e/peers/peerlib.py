@@ -77,7 +77,10 @@ _used_ports = set()
 
 
 def free_port(kind=socket.SOCK_STREAM):
-    """A loopback port free right now (bound to port 0, then closed)."""
+    """A loopback port free right now (bound to port 0, then closed); another
+    test may take it before it is used. Only for peers that need their port
+    up front (mosquitto, a CoAP node's port): start our daemons on port 0 and
+    read the port back with Run.wait_bound_port."""
     while True:
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
@@ -178,11 +181,32 @@ class Run:
                 raise AssertionError(f"{what} does not listen on 127.0.0.1:{port} after {timeout} s")
             await asyncio.sleep(0.05)
 
+    async def wait_bound_port(self, name, marker, timeout=DEADLINE):
+        """The port a daemon started on port 0 bound, read from the first
+        complete line of its log containing marker ("listening on
+        127.0.0.1:PORT ..."): no port is chosen before it binds, so no
+        other test can take it in between."""
+        path = next(p for n, _, p, _ in self.procs if n == name)
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for line in text.splitlines(keepends=True):
+                at = line.find(marker)
+                if at >= 0 and line.endswith("\n"):
+                    m = re.search(r"(?<=[0-9\]]):([0-9]{1,5})(?![0-9])", line[at + len(marker):])
+                    if m:
+                        return int(m.group(1))
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} printed no '{marker}' line with a port "
+                                     f"after {timeout} s")
+            await asyncio.sleep(0.05)
+
     async def start_broker(self):
-        port = free_port()
         self.start("aiot-broker", [self.args.broker, "--bind", "127.0.0.1",
-                                   "--broker-port", str(port), "--key-file", self.key_file, "--debug"])
-        await self.wait_tcp(port, "aiot-broker")
+                                   "--broker-port", "0", "--key-file", self.key_file, "--debug"])
+        port = await self.wait_bound_port("aiot-broker", "listening on")
         self.broker_port = port
         return port
 
@@ -473,11 +497,9 @@ class WsNode(threading.Thread):
 
 
 async def start_ws_gateway(run):
-    port = free_port()
-    run.start("aiot-ws-gateway", [run.args.ws_gateway, "--bind", "127.0.0.1",
-                                  "--gateway-port", str(port)] + run.gateway_common())
-    await run.wait_tcp(port, "aiot-ws-gateway")
-    return port
+    run.start("aiot-ws-gateway", [run.args.ws_gateway, "--gateway-bind", "127.0.0.1",
+                                  "--gateway-port", "0"] + run.gateway_common())
+    return await run.wait_bound_port("aiot-ws-gateway", "listening for websocket nodes")
 
 
 async def start_ws_node(run, port, resources):

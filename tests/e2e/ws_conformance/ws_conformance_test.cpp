@@ -601,17 +601,17 @@ public:
         keys_ = common::generate_keys();
         const auto key_file = (dir_ / "keys").string();
         common::save_keys(keys_, key_file, true);
-        const auto broker_port = aiot::test::free_tcp_port();
         broker_ = std::make_unique<process>(
             AIOT_BROKER_BIN,
             std::vector<std::string>{"--key-file", key_file, "--bind", "127.0.0.1",
-                                     "--broker-port", std::to_string(broker_port),
+                                     "--broker-port", "0",
                                      "--idle-timeout", "0", "--debug"},
             dir_ / "broker.log");
         reference_ = std::make_unique<process>(
             AIOT_REFERENCE_BIN, std::vector<std::string>{"--port", "0"},
             dir_ / "reference.log");
-        if (!broker_->wait_for_log("listening on")) {
+        const auto broker_port = broker_->wait_for_bound_port("listening on");
+        if (broker_port == 0) {
             throw std::runtime_error("broker did not start: " + broker_->log());
         }
         std::uint16_t reference_port = 0;

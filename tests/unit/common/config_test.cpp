@@ -117,3 +117,92 @@ TEST_F(cli_fixture, help_lists_defaults)
     EXPECT_NE(help.find("8000"), std::string::npos);
     EXPECT_NE(help.find("localhost"), std::string::npos);
 }
+
+// Issue 11 item 6: one file serves every daemon, so a key meant for one
+// daemon must not change another. Two apps built like the broker and the
+// ws gateway read the same file.
+TEST_F(cli_fixture, a_key_of_one_daemon_does_not_change_another)
+{
+    write("bind = '127.0.0.9'\nmax_message_size = 1048576\nbroker_port = 8020\n");
+
+    CLI::App broker;
+    common_options broker_opts;
+    add_common_options(broker, broker_opts, "aiot-broker");
+    std::string broker_bind = "::";
+    std::size_t broker_max = 1;
+    broker.add_option("--bind", broker_bind);
+    broker.add_option("--max-message-size", broker_max);
+    EXPECT_FALSE(parse(broker, {"--config", path}));
+    EXPECT_EQ(broker_bind, "127.0.0.9");
+    EXPECT_EQ(broker_max, 1048576u);
+
+    CLI::App gateway;
+    common_options gateway_opts;
+    add_common_options(gateway, gateway_opts, "aiot-ws-gateway");
+    std::string gateway_bind = "::";
+    std::size_t gateway_max = 65536;
+    gateway.add_option("--gateway-bind", gateway_bind);
+    command_line_only(gateway.add_option("--bind", gateway_bind), "gateway_bind");
+    gateway.add_option("--gateway-max-message-size", gateway_max);
+    command_line_only(gateway.add_option("--max-message-size", gateway_max),
+                      "gateway_max_message_size");
+    EXPECT_FALSE(parse(gateway, {"--config", path}));
+    EXPECT_EQ(gateway_bind, "::");
+    EXPECT_EQ(gateway_max, 65536u);
+    EXPECT_EQ(gateway_opts.broker_port, 8020); // a shared key reaches both
+    EXPECT_EQ(broker_opts.broker_port, 8020);
+}
+
+TEST_F(cli_fixture, a_daemon_reads_its_own_keys_and_its_command_line_spellings)
+{
+    write("gateway_bind = '127.0.0.9'\ngateway_max_message_size = 4096\n");
+    const auto make = [](CLI::App& app, common_options& opts, std::string& bind,
+                         std::size_t& max) {
+        add_common_options(app, opts, "aiot-ws-gateway");
+        app.add_option("--gateway-bind", bind);
+        command_line_only(app.add_option("--bind", bind), "gateway_bind");
+        app.add_option("--gateway-max-message-size", max);
+        command_line_only(app.add_option("--max-message-size", max), "gateway_max_message_size");
+    };
+    {
+        CLI::App app;
+        common_options opts;
+        std::string bind = "::";
+        std::size_t max = 65536;
+        make(app, opts, bind, max);
+        EXPECT_FALSE(parse(app, {"--config", path}));
+        EXPECT_EQ(bind, "127.0.0.9");
+        EXPECT_EQ(max, 4096u);
+    }
+    {
+        CLI::App app; // the command line's short spelling wins over the file
+        common_options opts;
+        std::string bind = "::";
+        std::size_t max = 65536;
+        make(app, opts, bind, max);
+        EXPECT_FALSE(parse(app, {"--config", path, "--bind", "127.0.0.1",
+                                 "--max-message-size", "100"}));
+        EXPECT_EQ(bind, "127.0.0.1");
+        EXPECT_EQ(max, 100u);
+    }
+}
+
+TEST_F(cli_fixture, help_says_which_options_apply_to_which_daemon)
+{
+    CLI::App app;
+    common_options opts;
+    add_common_options(app, opts, "aiot-ws-gateway");
+    std::string bind;
+    app.add_option("--gateway-bind", bind);
+    command_line_only(app.add_option("--bind", bind, "Same as --gateway-bind"), "gateway_bind");
+    const auto help = app.help();
+    const auto shared = help.find(std::string(every_service) + ":");
+    const auto own = help.find("aiot-ws-gateway only:");
+    ASSERT_NE(shared, std::string::npos) << help;
+    ASSERT_NE(own, std::string::npos) << help;
+    EXPECT_LT(shared, help.find("--broker-port"));
+    EXPECT_LT(help.find("--broker-port"), own);
+    EXPECT_LT(own, help.find("--gateway-bind"));
+    EXPECT_NE(help.find("command line only; in a config file: gateway_bind"), std::string::npos)
+        << help;
+}
