@@ -7,7 +7,7 @@
 import { el } from './dom.js';
 import { Sparkline } from './charts.js';
 import {
-  INFO_FIELDS, displayName, displayValue, isStale, label, protocolName, relativeAge, resourceKind,
+  INFO_FIELDS, displayName, displayValue, isInfoField, isStale, label, protocolName, relativeAge, resourceKind,
 } from './model.js';
 import { osIcon } from './os.js';
 import { PositionView, TextView } from './views/base.js';
@@ -160,7 +160,7 @@ export class NodeCard {
   // Name, protocol, OS and the search text follow the node at once (they
   // order and filter the cards, on screen or not).
   noteInfo(resource) {
-    if (!INFO_FIELDS.includes(resource)) return;
+    if (!isInfoField(resource)) return;
     const value = this.node.resources.get(resource);
     if (resource === 'name') {
       const name = displayValue(value);
@@ -316,7 +316,10 @@ export class NodeCard {
     tile.unit.textContent = shown.unit;
     tile.root.dataset.value = displayValue(value);
     if (history) {
-      if (!tile.spark || tile.spark.history !== history) tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
+      if (!tile.spark || tile.spark.history !== history) {
+        if (tile.spark) tile.spark.destroy();
+        tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
+      }
       tile.spark.invalidate();
     }
   }
