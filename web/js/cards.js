@@ -48,7 +48,8 @@ export class NodeCard {
     this.gone = false;
     this.name = '';
     this.protocol = '';
-    this.search = this.uid.toLowerCase();
+    this.searchText = null;
+    this.infoVersion = 0; // grows when a field the filter searches changes
     this.releaseTimer = null;
 
     this.icon = el('img', { class: 'os-icon', width: '22', height: '22', alt: '' });
@@ -185,9 +186,18 @@ export class NodeCard {
         this.root.dataset.os = icon.name;
       }
     }
-    this.search = [this.uid, displayName(this.uid, this.name),
-      ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
-        .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
+    this.searchText = null; // made again when the filter next asks
+    this.infoVersion += 1;
+  }
+
+  // What the text filter searches: uid, name and what the node is.
+  get search() {
+    if (this.searchText === null) {
+      this.searchText = [this.uid, displayName(this.uid, this.name),
+        ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
+          .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
+    }
+    return this.searchText;
   }
 
   renamed() {

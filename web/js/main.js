@@ -354,7 +354,7 @@ class Dashboard {
 
   changed(card, set) {
     const protocolBefore = card.protocol;
-    const searchBefore = card.search;
+    const infoBefore = card.infoVersion;
     card.changed(set);
     for (const name of set) this.noteResource(name);
     if (card.name !== card.sortedName) {
@@ -364,7 +364,7 @@ class Dashboard {
     if (set.has('name') || set.has('protocol') || card.protocol !== protocolBefore) {
       this.sidebar.update(card);
       this.filterOne(card);
-    } else if (card.search !== searchBefore) {
+    } else if (card.infoVersion !== infoBefore) {
       this.filterOne(card);
     }
     if (set.has('position')) {
