@@ -19,6 +19,7 @@ export class BrokerConnection {
     this.attempt = 0;
     this.timer = null;
     this.countdown = null;
+    this.lastNewReceived = 0;
     try {
       this.worker = new Worker(new URL('./socket-worker.js', import.meta.url));
       this.worker.onmessage = (event) => this.fromWorker(event.data);
@@ -64,7 +65,12 @@ export class BrokerConnection {
 
   fromWorker(m) {
     if (m.id !== this.id) return; // an earlier connection's
-    if (m.ev === 'batch') this.handlers.onMessages(m.texts);
+    if (m.ev === 'batch') {
+      // When the last `new` reached the socket, on the page's clock (for
+      // bench/dashboard_page: the replay's arrival, before the page's work).
+      if (m.newAt) this.lastNewReceived = m.newAt - performance.timeOrigin;
+      this.handlers.onMessages(m.texts);
+    }
     else if (m.ev === 'open') this.opened();
     else if (m.ev === 'close') this.closed({ code: m.code, reason: m.reason });
     else if (m.ev === 'error') this.closed({ error: m.error });

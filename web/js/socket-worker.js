@@ -5,7 +5,7 @@
 // comes after a quiet spell is passed on at once.
 //
 // From the page: {op: 'open', id, url} | {op: 'send', id, text} | {op: 'close', id}
-// To the page:   {ev: 'open', id} | {ev: 'batch', id, texts} |
+// To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
 //                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
 const BATCH_MS = 16;
 
@@ -14,12 +14,13 @@ let id = 0;
 let texts = [];
 let last = 0;
 let timer = null;
+let newAt = 0; // when the last `new` came (bench/dashboard_page: upstream time)
 
 function flush() {
   timer = null;
   if (texts.length === 0) return;
   last = performance.now();
-  self.postMessage({ ev: 'batch', id, texts });
+  self.postMessage({ ev: 'batch', id, texts, newAt });
   texts = [];
 }
 
@@ -55,6 +56,7 @@ function open(newId, url) {
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
+    if (event.data.includes('"type":"new"')) newAt = performance.timeOrigin + performance.now();
     if (timer !== null) return;
     const wait = last + BATCH_MS - performance.now();
     if (wait <= 0) flush();
