@@ -7,7 +7,7 @@
 //
 //   node bench/dashboard_page/run.mjs [--build build-rel] [--nodes 1000]
 //        [--imu-nodes 100] [--seconds 30] [--layout full|compact] [--profile 1]
-//        [--baseline 0]
+//        [--baseline 0] [--trace 1] [--web DIR]
 //
 // Reports, for a page opened once every node is known (the gateways' replay
 // is the snapshot): time from the first message to 50 cards and to every
@@ -16,6 +16,10 @@
 // the wall time of its tasks, which a loaded machine inflates), long tasks
 // (PerformanceObserver), JS heap;
 // then the time from typing "node 42" in the filter to the next paint.
+// --web serves another copy of the page (to compare two versions back to
+// back). --trace 1 records a devtools timeline trace of 10 s of the steady state and
+// of the filter, and prints the tasks over 50 ms with what they spent their
+// time on (script, style, layout, paint...).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +28,10 @@ import {
 } from '../../tests/browser/lib/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = { build: 'build-rel', nodes: 1000, 'imu-nodes': 100, seconds: 30, layout: 'full', profile: 0, baseline: 1 };
+const args = {
+  build: 'build-rel', nodes: 1000, 'imu-nodes': 100, seconds: 30, layout: 'full', profile: 0, baseline: 1, trace: 0,
+  web: '',
+};
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '');
   if (!(key in args)) {
@@ -67,7 +74,7 @@ async function main() {
   const broker = start('broker', exe.broker, ['--broker-port', String(brokerPort), '--key-file', keys.file]);
   await broker.waitForPort(brokerPort);
   const dash = start('dashboard', exe.dashboard, ['--web-port', String(webPort), '--broker-port', String(brokerPort),
-    '--static-path', path.join(root, 'web')]);
+    '--static-path', args.web ? path.resolve(args.web) : path.join(root, 'web')]);
   await dash.waitForPort(webPort);
   start('gateway', exe.gateway, ['--broker-port', String(brokerPort), '--key-file', keys.file, '--coap-bind', '127.0.0.1',
     '--coap-port', String(coapPort), '--node-port', String(nodePort), '--max-time', '120']);
@@ -136,14 +143,25 @@ async function main() {
   const listedAt = await page.evaluate(() => performance.now());
   const first = await at('aiot:first-message');
   const fifty = await at('aiot:50-cards');
+  // Upstream: the replay reaching the page (first to last `new` received);
+  // the page: from the last `new` to the last node listed.
+  // (received: by the socket's worker, before the page's main thread saw
+  // it; pages without the worker have only the main thread's time.)
+  const [lastNew, received] = await page.evaluate(() => [window.aiotDashboard.lastNewAt,
+    window.aiotDashboard.connection.lastNewReceived || 0]);
+  const upstream = received || lastNew;
   log(`snapshot: 50 cards ${(fifty - first).toFixed(0)} ms after the first message; all ${total} announced ` +
-    `(store) after ${(storedAt - first).toFixed(0)} ms, listed after ${(listedAt - first).toFixed(0)} ms`);
+    `(store) after ${(storedAt - first).toFixed(0)} ms, listed after ${(listedAt - first).toFixed(0)} ms ` +
+    `(upstream: last \`new\` received ${(upstream - first).toFixed(0)} ms after the first message` +
+    `${received ? `, handled by the page ${(lastNew - first).toFixed(0)} ms after it` : ''}; ` +
+    `page: listed ${(listedAt - upstream).toFixed(0)} ms after it)`);
   const snapshotLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
   log(`long tasks while loading: ${snapshotLong.length} (longest ${Math.max(0, ...snapshotLong)} ms)`);
 
   // Steady state.
   await page.evaluate(() => { window.aiotLongTasks = []; });
   const cdp = await page.context().newCDPSession(page);
+  const tracing = args.trace ? await startTrace(cdp) : null;
   await cdp.send('Performance.enable');
   const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
   if (args.profile) {
@@ -182,16 +200,82 @@ async function main() {
     `DOM nodes ${m1.Nodes}`);
 
   // Filtering.
+  const f0 = await metrics();
+  const fw0 = Date.now();
   const filterMs = await page.locator('[data-testid="node-search"]').evaluate((el) => new Promise((resolve) => {
     const startAt = performance.now();
     el.value = 'node 42';
     el.dispatchEvent(new Event('input', { bubbles: true }));
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - startAt)));
   }));
+  const f1 = await metrics();
+  const fw = Date.now() - fw0;
   const shown = await page.locator('[data-testid="node-card"]:visible').count();
-  log(`filter "node 42": next paint after ${filterMs.toFixed(1)} ms, ${shown} card(s) shown`);
+  const part = (name) => (1000 * (f1[name] - f0[name])).toFixed(0);
+  log(`filter "node 42": next paint after ${filterMs.toFixed(1)} ms, ${shown} card(s) shown (in the ${fw} ms around it, messages included: script ` +
+    `${part('ScriptDuration')} ms, style ${part('RecalcStyleDuration')} ms, layout ${part('LayoutDuration')} ms)`);
+  if (tracing) summariseTrace(await tracing.stop());
   await page.screenshot({ path: path.join(dir, 'page.png') });
   log(`logs and a screenshot in ${dir}`);
+}
+
+// A devtools timeline trace (started now; stop() returns its events).
+async function startTrace(cdp) {
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] },
+  });
+  return {
+    stop: async () => {
+      await cdp.send('Tracing.end');
+      await done;
+      return events;
+    },
+  };
+}
+
+// The main thread's tasks over 50 ms, each with the self time of the events
+// inside it by name (complete events only; good enough to see where a long
+// task goes).
+function summariseTrace(events) {
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  if (!main) return;
+  const mine = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const tasks = mine.filter((e) => e.name === 'RunTask' && e.dur > 50000);
+  const totals = new Map();
+  log(`trace: ${tasks.length} task(s) over 50 ms`);
+  for (const task of tasks) {
+    const end = task.ts + task.dur;
+    const inside = mine.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur <= end);
+    const self = new Map();
+    // Self time: an event's duration minus its direct children's.
+    const stack = [];
+    for (const e of inside) {
+      while (stack.length && stack[stack.length - 1].ts + stack[stack.length - 1].dur <= e.ts) stack.pop();
+      if (stack.length) {
+        const parent = stack[stack.length - 1];
+        self.set(parent, (self.get(parent) ?? parent.dur) - e.dur);
+      }
+      if (!self.has(e)) self.set(e, e.dur);
+      stack.push(e);
+    }
+    const byName = new Map();
+    for (const [e, us] of self) {
+      const key = e.name === 'FunctionCall' && e.args?.data?.functionName ? `FunctionCall ${e.args.data.functionName}` : e.name;
+      byName.set(key, (byName.get(key) || 0) + us);
+      totals.set(key, (totals.get(key) || 0) + us);
+    }
+    const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
+      .map(([k, us]) => `${k} ${(us / 1000).toFixed(0)}`).join(', ');
+    log(`  ${(task.dur / 1000).toFixed(0).padStart(5)} ms (cpu ${((task.tdur ?? 0) / 1000).toFixed(0)}): ${top}`);
+  }
+  const top = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)
+    .map(([k, us]) => `${k} ${(us / 1000).toFixed(0)} ms`).join(', ');
+  if (tasks.length) log(`  in all: ${top}`);
 }
 
 try {

@@ -194,11 +194,16 @@ test('the store follows new, update, reset and out', () => {
   assert.deepEqual(store.apply({ type: 'new', uid: 'a' }, 1), []);
   store.apply({ type: 'update', uid: 'a', endpoint: 'protocol', data: 'CoAP' }, 2);
   store.apply({ type: 'update', uid: 'a', endpoint: 'ip', data: '::1' }, 2);
-  const events = store.apply({ type: 'update', uid: 'a', endpoint: 'temperature', data: '23°C' }, 3);
-  assert.deepEqual(events, [{ kind: 'value', uid: 'a', resource: 'temperature', value: '23°C', time: 3 }]);
+  // A value is no event: its node and resource are marked changed.
+  assert.deepEqual(store.apply({ type: 'update', uid: 'a', endpoint: 'temperature', data: '23°C' }, 3), []);
+  const seen = [];
+  store.takeChanged((node) => seen.push([node.uid, [...node.changed]]));
+  assert.deepEqual(seen, [['a', ['protocol', 'ip', 'temperature']]]);
+  assert.equal(store.changed.size, 0);
+  assert.equal(store.node('a').changed.size, 0, 'taken once');
   // An update for an unknown node makes it.
-  assert.deepEqual(store.apply({ type: 'update', uid: 'b', endpoint: 'x', data: 1 }, 4).map((e) => e.kind),
-    ['added', 'value']);
+  assert.deepEqual(store.apply({ type: 'update', uid: 'b', endpoint: 'x', data: 1 }, 4), [{ kind: 'added', uid: 'b' }]);
+  assert.deepEqual([...store.node('b').changed], ['x']);
   assert.deepEqual(store.apply({ type: 'reset', uid: 'a' }, 5), [{ kind: 'reset', uid: 'a' }]);
   assert.deepEqual([...store.node('a').resources.keys()], ['protocol', 'ip']);
   assert.deepEqual(store.apply({ type: 'out', uid: 'a' }), [{ kind: 'removed', uid: 'a' }]);

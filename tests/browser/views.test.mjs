@@ -1,5 +1,5 @@
 // The parsing and pure logic of every widget of the page (web/js/views/,
-// os.js, settings.js, charts.js, map.js) under node's test runner; the
+// os.js, settings.js, charts.js, map.js, window.js) under node's test runner; the
 // browser test checks the same widgets drawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { DEFAULT_SETTINGS, parseSettings, serializeSettings, Settings, SETTINGS_
 import { chartSummary, monotoneTangents, niceTicks } from '../../web/js/charts.js';
 import { tileAttribution } from '../../web/js/map.js';
 import { History, imuGroups } from '../../web/js/model.js';
+import { nearRange } from '../../web/js/window.js';
 
 test('SUIT: state codes as text, download as percent', () => {
   assert.deepEqual(suitState('6'), { code: 6, text: 'Downloading', phase: 'busy' });
@@ -171,4 +172,28 @@ test('map attribution follows the tile source', () => {
   assert.equal(tileAttribution('https://tile.openstreetmap.org/{z}/{x}/{y}.png'), '&copy; OpenStreetMap contributors');
   assert.equal(tileAttribution('http://tiles.lan:8080/{z}/{x}/{y}.png'), 'Tiles: tiles.lan');
   assert.equal(tileAttribution('not a url'), 'Tiles');
+});
+
+test('window: the cards near the screen, found by their rows', () => {
+  // A grid of 3 columns, rows 100 px apart; card 4 is tall (reaches 450).
+  const cards = Array.from({ length: 30 }, (_, i) => {
+    const top = Math.floor(i / 3) * 100 - 1000; // scrolled down: row 10 at the top of the screen
+    return { i, top, bottom: top + (i === 4 ? 550 : 90) };
+  });
+  let reads = 0;
+  const rect = (c) => { reads += 1; return c; };
+  // Screen [0, 250) with 100 px of margin: rows from -100 to 350.
+  const cardsOnScreen = (from, to) => cards.slice(from, to).map((c) => c.i);
+  assert.deepEqual(nearRange(cards, 250, 100, rect), [27, 30], 'past the end: the last row only reaches');
+  const near = cards.map((c) => ({ ...c, top: c.top + 1000, bottom: c.bottom + 1000 })); // back to the top
+  const [from, to] = nearRange(near, 250, 100, rect);
+  assert.deepEqual(cardsOnScreen(from, to), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  // Scrolled so that row 1 (cards 3-5) is above the margin but card 4 reaches down.
+  const scrolled = cards.map((c) => ({ ...c, top: c.top + 1000 - 350, bottom: c.bottom + 1000 - 350 }));
+  const [f2, t2] = nearRange(scrolled, 250, 100, rect);
+  assert.deepEqual([f2, t2], [3, 24], 'a tall card in a row above keeps its row near');
+  assert.deepEqual(nearRange([], 250, 100, rect), [0, 0]);
+  reads = 0;
+  nearRange(near.concat(Array.from({ length: 1000 }, (_, i) => ({ top: 5000 + i * 100, bottom: 5090 + i * 100 }))), 250, 100, rect);
+  assert.ok(reads < 40, `a thousand cards: ${reads} geometry reads`);
 });

@@ -7,7 +7,7 @@
 import { el } from './dom.js';
 import { Sparkline } from './charts.js';
 import {
-  INFO_FIELDS, displayName, displayValue, isStale, label, protocolName, relativeAge, resourceKind,
+  INFO_FIELDS, displayName, displayValue, isInfoField, isStale, label, protocolName, relativeAge, resourceKind,
 } from './model.js';
 import { osIcon } from './os.js';
 import { PositionView, TextView } from './views/base.js';
@@ -48,7 +48,8 @@ export class NodeCard {
     this.gone = false;
     this.name = '';
     this.protocol = '';
-    this.search = this.uid.toLowerCase();
+    this.searchText = null;
+    this.infoVersion = 0; // grows when a field the filter searches changes
     this.releaseTimer = null;
 
     this.icon = el('img', { class: 'os-icon', width: '22', height: '22', alt: '' });
@@ -160,7 +161,7 @@ export class NodeCard {
   // Name, protocol, OS and the search text follow the node at once (they
   // order and filter the cards, on screen or not).
   noteInfo(resource) {
-    if (!INFO_FIELDS.includes(resource)) return;
+    if (!isInfoField(resource)) return;
     const value = this.node.resources.get(resource);
     if (resource === 'name') {
       const name = displayValue(value);
@@ -185,9 +186,18 @@ export class NodeCard {
         this.root.dataset.os = icon.name;
       }
     }
-    this.search = [this.uid, displayName(this.uid, this.name),
-      ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
-        .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
+    this.searchText = null; // made again when the filter next asks
+    this.infoVersion += 1;
+  }
+
+  // What the text filter searches: uid, name and what the node is.
+  get search() {
+    if (this.searchText === null) {
+      this.searchText = [this.uid, displayName(this.uid, this.name),
+        ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
+          .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
+    }
+    return this.searchText;
   }
 
   renamed() {
@@ -316,7 +326,10 @@ export class NodeCard {
     tile.unit.textContent = shown.unit;
     tile.root.dataset.value = displayValue(value);
     if (history) {
-      if (!tile.spark || tile.spark.history !== history) tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
+      if (!tile.spark || tile.spark.history !== history) {
+        if (tile.spark) tile.spark.destroy();
+        tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
+      }
       tile.spark.invalidate();
     }
   }

@@ -63,6 +63,38 @@ export function niceTicks(min, max, count = 4) {
   return { ticks, step, decimals };
 }
 
+// Canvas sizes come from one ResizeObserver (told after layout), never read
+// while drawing: a draw after DOM writes in the same frame would force a
+// synchronous layout of the page.
+let sizes = null;
+function watchSize(chart) {
+  if (!sizes) {
+    sizes = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const c = e.target.aiotChart;
+        if (!c) continue;
+        const box = e.contentBoxSize && e.contentBoxSize[0];
+        const w = box ? box.inlineSize : e.contentRect.width;
+        const h = box ? box.blockSize : e.contentRect.height;
+        if (w === c.cw && h === c.ch) continue;
+        c.cw = w;
+        c.ch = h;
+        c.drawn = -1;
+        redraws.mark(c);
+      }
+    });
+  }
+  chart.cw = 0;
+  chart.ch = 0;
+  chart.canvas.aiotChart = chart;
+  sizes.observe(chart.canvas);
+}
+
+function unwatchSize(chart) {
+  if (sizes) sizes.unobserve(chart.canvas);
+  if (chart.canvas.aiotChart === chart) chart.canvas.aiotChart = null;
+}
+
 const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
 
 // A monotone curve through the points (the path; the caller strokes it).
@@ -88,6 +120,7 @@ export class StreamChart {
     this.drawn = -1;
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', `${title}: no readings yet`);
+    watchSize(this);
     this.legend = null;
     if (history.names.length > 1 && canvas.parentNode) {
       this.legend = document.createElement('span');
@@ -118,10 +151,10 @@ export class StreamChart {
 
   draw() {
     const canvas = this.canvas;
-    const cw = canvas.clientWidth;
-    const ch = canvas.clientHeight;
+    const cw = this.cw;
+    const ch = this.ch;
     if (cw === 0 || ch === 0) {
-      this.drawn = -1; // not laid out (yet): drawn at the next reading
+      this.drawn = -1; // not laid out (yet): drawn once it is (watchSize)
       return;
     }
     const ratio = window.devicePixelRatio || 1;
@@ -212,6 +245,7 @@ export class StreamChart {
 
   destroy() {
     redraws.forget(this);
+    unwatchSize(this);
     if (this.legend) this.legend.remove();
     this.legend = null;
   }
@@ -262,6 +296,7 @@ export class Sparkline {
     this.drawn = -1;
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', `${title}: no readings yet`);
+    watchSize(this);
   }
 
   get points() { return this.history.data[0] ? this.history.data[0].length : 0; }
@@ -272,13 +307,13 @@ export class Sparkline {
 
   draw() {
     const canvas = this.canvas;
-    if (canvas.clientWidth === 0) {
-      this.drawn = -1; // not laid out (yet): drawn at the next reading
+    if (this.cw === 0) {
+      this.drawn = -1; // not laid out (yet): drawn once it is (watchSize)
       return;
     }
     const ratio = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
-    const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
+    const w = Math.max(1, Math.round(this.cw * ratio));
+    const h = Math.max(1, Math.round(this.ch * ratio));
     if (canvas.width !== w) canvas.width = w;
     if (canvas.height !== h) canvas.height = h;
     const ctx = canvas.getContext('2d');
@@ -315,5 +350,6 @@ export class Sparkline {
 
   destroy() {
     redraws.forget(this);
+    unwatchSize(this);
   }
 }

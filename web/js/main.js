@@ -9,6 +9,7 @@ import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
 import { FrameTask } from './scheduler.js';
+import { CardWindow } from './window.js';
 import { Settings } from './settings.js';
 import {
   NodeStore, brokerUrl, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
@@ -16,6 +17,10 @@ import {
 import { initTheme } from './theme.js';
 
 const SLICE_MS = 20; // card making per frame (well under a 50 ms long task)
+const NEAR_PX = 300; // cards this close to the viewport draw as if on screen
+// New readings are drawn at most this often (each drawing is a layout, a
+// paint and a commit of the page); changes of state at the next frame.
+const VALUES_MS = 100;
 const RESYNC_QUIET_MS = 2000; // after a reconnection: the replay is over when no `new` came for this long
 const RESYNC_MIN_MS = 3000;
 
@@ -77,7 +82,7 @@ class Dashboard {
     this.order = []; // cards, sorted as shown
     this.resourcesSeen = new Set();
     this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
-    this.queue = { added: [], changed: new Map(), removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
+    this.queue = { added: [], removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
     this.frame = new FrameTask(() => this.flush());
     this.grid = document.getElementById('nodes');
     this.placeholder = document.getElementById('placeholder');
@@ -91,14 +96,25 @@ class Dashboard {
     });
     this.map = new NodeMap(document.getElementById('map-card'), document.getElementById('map'),
       cfg, (uid) => this.select(uid));
-    this.observer = new IntersectionObserver((entries) => {
-      for (const e of entries) if (e.target.aiotCard) e.target.aiotCard.setVisible(e.isIntersecting);
-    }, { rootMargin: '300px 0px' });
+    // Cards near the viewport: found at the start of a frame after a scroll,
+    // a resize or a change of the shown cards.
+    this.window = new CardWindow(NEAR_PX, (card, near) => {
+      card.root.classList.toggle('near', near);
+      card.setVisible(near);
+    });
+    this.windowDirty = false;
+    this.shown = null;
+    this.valuesTimer = null;
+    this.valuesDue = false;
+    this.valuesAt = 0; // the shown cards in order, rebuilt when they change
+    const moved = () => this.requestWindow();
+    window.addEventListener('scroll', moved, { passive: true });
+    window.addEventListener('resize', moved);
     this.url = brokerUrl(cfg, window.location);
     this.connection = new BrokerConnection(this.url, {
       onState: (state, detail) => this.showState(state, detail),
       onOpen: () => this.resync(),
-      onMessage: (text) => this.onMessage(text),
+      onMessages: (texts) => this.onMessages(texts),
     });
     document.getElementById('about').textContent = `aiot ${cfg.version || ''} · broker ${this.url}`;
     document.getElementById('connection').addEventListener('click', () => this.connection.retryNow());
@@ -159,19 +175,52 @@ class Dashboard {
     }, 250);
   }
 
-  onMessage(text) {
-    const msg = parseMessage(text);
-    if (!msg) {
-      console.warn('aiot: ignoring a message that is not a node message:', text.slice(0, 200));
-      return;
-    }
+  // A batch of broker messages (the socket's worker hands them over a few
+  // dozen times a second): each only updates the store; the frame draws.
+  onMessages(texts) {
     const now = Date.now();
     if (!this.heard) {
       this.heard = true;
       performance.mark('aiot:first-message'); // for bench/dashboard_page
     }
-    if (msg.type === 'new') this.lastNew = now;
-    this.enqueue(this.store.apply(msg, now));
+    for (let i = 0; i < texts.length; i++) {
+      const msg = parseMessage(texts[i]);
+      if (!msg) {
+        console.warn('aiot: ignoring a message that is not a node message:', texts[i].slice(0, 200));
+        continue;
+      }
+      if (msg.type === 'new') {
+        this.lastNew = now;
+        this.lastNewAt = performance.now(); // for bench/dashboard_page: when the replay reached the page
+      }
+      const events = this.store.apply(msg, now);
+      if (events.length) this.enqueue(events);
+    }
+    if (this.store.changed.size) this.scheduleValues();
+  }
+
+  // The values of the store are drawn in the first frame VALUES_MS after
+  // the last drawing, or in the next frame for a change of state.
+  scheduleValues() {
+    if (this.store.urgent) {
+      clearTimeout(this.valuesTimer);
+      this.valuesTimer = null;
+      this.valuesDue = true;
+      this.frame.request();
+      return;
+    }
+    if (this.valuesTimer !== null || this.valuesDue) return;
+    const wait = this.valuesAt + VALUES_MS - performance.now();
+    if (wait <= 0) {
+      this.valuesDue = true;
+      this.frame.request();
+      return;
+    }
+    this.valuesTimer = setTimeout(() => {
+      this.valuesTimer = null;
+      this.valuesDue = true;
+      this.frame.request();
+    }, wait);
   }
 
   send(uid, endpoint, payload) {
@@ -188,28 +237,37 @@ class Dashboard {
     for (const e of events) {
       switch (e.kind) {
         case 'added': q.added.push(e.uid); q.removed.delete(e.uid); break;
-        case 'removed': q.removed.add(e.uid); q.changed.delete(e.uid); break;
+        case 'removed': q.removed.add(e.uid); break;
         case 'reset': q.reset.add(e.uid); break;
         case 'gone': q.gone.add(e.uid); q.back.delete(e.uid); break;
         case 'back': q.back.add(e.uid); q.gone.delete(e.uid); break;
-        case 'value': {
-          let set = q.changed.get(e.uid);
-          if (!set) {
-            set = new Set();
-            q.changed.set(e.uid, set);
-          }
-          set.add(e.resource);
-          break;
-        }
         default: break;
       }
     }
     this.frame.request();
   }
 
+  // The shown cards moved (or may have): which are near the viewport is
+  // found again at the start of the next frame.
+  requestWindow(shownChanged = false) {
+    if (shownChanged) this.shown = null;
+    this.windowDirty = true;
+    this.frame.request();
+  }
+
+  shownCards() {
+    if (!this.shown) this.shown = this.order.filter((card) => !card.root.hidden);
+    return this.shown;
+  }
+
   flush() {
     const start = performance.now();
     const q = this.queue;
+    if (this.windowDirty) {
+      // First, while the layout is still clean from the last frame.
+      this.windowDirty = false;
+      if (this.window.update(this.shownCards())) this.requestWindow();
+    }
     let added = 0;
     let removed = 0;
     for (const uid of q.removed) {
@@ -231,12 +289,14 @@ class Dashboard {
         added++;
       }
     }
-    for (const [uid, set] of q.changed) {
-      const card = this.cards.get(uid);
-      if (!card) continue; // made later, from the store
-      this.changed(card, set);
+    if (this.valuesDue) {
+      this.valuesDue = false;
+      this.valuesAt = performance.now();
+      this.store.takeChanged((node) => {
+        const card = this.cards.get(node.uid);
+        if (card && card.node === node) this.changed(card, node.changed); // else made later, from the store
+      });
     }
-    q.changed.clear();
     for (const uid of q.gone) this.cards.get(uid)?.setGone(true);
     for (const uid of q.back) this.cards.get(uid)?.setGone(false);
     q.gone.clear();
@@ -248,6 +308,7 @@ class Dashboard {
     if (added || removed) {
       this.refreshCount();
       this.announcer.nodes(added, removed);
+      this.requestWindow(true);
     }
     if (q.added.length > 0) this.frame.request();
   }
@@ -259,7 +320,7 @@ class Dashboard {
     const card = new NodeCard(node, {
       send: (nodeUid, endpoint, payload) => this.send(nodeUid, endpoint, payload),
       hide: (nodeUid) => this.setNodeHidden(nodeUid, true),
-      expandChanged: () => {},
+      expandChanged: () => this.requestWindow(),
     }, this.settings.view);
     card.setHiddenResources(this.settings.hiddenResources);
     card.sortedName = card.name;
@@ -270,7 +331,6 @@ class Dashboard {
     this.grid.insertBefore(card.root, before ? before.root : null);
     this.sidebar.insert(card, before);
     this.filterOne(card);
-    this.observer.observe(card.root);
     for (const name of node.resources.keys()) this.noteResource(name);
     const position = parsePosition(node.resources.get('position'));
     if (position) this.map.set(uid, position, displayName(uid, card.name));
@@ -288,11 +348,13 @@ class Dashboard {
     if (card.root.nextSibling !== (before ? before.root : null)) {
       this.grid.insertBefore(card.root, before ? before.root : null);
       this.sidebar.move(card, before);
+      this.requestWindow(true);
     }
   }
 
   changed(card, set) {
     const protocolBefore = card.protocol;
+    const infoBefore = card.infoVersion;
     card.changed(set);
     for (const name of set) this.noteResource(name);
     if (card.name !== card.sortedName) {
@@ -302,7 +364,7 @@ class Dashboard {
     if (set.has('name') || set.has('protocol') || card.protocol !== protocolBefore) {
       this.sidebar.update(card);
       this.filterOne(card);
-    } else if (this.sidebar.query !== '' && set.size) {
+    } else if (card.infoVersion !== infoBefore) {
       this.filterOne(card);
     }
     if (set.has('position')) {
@@ -321,7 +383,7 @@ class Dashboard {
   removeCard(uid) {
     const card = this.cards.get(uid);
     if (!card) return false;
-    this.observer.unobserve(card.root);
+    this.window.forget(card);
     card.destroy();
     this.cards.delete(uid);
     const i = this.order.indexOf(card);
@@ -337,7 +399,10 @@ class Dashboard {
     const listed = this.sidebar.matches(card);
     const hidden = this.settings.hiddenNodes.has(card.uid);
     const show = listed && !hidden;
-    if (card.root.hidden !== !show) card.root.hidden = !show;
+    if (card.root.hidden !== !show) {
+      card.root.hidden = !show;
+      this.requestWindow(true);
+    }
     this.sidebar.setState(card.uid, listed, hidden);
   }
 
@@ -366,6 +431,7 @@ class Dashboard {
     this.settings.save();
     for (const card of this.order) card.setLayout(layout);
     this.applyLayoutButton();
+    this.requestWindow();
   }
 
   applyLayoutButton() {
@@ -409,7 +475,10 @@ class Dashboard {
   select(uid) {
     const card = this.cards.get(uid);
     if (!card) return;
-    card.root.hidden = false;
+    if (card.root.hidden) {
+      card.root.hidden = false;
+      this.requestWindow(true);
+    }
     card.root.scrollIntoView({ block: 'center' });
     card.root.classList.remove('flash');
     void card.root.offsetWidth; // restart the animation

@@ -3,6 +3,8 @@
 
 // Resources that describe a node rather than measure something.
 export const INFO_FIELDS = ['name', 'os', 'board', 'mcu', 'ip', 'protocol', 'id', 'version', 'vendor', 'uid'];
+const INFO_SET = new Set(INFO_FIELDS);
+export const isInfoField = (name) => INFO_SET.has(name);
 
 // Measurements shown with a chart (any other "<number><unit>" value is too).
 export const MEASUREMENTS = {
@@ -193,7 +195,7 @@ export function ledIsOn(value) {
 
 // How a resource is shown.
 export function resourceKind(name, value) {
-  if (INFO_FIELDS.includes(name)) return 'info';
+  if (INFO_SET.has(name)) return 'info';
   if (name === 'led') return 'led';
   if (name === 'robot') return 'robot';
   if (name === 'ribot') return 'ribot';
@@ -310,6 +312,16 @@ export class History {
     this.version = 0; // grows with every point: views redraw when it moved
   }
 
+  // One point of a single series.
+  push1(time, y) {
+    const data = this.data[0];
+    data.push({ x: time, y });
+    let drop = 0;
+    while (data.length - drop > MAX_POINTS || (data.length - drop > 2 && time - data[drop].x > WINDOW_MS)) drop++;
+    if (drop) data.splice(0, drop);
+    this.version++;
+  }
+
   push(time, values) {
     for (let i = 0; i < this.data.length; i++) {
       const data = this.data[i];
@@ -342,38 +354,44 @@ export class History {
   }
 }
 
-// The history key and the values a reading adds, or null when the value is
-// not plotted: measurements by resource, IMU readings by group.
-function plotted(resource, value) {
-  const kind = resourceKind(resource, value);
-  if (kind === 'measurement') {
-    const n = leadingNumber(value);
-    return n === null ? null : [{ key: resource, names: [label(resource)], values: [n], decimals: decimalsOf(value) }];
+// A measurement's number and the decimals the sensor sent, read in one
+// pass ("21.50°C" -> 21.5 and 2); null when the value starts with no number.
+let readDecimals = 0;
+function readMeasurement(value) {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+    readDecimals = decimalsOf(value);
+    return value;
   }
-  if (kind === 'imu') {
-    const groups = imuGroups(value);
-    if (!groups) return null;
-    return groups.map((g) => ({
-      key: `${resource}:${g.name}`,
-      names: g.series.map((s) => s.name),
-      values: g.series.map((s) => s.value),
-      group: g,
-      decimals: Math.max(...g.series.map((s) => decimalsOf(s.value))),
-    }));
-  }
-  return null;
+  if (typeof value !== 'string') return null;
+  const m = LEADING_NUMBER.exec(value);
+  if (!m) return null;
+  const n = Number(m[1]);
+  if (!Number.isFinite(n)) return null;
+  const text = m[1];
+  const dot = text.indexOf('.');
+  readDecimals = /e/i.test(text) ? 4 : dot < 0 ? 0 : Math.min(4, text.length - dot - 1);
+  return n;
 }
 
-// The nodes the page knows. apply() returns what changed, for the view:
+const NO_EVENTS = Object.freeze([]);
+
+// The nodes the page knows. apply() returns the changes of the node set
+// (rare), for the view:
 //   {kind: 'added', uid} | {kind: 'removed', uid} | {kind: 'reset', uid} |
-//   {kind: 'value', uid, resource, value, time} | {kind: 'gone', uid} |
-//   {kind: 'back', uid}
+//   {kind: 'gone', uid} | {kind: 'back', uid}
+// A value does O(1) work and allocates no event: its node goes in
+// `changed` (a set of nodes) and its resource in the node's own `changed`
+// set; the view takes both when it draws (takeChanged()). `urgent` says a
+// state changed (an LED, a name), not only a reading: worth drawing at once.
 // After a reconnection, beginResync() marks every node unconfirmed; the
 // gateways' replay confirms them; endResync() marks the others gone (shown,
 // dimmed) and sweepGone() removes them a while later.
 export class NodeStore {
   constructor() {
     this.nodes = new Map(); // uid -> node
+    this.changed = new Set(); // nodes with resources changed since takeChanged()
+    this.urgent = false; // a change of state among them (not only new readings)
     this.dropped = 0;
     this.resyncing = false;
   }
@@ -383,74 +401,101 @@ export class NodeStore {
   node(uid) { return this.nodes.get(uid); }
 
   apply(msg, time = Date.now()) {
-    const events = [];
-    const ensure = () => {
-      let node = this.nodes.get(msg.uid);
-      if (node) {
-        if (!node.confirmed) node.confirmed = true;
+    const uid = msg.uid;
+    let node = this.nodes.get(uid);
+    let events = NO_EVENTS;
+    if (msg.type === 'new' || msg.type === 'update') {
+      if (node === undefined) {
+        node = {
+          uid, resources: new Map(), history: new Map(), lastSeen: new Map(), gaps: new Map(),
+          updated: time, interval: 0, confirmed: true, gone: false, goneAt: 0, changed: new Set(),
+        };
+        this.nodes.set(uid, node);
+        events = [{ kind: 'added', uid }];
+      } else {
+        node.confirmed = true;
         if (node.gone) {
           node.gone = false;
-          events.push({ kind: 'back', uid: msg.uid });
+          events = [{ kind: 'back', uid }];
         }
-        return node;
       }
-      node = {
-        uid: msg.uid, resources: new Map(), history: new Map(), lastSeen: new Map(), gaps: new Map(),
-        updated: time, interval: 0, confirmed: true, gone: false, goneAt: 0,
-      };
-      this.nodes.set(msg.uid, node);
-      events.push({ kind: 'added', uid: msg.uid });
-      return node;
-    };
-    switch (msg.type) {
-      case 'new':
-        ensure();
-        break;
-      case 'update': {
-        const node = ensure();
-        const name = msg.endpoint;
-        if (!node.resources.has(name) && node.resources.size >= MAX_RESOURCES_PER_NODE) {
-          this.dropped += 1;
-          break;
-        }
-        node.resources.set(name, msg.data);
-        this.noteTiming(node, name, time);
-        const points = plotted(name, msg.data);
-        if (points) {
-          for (const p of points) {
-            let h = node.history.get(p.key);
-            if (!h || h.names.length !== p.names.length) {
-              h = new History(p.names);
-              node.history.set(p.key, h);
-            }
-            h.decimals = Math.max(h.decimals, p.decimals);
-            h.push(time, p.values);
-          }
-        }
-        events.push({ kind: 'value', uid: msg.uid, resource: name, value: msg.data, time });
-        break;
+      if (msg.type === 'update') this.update(node, msg.endpoint, msg.data, time);
+      return events;
+    }
+    if (node === undefined) return events;
+    if (msg.type === 'out') {
+      this.nodes.delete(uid);
+      this.changed.delete(node);
+      return [{ kind: 'removed', uid }];
+    }
+    if (msg.type === 'reset') {
+      for (const name of [...node.resources.keys()]) {
+        if (!KEPT_ON_RESET.includes(name)) node.resources.delete(name);
       }
-      case 'out':
-        if (this.nodes.delete(msg.uid)) events.push({ kind: 'removed', uid: msg.uid });
-        break;
-      case 'reset': {
-        const node = this.nodes.get(msg.uid);
-        if (!node) break;
-        for (const name of [...node.resources.keys()]) {
-          if (!KEPT_ON_RESET.includes(name)) node.resources.delete(name);
-        }
-        node.history.clear();
-        node.lastSeen.clear();
-        node.gaps.clear();
-        node.interval = 0;
-        node.updated = time;
-        events.push({ kind: 'reset', uid: msg.uid });
-        break;
-      }
-      default:
-        break;
+      node.history.clear();
+      node.lastSeen.clear();
+      node.gaps.clear();
+      node.changed.clear();
+      this.changed.delete(node);
+      node.interval = 0;
+      node.updated = time;
+      return [{ kind: 'reset', uid }];
     }
     return events;
+  }
+
+  update(node, name, value, time) {
+    if (!node.resources.has(name) && node.resources.size >= MAX_RESOURCES_PER_NODE) {
+      this.dropped += 1;
+      return;
+    }
+    const before = node.resources.get(name);
+    node.resources.set(name, value);
+    this.noteTiming(node, name, time);
+    node.changed.add(name);
+    this.changed.add(node);
+    const kind = resourceKind(name, value);
+    // A change of state (an LED switched, a name...) is worth drawing at
+    // once; a new reading can wait for the next round.
+    if (kind !== 'measurement' && kind !== 'imu' && before !== value) this.urgent = true;
+    if (kind === 'measurement') {
+      const n = readMeasurement(value);
+      if (n === null) return;
+      let h = node.history.get(name);
+      if (!h || h.names.length !== 1) {
+        h = new History([label(name)]);
+        node.history.set(name, h);
+      }
+      if (readDecimals > h.decimals) h.decimals = readDecimals;
+      h.push1(time, n);
+    } else if (kind === 'imu') {
+      const groups = imuGroups(value);
+      if (!groups) return;
+      for (const g of groups) {
+        const key = `${name}:${g.name}`;
+        let h = node.history.get(key);
+        if (!h || h.names.length !== g.series.length) {
+          h = new History(g.series.map((s) => s.name));
+          node.history.set(key, h);
+        }
+        const values = g.series.map((s) => s.value);
+        const decimals = Math.max(...g.series.map((s) => decimalsOf(s.value)));
+        if (decimals > h.decimals) h.decimals = decimals;
+        h.push(time, values);
+      }
+    }
+  }
+
+  // The nodes whose resources changed since the last call, each with its
+  // set of resource names (node.changed, cleared by the caller when done):
+  // calls fn(node) for each, then forgets them.
+  takeChanged(fn) {
+    this.urgent = false;
+    for (const node of this.changed) {
+      fn(node);
+      node.changed.clear();
+    }
+    this.changed.clear();
   }
 
   // Mean gap between two values of one resource (exponential average);
@@ -495,6 +540,7 @@ export class NodeStore {
     for (const node of [...this.nodes.values()]) {
       if (node.gone && time - node.goneAt >= keepMs) {
         this.nodes.delete(node.uid);
+        this.changed.delete(node);
         events.push({ kind: 'removed', uid: node.uid });
       }
     }
@@ -505,6 +551,7 @@ export class NodeStore {
   clear() {
     const events = [...this.nodes.keys()].map((uid) => ({ kind: 'removed', uid }));
     this.nodes.clear();
+    this.changed.clear();
     return events;
   }
 }

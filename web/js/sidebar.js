@@ -49,8 +49,13 @@ export class Sidebar {
     this.setDrawer(false);
   }
 
+  // The text filter, trimmed and lower-cased (computed once per change).
   get query() {
-    return this.settings.query.trim().toLowerCase();
+    if (this.settings.query !== this.rawQuery) {
+      this.rawQuery = this.settings.query;
+      this.cleanQuery = this.rawQuery.trim().toLowerCase();
+    }
+    return this.cleanQuery;
   }
 
   // --- the drawer (narrow screens) -------------------------------------------

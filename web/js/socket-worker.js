@@ -1,0 +1,79 @@
+// The broker's websocket, held in a worker (broker.js starts it): the
+// messages reach the page in batches, at most one batch every BATCH_MS, so
+// that the page's main thread gets a few dozen tasks a second instead of one
+// per message (with a thousand nodes, about 2,500 a second). A message that
+// comes after a quiet spell is passed on at once.
+//
+// From the page: {op: 'open', id, url} | {op: 'send', id, text} | {op: 'close', id}
+// To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
+//                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
+const BATCH_MS = 16;
+
+let ws = null;
+let id = 0;
+let texts = [];
+let last = 0;
+let timer = null;
+let newAt = 0; // when the last `new` came (bench/dashboard_page: upstream time)
+
+function flush() {
+  timer = null;
+  if (texts.length === 0) return;
+  last = performance.now();
+  self.postMessage({ ev: 'batch', id, texts, newAt });
+  texts = [];
+}
+
+function closeSocket() {
+  if (!ws) return;
+  const old = ws;
+  ws = null;
+  old.onopen = null;
+  old.onmessage = null;
+  old.onclose = null;
+  try {
+    old.close();
+  } catch {
+    // already closing
+  }
+}
+
+function open(newId, url) {
+  closeSocket();
+  clearTimeout(timer);
+  timer = null;
+  texts = [];
+  id = newId;
+  let socket;
+  try {
+    socket = new WebSocket(url);
+  } catch (e) {
+    self.postMessage({ ev: 'error', id, error: String(e) });
+    return;
+  }
+  ws = socket;
+  socket.onopen = () => self.postMessage({ ev: 'open', id });
+  socket.onmessage = (event) => {
+    if (typeof event.data !== 'string') return;
+    texts.push(event.data);
+    if (event.data.includes('"type":"new"')) newAt = performance.timeOrigin + performance.now();
+    if (timer !== null) return;
+    const wait = last + BATCH_MS - performance.now();
+    if (wait <= 0) flush();
+    else timer = setTimeout(flush, wait);
+  };
+  socket.onclose = (event) => {
+    if (ws !== socket) return;
+    ws = null;
+    clearTimeout(timer);
+    flush(); // what came before the close first
+    self.postMessage({ ev: 'close', id, code: event.code, reason: event.reason });
+  };
+}
+
+self.onmessage = (event) => {
+  const m = event.data;
+  if (m.op === 'open') open(m.id, m.url);
+  else if (m.op === 'send' && m.id === id && ws && ws.readyState === WebSocket.OPEN) ws.send(m.text);
+  else if (m.op === 'close' && m.id === id) closeSocket();
+};
