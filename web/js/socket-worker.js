@@ -14,7 +14,10 @@ let id = 0;
 let texts = [];
 let last = 0;
 let timer = null;
-let newAt = 0; // when the last `new` came (bench/dashboard_page: upstream time)
+// When the last node announced for the first time on this connection came
+// (bench/dashboard_page: the replay's arrival); nodes re-announce.
+let newAt = 0;
+let announced = new Set();
 
 function flush() {
   timer = null;
@@ -22,6 +25,18 @@ function flush() {
   last = performance.now();
   self.postMessage({ ev: 'batch', id, texts, newAt });
   texts = [];
+}
+
+function noteNew(text) {
+  let uid;
+  try {
+    uid = JSON.parse(text).uid;
+  } catch {
+    return;
+  }
+  if (typeof uid !== 'string' || announced.has(uid)) return;
+  announced.add(uid);
+  newAt = performance.timeOrigin + performance.now();
 }
 
 function closeSocket() {
@@ -43,6 +58,8 @@ function open(newId, url) {
   clearTimeout(timer);
   timer = null;
   texts = [];
+  announced = new Set();
+  newAt = 0;
   id = newId;
   let socket;
   try {
@@ -56,7 +73,7 @@ function open(newId, url) {
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
-    if (event.data.includes('"type":"new"')) newAt = performance.timeOrigin + performance.now();
+    if (event.data.includes('"type":"new"')) noteNew(event.data);
     if (timer !== null) return;
     const wait = last + BATCH_MS - performance.now();
     if (wait <= 0) flush();
