@@ -4,7 +4,9 @@
 // per message (with a thousand nodes, about 2,500 a second). A message that
 // comes after a quiet spell is passed on at once.
 //
-// From the page: {op: 'open', id, url} | {op: 'send', id, text} | {op: 'close', id}
+// From the page: {op: 'open', id, url, hello} | {op: 'send', id, text} | {op: 'close', id}
+// (hello: said as soon as the socket opens, as the page did itself: the
+// broker's replay then comes before any live message of the same node)
 // To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
 //                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
 const BATCH_MS = 16;
@@ -53,7 +55,7 @@ function closeSocket() {
   }
 }
 
-function open(newId, url) {
+function open(newId, url, hello) {
   closeSocket();
   clearTimeout(timer);
   timer = null;
@@ -69,7 +71,10 @@ function open(newId, url) {
     return;
   }
   ws = socket;
-  socket.onopen = () => self.postMessage({ ev: 'open', id });
+  socket.onopen = () => {
+    if (hello) socket.send(hello);
+    self.postMessage({ ev: 'open', id });
+  };
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
@@ -90,7 +95,7 @@ function open(newId, url) {
 
 self.onmessage = (event) => {
   const m = event.data;
-  if (m.op === 'open') open(m.id, m.url);
+  if (m.op === 'open') open(m.id, m.url, m.hello);
   else if (m.op === 'send' && m.id === id && ws && ws.readyState === WebSocket.OPEN) ws.send(m.text);
   else if (m.op === 'close' && m.id === id) closeSocket();
 };
