@@ -40,7 +40,7 @@ export class BrokerConnection {
     this.handlers.onState('connecting', {});
     if (this.worker) {
       this.id += 1;
-      this.worker.postMessage({ op: 'open', id: this.id, url: this.url });
+      this.worker.postMessage({ op: 'open', id: this.id, url: this.url, hello: HELLO });
       return;
     }
     let ws;
@@ -89,7 +89,7 @@ export class BrokerConnection {
   opened() {
     this.attempt = 0;
     this.phase = 'open';
-    this.send(HELLO);
+    if (!this.worker) this.send(HELLO); // the worker said it when the socket opened
     this.handlers.onOpen();
     this.handlers.onState('open', {});
   }

@@ -4,7 +4,9 @@
 // per message (with a thousand nodes, about 2,500 a second). A message that
 // comes after a quiet spell is passed on at once.
 //
-// From the page: {op: 'open', id, url} | {op: 'send', id, text} | {op: 'close', id}
+// From the page: {op: 'open', id, url, hello} | {op: 'send', id, text} | {op: 'close', id}
+// (hello: said as soon as the socket opens, as the page did itself: the
+// broker's replay then comes before any live message of the same node)
 // To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
 //                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
 const BATCH_MS = 16;
@@ -14,7 +16,10 @@ let id = 0;
 let texts = [];
 let last = 0;
 let timer = null;
-let newAt = 0; // when the last `new` came (bench/dashboard_page: upstream time)
+// When the last node announced for the first time on this connection came
+// (bench/dashboard_page: the replay's arrival); nodes re-announce.
+let newAt = 0;
+let announced = new Set();
 
 function flush() {
   timer = null;
@@ -22,6 +27,18 @@ function flush() {
   last = performance.now();
   self.postMessage({ ev: 'batch', id, texts, newAt });
   texts = [];
+}
+
+function noteNew(text) {
+  let uid;
+  try {
+    uid = JSON.parse(text).uid;
+  } catch {
+    return;
+  }
+  if (typeof uid !== 'string' || announced.has(uid)) return;
+  announced.add(uid);
+  newAt = performance.timeOrigin + performance.now();
 }
 
 function closeSocket() {
@@ -38,11 +55,13 @@ function closeSocket() {
   }
 }
 
-function open(newId, url) {
+function open(newId, url, hello) {
   closeSocket();
   clearTimeout(timer);
   timer = null;
   texts = [];
+  announced = new Set();
+  newAt = 0;
   id = newId;
   let socket;
   try {
@@ -52,11 +71,14 @@ function open(newId, url) {
     return;
   }
   ws = socket;
-  socket.onopen = () => self.postMessage({ ev: 'open', id });
+  socket.onopen = () => {
+    if (hello) socket.send(hello);
+    self.postMessage({ ev: 'open', id });
+  };
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
-    if (event.data.includes('"type":"new"')) newAt = performance.timeOrigin + performance.now();
+    if (event.data.includes('"type":"new"')) noteNew(event.data);
     if (timer !== null) return;
     const wait = last + BATCH_MS - performance.now();
     if (wait <= 0) flush();
@@ -73,7 +95,7 @@ function open(newId, url) {
 
 self.onmessage = (event) => {
   const m = event.data;
-  if (m.op === 'open') open(m.id, m.url);
+  if (m.op === 'open') open(m.id, m.url, m.hello);
   else if (m.op === 'send' && m.id === id && ws && ws.readyState === WebSocket.OPEN) ws.send(m.text);
   else if (m.op === 'close' && m.id === id) closeSocket();
 };

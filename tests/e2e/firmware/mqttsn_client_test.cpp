@@ -122,12 +122,15 @@ protected:
         start_broker();
         const auto mqtt_port = test::free_tcp_port(); // mosquitto needs its port up front
         mosquitto_ = test::start_mosquitto(AIOT_MOSQUITTO, mqtt_port, dir_.path());
+        // --mqttsn-port 0 means "no MQTT-SN": this port is chosen up front.
+        sn_port_ = test::free_udp_port();
         auto args = broker_options();
-        args.insert(args.end(), {"--mqtt-port", std::to_string(mqtt_port), "--mqttsn-port", "0",
-                                 "--max-time", "30", "--debug"});
+        args.insert(args.end(), {"--mqtt-port", std::to_string(mqtt_port), "--mqttsn-port",
+                                 std::to_string(sn_port_), "--max-time", "30", "--debug"});
         gateway_ = start(AIOT_MQTT_GATEWAY_BIN, args, "mqtt-gateway");
-        sn_port_ = gateway_->wait_for_bound_port("MQTT-SN: listening on UDP");
-        ASSERT_NE(sn_port_, 0) << gateway_->log();
+        // UDP: only the log says it listens (and on which port).
+        ASSERT_EQ(gateway_->wait_for_bound_port("MQTT-SN: listening on UDP"), sn_port_)
+            << gateway_->log();
         // No peer sees the uplink before a node talks: the log says it.
         ASSERT_TRUE(gateway_->wait_for_log("connected to broker")) << gateway_->log();
         client_ = open_client();
