@@ -57,7 +57,7 @@ int main(int argc, char** argv)
         log->info("to accept only this page's web clients, start the broker with "
                   "--allowed-origins http://<this host>:{} (the address you open the page at; "
                   "https:// behind a TLS proxy)",
-                  cfg.web_port);
+                  server.local_endpoint().port());
 
         // SIGHUP: render the page again (after an edit of index.html).
         net::signal_set hangup(ioc, SIGHUP);
