@@ -27,4 +27,13 @@ std::chrono::milliseconds backoff::next()
     return draw(ceiling / 2, ceiling);
 }
 
+bool backoff::note_failure(std::string_view why)
+{
+    if (why == last_failure_) {
+        return false;
+    }
+    last_failure_ = why;
+    return true;
+}
+
 } // namespace aiot::common

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <string>
+#include <string_view>
 
 namespace aiot::common {
 
@@ -25,12 +27,19 @@ public:
     // A connection held long enough: the next failure starts over.
     void reset() { failures_ = 0; }
     unsigned failures() const { return failures_; }
+
+    // Whether why differs from the last failure noted: a new reason is worth
+    // a warning, a repeat only a debug line, so a peer that stays down is
+    // logged once. forget_failure() (on success) makes the next one new.
+    bool note_failure(std::string_view why);
+    void forget_failure() { last_failure_.clear(); }
     const backoff_config& config() const { return config_; }
 
 private:
     backoff_config config_;
     std::mt19937_64 rng_;
     unsigned failures_ = 0;
+    std::string last_failure_;
 };
 
 } // namespace aiot::common

@@ -1,18 +1,11 @@
 #include "config_file.hpp"
 
+#include "common/text.hpp"
+
 #include <cctype>
 
 namespace aiot::common {
 namespace {
-
-std::string_view trim(std::string_view s)
-{
-    const auto b = s.find_first_not_of(" \t\r");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 bool is_identifier(std::string_view s)
 {

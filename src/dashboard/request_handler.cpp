@@ -4,6 +4,8 @@
 #include "page_config.hpp"
 #include "url_path.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -41,17 +43,6 @@ std::string reason_phrase(unsigned status)
     case 500: return "Internal Server Error";
     default: return "Error";
     }
-}
-
-// A target as it may appear in a log line: printable ASCII, at most 200 bytes.
-std::string printable(std::string_view text)
-{
-    std::string out;
-    for (const char c : text.substr(0, 200)) {
-        const auto byte = static_cast<unsigned char>(c);
-        out += byte >= 0x20 && byte < 0x7f ? c : '?';
-    }
-    return out;
 }
 
 std::string hex(std::uint64_t value)
@@ -119,18 +110,6 @@ std::string extension(std::string_view name)
 {
     const auto dot = name.rfind('.');
     return dot == std::string_view::npos || dot == 0 ? std::string{} : lower(name.substr(dot + 1));
-}
-
-std::string_view trim(std::string_view text)
-{
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() &&
-           (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 std::string generated_etag(const std::string& body)
@@ -219,13 +198,13 @@ bool accepts_gzip(std::string_view accept_encoding)
             params = item.substr(semi + 1);
             item = item.substr(0, semi);
         }
-        const auto coding = lower(trim(item));
+        const auto coding = lower(common::trim(item));
         if (coding != "gzip" && coding != "*") {
             continue;
         }
-        params = trim(params);
+        params = common::trim(params);
         if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-            const auto q = std::string{trim(params.substr(2))};
+            const auto q = std::string{common::trim(params.substr(2))};
             char* end = nullptr;
             const double value = std::strtod(q.c_str(), &end);
             if (end == q.c_str() || value <= 0) {
@@ -263,7 +242,7 @@ request_handler::request_handler(config cfg, std::shared_ptr<spdlog::logger> log
     }
     std::ifstream list(root_ / std::string{vendor_list});
     for (std::string line; std::getline(list, line);) {
-        const auto item = trim(line);
+        const auto item = common::trim(line);
         if (!item.empty() && item.front() != '#') {
             vendor_files_.emplace_back(item);
         }
@@ -323,14 +302,14 @@ bool request_handler::is_page_asset(const std::vector<std::string>& segs) const
 response request_handler::handle(const request& req) const
 {
     if (req.method != "GET" && req.method != "HEAD") {
-        log_->debug("{} {}: method not allowed", printable(req.method), printable(req.target));
+        log_->debug("{} {}: method not allowed", common::printable(req.method), common::printable(req.target, 200));
         auto res = error(req, 405, "");
         res.headers.emplace_back("Allow", "GET, HEAD");
         return res;
     }
     const auto path = parse_url_path(req.target);
     if (path.status != path_status::ok) {
-        log_->warn("refused {} {}: {}", req.method, printable(req.target), path.reason);
+        log_->warn("refused {} {}: {}", req.method, common::printable(req.target, 200), path.reason);
         return error(req, path.status == path_status::forbidden ? 403 : 400, path.reason);
     }
     const auto& segs = path.segments;
@@ -354,7 +333,7 @@ response request_handler::handle(const request& req) const
         return serve_file(req, image, revalidate);
     }
     if (!is_page_asset(segs)) {
-        log_->debug("{} {}: not an asset of the page", req.method, printable(req.target));
+        log_->debug("{} {}: not an asset of the page", req.method, common::printable(req.target, 200));
         return error(req, 404, "");
     }
     fs::path file = root_;
@@ -363,12 +342,12 @@ response request_handler::handle(const request& req) const
     }
     std::error_code ec;
     if (!fs::is_regular_file(file, ec) || path.trailing_slash) {
-        log_->debug("{} {}: not found", req.method, printable(req.target));
+        log_->debug("{} {}: not found", req.method, common::printable(req.target, 200));
         return error(req, 404, "");
     }
     if (!inside_root(file)) {
         log_->warn("refused {} {}: resolves outside the web folder", req.method,
-                   printable(req.target));
+                   common::printable(req.target, 200));
         return error(req, 403, "outside the web folder");
     }
     if (segs[0] != "node_modules") {

@@ -206,7 +206,7 @@ private:
         c->ws.text(true);
         connected_ = true;
         connected_at_ = std::chrono::steady_clock::now();
-        last_failure_.clear();
+        backoff_.forget_failure();
         log_->info("connected to broker {}", url());
         do_read(c);
         if (handlers_.connected) {
@@ -279,12 +279,11 @@ private:
     void failed(const connection_ptr& c, const std::string& reason, bool operator_error = false)
     {
         drop(c);
-        if (reason != last_failure_) {
+        if (backoff_.note_failure(reason)) {
             const auto level = operator_error ? spdlog::level::err : spdlog::level::warn;
             log_->log(level, "cannot connect to broker {}: {}; retrying with backoff (at most "
                              "every {} ms)",
                       url(), reason, config_.retry.cap.count());
-            last_failure_ = reason;
         } else {
             log_->debug("cannot connect to broker {}: {}", url(), reason);
         }
@@ -300,7 +299,7 @@ private:
             backoff_.reset();
         }
         log_->warn("lost the broker connection: {}; reconnecting", reason);
-        last_failure_.clear();
+        backoff_.forget_failure();
         if (handlers_.disconnected) {
             handlers_.disconnected();
         }
@@ -343,7 +342,6 @@ private:
     connection_ptr conn_;
     bool connected_ = false;
     bool stopping_ = false;
-    std::string last_failure_;
     common::backoff backoff_;
     std::chrono::steady_clock::time_point connected_at_{};
 };

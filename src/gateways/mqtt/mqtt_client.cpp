@@ -304,7 +304,7 @@ private:
         ++generation_;
         pending_publishes_ = 0;
         publish_overflow_ = false;
-        last_failure_.clear();
+        backoff_.forget_failure();
         connected_at_ = std::chrono::steady_clock::now();
         log_->info("connected to MQTT broker {} as '{}'", uri_, config_.client_id);
         if (handlers_.connected) {
@@ -314,11 +314,10 @@ private:
 
     void on_connect_failed(const std::string& why)
     {
-        if (why != last_failure_) {
+        if (backoff_.note_failure(why)) {
             log_->warn("cannot connect to MQTT broker {}: {}; retrying with backoff (at most "
                        "every {} ms)",
                        uri_, why, config_.retry.cap.count());
-            last_failure_ = why;
         } else {
             log_->debug("cannot connect to MQTT broker {}: {}", uri_, why);
         }
@@ -397,7 +396,6 @@ private:
     net::steady_timer stop_timer_;
     bool connected_ = false;
     bool stopping_ = false;
-    std::string last_failure_;
     common::backoff backoff_{config_.retry};
     std::chrono::steady_clock::time_point connected_at_{};
     std::uintptr_t generation_ = 0;

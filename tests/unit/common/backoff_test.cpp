@@ -41,3 +41,14 @@ TEST(backoff, gateways_that_lost_the_same_broker_spread_out)
     }
     EXPECT_GT(thirds.size(), 80u);
 }
+
+TEST(backoff, a_repeated_failure_is_new_only_once_until_forgotten)
+{
+    backoff b;
+    EXPECT_TRUE(b.note_failure("connection refused"));
+    EXPECT_FALSE(b.note_failure("connection refused"));
+    EXPECT_TRUE(b.note_failure("timed out"));
+    EXPECT_TRUE(b.note_failure("connection refused"));
+    b.forget_failure();
+    EXPECT_TRUE(b.note_failure("connection refused"));
+}
