@@ -151,20 +151,6 @@ struct coap_endpoint::impl {
         loop->resume();
     }
 
-    // Applies the logic's node events until it has none left; the refusal
-    // that replaces the reply to the POST being handled, if any.
-    std::optional<coap_reply> settle()
-    {
-        std::optional<coap_reply> refused;
-        for (auto events = logic.take_node_events(); !events.empty();
-             events = logic.take_node_events()) {
-            if (auto r = logic.applied(service.apply(std::move(events)))) {
-                refused = std::move(r);
-            }
-        }
-        return refused;
-    }
-
     void add_resource(const char* path, coap_method_handler_t handler)
     {
         auto* r = coap_resource_init(coap_make_str_const(path), 0);
@@ -239,7 +225,7 @@ struct coap_endpoint::impl {
         } else {
             const auto payload = pdu_payload(req);
             reply = alive ? logic.on_alive(payload, from) : logic.on_server(payload, from);
-            if (auto refused = settle()) {
+            if (auto refused = gw::settle(service, logic)) {
                 reply = std::move(*refused);
             }
         }
@@ -270,7 +256,7 @@ struct coap_endpoint::impl {
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
-                settle();
+                gw::settle(service, logic);
             }
             for (const auto& r : logic.take_requests()) {
                 send(r);

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,13 +72,27 @@ private:
 
 // Applies a logic's node events through the service and hands the statuses
 // back, until the logic decides no more (Logic: take_node_events() and
-// applied(statuses), as mqtt_logic).
+// applied(statuses), as mqtt_logic). Where applied() returns an optional
+// (coap_logic: the reply that replaces the one to the request being
+// handled), the last engaged one is returned.
 template <class Logic>
-void settle(gateway_service& service, Logic& logic)
+auto settle(gateway_service& service, Logic& logic)
 {
-    for (auto events = logic.take_node_events(); !events.empty();
-         events = logic.take_node_events()) {
-        logic.applied(service.apply(std::move(events)));
+    using result = decltype(logic.applied(service.apply(logic.take_node_events())));
+    if constexpr (std::is_void_v<result>) {
+        for (auto events = logic.take_node_events(); !events.empty();
+             events = logic.take_node_events()) {
+            logic.applied(service.apply(std::move(events)));
+        }
+    } else {
+        result last;
+        for (auto events = logic.take_node_events(); !events.empty();
+             events = logic.take_node_events()) {
+            if (auto r = logic.applied(service.apply(std::move(events)))) {
+                last = std::move(r);
+            }
+        }
+        return last;
     }
 }
 
