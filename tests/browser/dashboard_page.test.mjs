@@ -113,6 +113,10 @@ test('a node card appears with its name and values, and a chart draws', async (t
   await card('fake-1').waitFor({ timeout: WAIT });
   await resource('fake-1', 'name').and(page.locator('[data-value="fake-node"]')).waitFor({ timeout: WAIT });
   await resource('fake-1', 'board').and(page.locator('[data-value="native"]')).waitFor({ timeout: WAIT });
+  // The socket's worker saw the announcement in the broker's bytes
+  // ({"type": "new", ...}): the dashboard bench's upstream time rests on it.
+  assert.ok(await page.evaluate(() => window.aiotDashboard.connection.lastNewReceived) > 0,
+    'the worker noted when the last new came');
   for (const value of ['22°C', '23°C', '22.5°C']) {
     gateway.update('fake-1', 'temperature', value);
     await resource('fake-1', 'temperature').and(page.locator(`[data-value="${value}"]`))

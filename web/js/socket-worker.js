@@ -10,6 +10,9 @@
 // To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
 //                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
 const BATCH_MS = 16;
+// A `new` in either spacing: the broker writes pyaiot's bytes
+// ({"type": "new", ...}), other peers may write compact JSON.
+const NEW_TYPE = /"type":\s*"new"/;
 
 let ws = null;
 let id = 0;
@@ -78,7 +81,7 @@ function open(newId, url, hello) {
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
-    if (event.data.includes('"type":"new"')) noteNew(event.data);
+    if (NEW_TYPE.test(event.data)) noteNew(event.data);
     if (timer !== null) return;
     const wait = last + BATCH_MS - performance.now();
     if (wait <= 0) flush();
