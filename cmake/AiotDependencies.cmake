@@ -14,6 +14,7 @@ aiot_require(OpenSSL libssl-dev 3)
 aiot_require(nlohmann_json nlohmann-json3-dev 3.11)
 aiot_require(spdlog libspdlog-dev 1.10)
 aiot_require(CLI11 libcli11-dev 2.1)
+aiot_require(SQLite3 libsqlite3-dev 3.40)
 # Called once, here: a second find_package(PahoMqttCpp) is a configure error.
 aiot_require(PahoMqttCpp "libpaho-mqttpp-dev and libpaho-mqtt-dev" 1.2)
 find_package(PkgConfig REQUIRED)
