@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <cstdlib>
 #include <system_error>
 
 namespace aiot::dashboard {
@@ -12,6 +13,15 @@ std::filesystem::path default_static_path()
         return installed;
     }
     return std::filesystem::path{AIOT_WEB_SOURCE_DIR};
+}
+
+std::filesystem::path default_history_db()
+{
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') {
+        return "history.db";
+    }
+    return std::filesystem::path{home} / ".pyaiot" / "history.db";
 }
 
 } // namespace aiot::dashboard

@@ -28,7 +28,17 @@ struct config {
     std::string map_api_key; // accepted and handed to the page
     std::string map_tile_url;   // "" or none: no tiles (country shapes, nothing leaves the machine)
     bool broker_ssl = false; // the page opens wss:// instead of ws://
+
+    // History and API (the dashboard records what the broker sends)
+    bool history = true;                  // --no-history: live values only
+    std::filesystem::path history_db;     // empty: default_history_db()
+    unsigned history_days = 7;            // rows older than this are deleted
+    unsigned history_max_mb = 256;        // the oldest rows go beyond this
 };
+
+// ~/.pyaiot/history.db (the folder pyaiot keeps its keys in), or
+// ./history.db when HOME is not set.
+std::filesystem::path default_history_db();
 
 // The installed web folder when it holds index.html, else the source tree's
 // web/ (so a build folder works without installing).

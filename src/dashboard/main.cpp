@@ -38,12 +38,28 @@ int main(int argc, char** argv)
     app.add_flag("--broker-ssl", cfg.broker_ssl, "The page reaches the broker with wss://");
     app.add_option("--http-timeout", http_timeout, "Seconds an idle or slow connection is kept")
         ->check(CLI::Range(1, 3600));
+    std::string history_db;
+    bool no_history = false;
+    auto* history = app.add_option_group("History and API",
+                                         "What the broker sends, recorded and served at /api/");
+    history->add_option("--history-db", history_db,
+                        "SQLite file of the history (default: ~/.pyaiot/history.db)");
+    history->add_option("--history-days", cfg.history_days, "Days of history kept")
+        ->check(CLI::Range(1, 3650));
+    history->add_option("--history-max-mb", cfg.history_max_mb,
+                        "Size of the history in MB beyond which the oldest values go")
+        ->check(CLI::Range(1, 1 << 20));
+    history->add_flag("--no-history", no_history,
+                      "Record nothing (the API still serves live values)");
     if (auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }
     cfg.static_path =
         static_path.empty() ? dashboard::default_static_path() : std::filesystem::path{static_path};
     cfg.http_timeout = std::chrono::seconds(http_timeout);
+    cfg.history = !no_history;
+    cfg.history_db = history_db.empty() ? dashboard::default_history_db()
+                                        : std::filesystem::path{history_db};
 
     common::init_logging(cfg.common.debug);
     auto log = common::get_logger("dashboard");

@@ -1,8 +1,13 @@
 #include "server.hpp"
 
-#include "common/logging.hpp"
+#include "api.hpp"
 
+#include "common/logging.hpp"
+#include "common/text.hpp"
+
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -52,6 +57,43 @@ http::response<http::string_body> to_beast(response res, unsigned version, bool 
     return out;
 }
 
+// What a history request needs from the database thread.
+struct history_answer {
+    std::string key; // empty: no such node
+    std::vector<history::point> points;
+    std::string error;
+};
+
+// Runs a history query on the database thread; the answer comes back on
+// the caller's executor.
+template <class Token>
+auto async_history(history::writer& w, std::string key, api::route route, Token&& token)
+{
+    return net::async_initiate<Token, void(history_answer)>(
+        [&w](auto handler, std::string key_or_uid, api::route r) {
+            auto work = net::make_work_guard(handler);
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            w.run([shared, work, key = std::move(key_or_uid), r = std::move(r)](
+                      history::store& s) mutable {
+                history_answer a;
+                try {
+                    // A live node is asked by its key; anything else by
+                    // what was given, which may be a key ("coap:AB12").
+                    if (s.has_node(key)) {
+                        a.key = key;
+                        a.points = s.query(key, r.resource, r.since, r.until, r.limit);
+                    }
+                } catch (const std::exception& e) {
+                    a.error = e.what();
+                }
+                net::post(work.get_executor(), [shared, a = std::move(a)]() mutable {
+                    (*shared)(std::move(a));
+                });
+            });
+        },
+        token, std::move(key), std::move(route));
+}
+
 } // namespace
 
 server::server(net::io_context& ioc, const config& cfg)
@@ -59,6 +101,7 @@ server::server(net::io_context& ioc, const config& cfg)
       cfg_(cfg),
       log_(common::get_logger("dashboard.http")),
       handler_(cfg, common::get_logger("dashboard")),
+      feed_(std::make_unique<live_feed>(ioc, cfg, common::get_logger("dashboard.feed"))),
       listener_(ioc, log_)
 {
 }
@@ -74,6 +117,7 @@ void server::start()
     log_->info("listening on http://{}/, serving {}", common::endpoint_text(ep),
                handler_.root().string());
     listener_.start([this](tcp::socket socket) { on_accept(std::move(socket)); });
+    feed_->start();
 }
 
 bool server::reload()
@@ -93,6 +137,7 @@ void server::stop()
     }
     stopping_ = true;
     listener_.close();
+    feed_->stop();
     beast::error_code ec;
     for (auto& [id, stream] : sessions_) {
         stream->socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -181,7 +226,13 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
         r.if_none_match = std::string(req[http::field::if_none_match]);
         r.if_modified_since = std::string(req[http::field::if_modified_since]);
         r.accept_encoding = std::string(req[http::field::accept_encoding]);
-        auto res = handler_.handle(r);
+        // (No co_await inside a ?: : GCC 12 miscompiles the temporaries.)
+        response res;
+        if (api::is_api(r.target)) {
+            res = co_await handle_api(r, req.body());
+        } else {
+            res = handler_.handle(r);
+        }
         log_->debug("connection {}: {} {} -> {}", id, r.method, r.target, res.status);
         const bool keep_alive = req.keep_alive() && !stopping_;
         const auto version = req.version();
@@ -222,6 +273,55 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     log_->debug("connection {} closed", id);
+}
+
+net::awaitable<response> server::handle_api(const request& req, std::string_view body)
+{
+    const bool head = req.method == "HEAD";
+    const auto route = api::parse(req.method, req.target, body, now_millis());
+    const auto& recorder = feed_->recorder();
+    const auto* node = route.uid.empty() ? nullptr : recorder.find(route.uid);
+    switch (route.what) {
+    case api::route::kind::error:
+        co_return api::error_answer(route.status, route.message, head);
+    case api::route::kind::nodes:
+        co_return api::json_answer(200, api::nodes_json(recorder), head);
+    case api::route::kind::node:
+        if (node == nullptr) {
+            co_return api::error_answer(404, "no live node " + route.uid, head);
+        }
+        co_return api::json_answer(200, api::node_json(*node), head);
+    case api::route::kind::write:
+        if (node == nullptr) {
+            co_return api::error_answer(404, "no live node " + route.uid);
+        }
+        if (!feed_->send_write(route.uid, route.resource, route.payload)) {
+            co_return api::error_answer(503, "not connected to the broker; try again");
+        }
+        log_->info("API: {} {} = '{}' sent to the gateways", route.uid, route.resource,
+                   common::printable(route.payload, 64));
+        co_return api::json_answer(202, {{"uid", route.uid},
+                                         {"resource", route.resource},
+                                         {"value", route.payload},
+                                         {"status", "sent"}});
+    case api::route::kind::history: {
+        auto* w = feed_->writer();
+        if (w == nullptr) {
+            co_return api::error_answer(404, "history is off (--no-history)", head);
+        }
+        std::string key = node != nullptr && !node->key.empty() ? node->key : route.uid;
+        auto answer = co_await async_history(*w, std::move(key), route, net::use_awaitable);
+        if (!answer.error.empty()) {
+            log_->error("history query: {}", answer.error);
+            co_return api::error_answer(500, "history query failed", head);
+        }
+        if (answer.key.empty()) {
+            co_return api::error_answer(404, "no history for " + route.uid, head);
+        }
+        co_return api::json_answer(200, api::history_json(route, answer.key, answer.points), head);
+    }
+    }
+    co_return api::error_answer(500, "unhandled route", head);
 }
 
 } // namespace aiot::dashboard

@@ -1,9 +1,11 @@
 #pragma once
 // The HTTP server of aiot-dashboard: a listener and keep-alive sessions
-// (C++20 coroutines) that carry requests to request_handler and back.
+// (C++20 coroutines) that carry requests to request_handler (the page) or
+// the REST API (api.hpp, over live_feed) and back.
 #include "common/listener.hpp"
 #include "common/net_http.hpp"
 #include "config.hpp"
+#include "live_feed.hpp"
 #include "request_handler.hpp"
 
 #include <spdlog/logger.h>
@@ -40,12 +42,16 @@ public:
 private:
     void on_accept(tcp::socket socket);
     net::awaitable<void> run_session(tcp::socket socket, std::uint64_t id);
+    // The REST API (api.hpp): answered from the live table, the history
+    // (on the database thread) or by a write through the broker.
+    net::awaitable<response> handle_api(const request& req, std::string_view body);
     void on_finished(std::exception_ptr e, const char* what);
 
     net::io_context& ioc_;
     config cfg_;
     std::shared_ptr<spdlog::logger> log_;
     request_handler handler_;
+    std::unique_ptr<live_feed> feed_;
     common::listener listener_;
     std::unordered_map<std::uint64_t, beast::tcp_stream*> sessions_;
     std::uint64_t next_id_ = 1;

@@ -66,6 +66,7 @@ public:
 
     // Rows made since the last call.
     batch take();
+    std::size_t pending_rows() const { return out_.size(); }
 
     const live_node* find(std::string_view uid) const;
     const std::map<std::string, live_node, std::less<>>& nodes() const { return nodes_; }

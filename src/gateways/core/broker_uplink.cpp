@@ -158,7 +158,7 @@ private:
         // A fresh token for every attempt: a broker with --token-max-age
         // would refuse one made at start-up once it is old enough.
         std::string token = config_.token;
-        if (token.empty()) {
+        if (token.empty() && config_.send_token) {
             try {
                 token = common::make_gateway_token(config_.keys);
             } catch (const common::key_error& e) {
@@ -166,9 +166,11 @@ private:
             }
         }
         c->ws.set_option(websocket::stream_base::decorator(
-            [token = std::move(token)](websocket::request_type& req) {
-                req.set(http::field::sec_websocket_protocol, "token, " + token);
-                req.set(http::field::user_agent, "aiot-gateway");
+            [token = std::move(token), agent = config_.user_agent](websocket::request_type& req) {
+                if (!token.empty()) {
+                    req.set(http::field::sec_websocket_protocol, "token, " + token);
+                }
+                req.set(http::field::user_agent, agent);
             }));
         c->ws.async_handshake(
             c->response, config_.host + ":" + std::to_string(config_.port), config_.target,

@@ -1,6 +1,6 @@
 #pragma once
 // The gateway's websocket connection to the broker (ws://host:port/gw with
-// the token subprotocol). Connects, retries forever with backoff and jitter
+// the token subprotocol; the dashboard uses it as a web client of /ws). Connects, retries forever with backoff and jitter
 // (a quick first retry, then growing delays up to a cap), makes a fresh
 // token for every attempt,
 // sends through a bounded queue (one write in flight) and hands every text
@@ -27,6 +27,10 @@ struct uplink_config {
     common::key_pair keys; // a fresh token is made from them for every attempt
     std::string token;     // fixed token instead (tests); empty: from keys
     std::string key_file;  // named in the error when the broker refuses the token
+    // false: no token at all (a web client's connection to /ws, such as the
+    // dashboard's own).
+    bool send_token = true;
+    std::string user_agent = "aiot-gateway";
     common::backoff_config retry{};
     // A connection that lasted this long resets the backoff to a quick retry.
     std::chrono::seconds stable_after{10};
