@@ -65,6 +65,7 @@ def parse_args(description):
     p.add_argument("--ws-gateway", help="aiot-ws-gateway binary")
     p.add_argument("--coap-gateway", help="aiot-coap-gateway binary")
     p.add_argument("--mqtt-gateway", help="aiot-mqtt-gateway binary")
+    p.add_argument("--dashboard", help="aiot-dashboard binary")
     p.add_argument("--mosquitto", default="/usr/sbin/mosquitto")
     p.add_argument("--mosquitto-pub", default="mosquitto_pub")
     p.add_argument("--mosquitto-sub", default="mosquitto_sub")
