@@ -80,6 +80,11 @@ store::store(const std::string& path) : path_(path)
         sqlite3_busy_timeout(db_, 2000);
         exec("PRAGMA journal_mode=WAL");
         exec("PRAGMA synchronous=NORMAL");
+        // 64 MiB of page cache (the default is 2 MiB): index pages of every
+        // series stay in memory while batches interleave them.
+        exec("PRAGMA cache_size=-65536");
+        // Checkpoints (which sync the file) every 16 MiB of WAL, not 4 MiB.
+        exec("PRAGMA wal_autocheckpoint=4096");
         exec("CREATE TABLE IF NOT EXISTS series("
              " id INTEGER PRIMARY KEY, node TEXT NOT NULL, resource TEXT NOT NULL,"
              " UNIQUE(node, resource))");
