@@ -23,8 +23,9 @@ history::millis now_millis()
         .count();
 }
 
-live_feed::live_feed(net::io_context& ioc, const config& cfg, std::shared_ptr<spdlog::logger> log)
-    : ioc_(ioc), log_(std::move(log)), flush_timer_(ioc)
+live_feed::live_feed(net::io_context& ioc, const config& cfg, common::metrics& registry,
+                     std::shared_ptr<spdlog::logger> log)
+    : ioc_(ioc), log_(std::move(log)), flush_timer_(ioc), metrics_(registry)
 {
     if (cfg.history) {
         history::writer_config wc;
@@ -56,6 +57,27 @@ live_feed::live_feed(net::io_context& ioc, const config& cfg, std::shared_ptr<sp
     h.disconnected = [this] { on_disconnected(); };
     h.message = [this](std::string_view text) { on_message(text); };
     uplink_ = std::make_unique<gw::broker_uplink>(ioc, std::move(uc), std::move(h), log_);
+
+    using kind = common::metrics::kind;
+    metrics_.computed("aiot_dashboard_broker_connected",
+                      "1 while the dashboard's own connection to the broker is up", kind::gauge,
+                      [this] { return connected() ? 1.0 : 0.0; });
+    metrics_.computed("aiot_dashboard_nodes", "Live nodes known from the broker", kind::gauge,
+                      [this] { return static_cast<double>(recorder_.nodes().size()); });
+    if (writer_) {
+        auto* w = writer_.get();
+        metrics_.computed("aiot_dashboard_history_rows", "Values kept in the history", kind::gauge,
+                          [w] { return static_cast<double>(w->rows_stored()); });
+        metrics_.computed("aiot_dashboard_history_size_bytes",
+                          "Bytes of the history file in use", kind::gauge,
+                          [w] { return static_cast<double>(w->bytes_used()); });
+        metrics_.computed("aiot_dashboard_history_written_total",
+                          "Values and events written to the history", kind::counter,
+                          [w] { return static_cast<double>(w->rows_written()); });
+        metrics_.computed("aiot_dashboard_history_dropped_total",
+                          "Values and events not written (the database fell behind, or failed)",
+                          kind::counter, [w] { return static_cast<double>(w->rows_dropped()); });
+    }
 }
 
 live_feed::~live_feed()
@@ -98,13 +120,26 @@ void live_feed::on_message(std::string_view text)
 {
     const auto msg = nlohmann::json::parse(text, nullptr, false);
     if (msg.is_discarded()) {
+        metrics_.counter("aiot_dashboard_broker_messages_total", "Messages from the broker",
+                         {{"type", "refused"}})
+            .inc();
         if (refused_++ == 0) {
             log_->warn("broker sent a message that is not JSON; ignored (logged once)");
         }
         return;
     }
+    const auto type = msg.is_object() && msg.contains("type") && msg["type"].is_string()
+                          ? msg["type"].get<std::string>()
+                          : std::string();
     if (const auto why = recorder_.on_message(msg, now_millis())) {
         log_->debug("broker message ignored: {}", *why);
+        metrics_.counter("aiot_dashboard_broker_messages_total", "Messages from the broker",
+                         {{"type", "refused"}})
+            .inc();
+    } else {
+        metrics_.counter("aiot_dashboard_broker_messages_total", "Messages from the broker",
+                         {{"type", type}})
+            .inc();
     }
     if (writer_ && recorder_.pending_rows() >= flush_rows) {
         flush();

@@ -8,6 +8,7 @@
 #include "dashboard/history/recorder.hpp"
 #include "dashboard/history/writer.hpp"
 
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 
 #include <spdlog/logger.h>
@@ -26,7 +27,9 @@ class live_feed {
 public:
     // Opens the history database (throws std::runtime_error naming the
     // file when it cannot) unless cfg.history is off.
-    live_feed(net::io_context& ioc, const config& cfg, std::shared_ptr<spdlog::logger> log);
+    // Its figures go to `registry` (aiot_dashboard_*), which must outlive it.
+    live_feed(net::io_context& ioc, const config& cfg, common::metrics& registry,
+              std::shared_ptr<spdlog::logger> log);
     ~live_feed();
     live_feed(const live_feed&) = delete;
     live_feed& operator=(const live_feed&) = delete;
@@ -54,6 +57,7 @@ private:
     std::unique_ptr<history::writer> writer_;
     std::unique_ptr<gw::broker_uplink> uplink_;
     net::steady_timer flush_timer_;
+    common::metrics& metrics_;
     std::uint64_t refused_ = 0;
     bool stopping_ = false;
     bool dropping_ = false; // the writer refused the last batch

@@ -67,14 +67,8 @@ int main(int argc, char** argv)
         common::raise_fd_limit();
         net::io_context ioc{1};
         dashboard::server server(ioc, cfg);
-        server.start();
-        log->info("the page reaches the broker at {}://{}:{}/ws", cfg.broker_ssl ? "wss" : "ws",
-                  cfg.common.broker_host, cfg.common.broker_port);
-        log->info("to accept only this page's web clients, start the broker with "
-                  "--allowed-origins http://<this host>:{} (the address you open the page at; "
-                  "https:// behind a TLS proxy)",
-                  server.local_endpoint().port());
-
+        // Signals first: a SIGTERM that comes as soon as the port is bound
+        // (a test, a supervisor) is a clean stop, not a kill.
         // SIGHUP: render the page again (after an edit of index.html).
         net::signal_set hangup(ioc, SIGHUP);
         std::function<void(const error_code&, int)> on_hangup =
@@ -94,6 +88,14 @@ int main(int argc, char** argv)
             error_code ignored;
             hangup.cancel(ignored);
         });
+        server.start();
+        log->info("the page reaches the broker at {}://{}:{}/ws", cfg.broker_ssl ? "wss" : "ws",
+                  cfg.common.broker_host, cfg.common.broker_port);
+        log->info("to accept only this page's web clients, start the broker with "
+                  "--allowed-origins http://<this host>:{} (the address you open the page at; "
+                  "https:// behind a TLS proxy)",
+                  server.local_endpoint().port());
+
         ioc.run();
     } catch (const std::exception& e) {
         log->error("{}", e.what());

@@ -6,6 +6,8 @@
 #include "common/text.hpp"
 
 #include <boost/asio/async_result.hpp>
+
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -101,9 +103,15 @@ server::server(net::io_context& ioc, const config& cfg)
       cfg_(cfg),
       log_(common::get_logger("dashboard.http")),
       handler_(cfg, common::get_logger("dashboard")),
-      feed_(std::make_unique<live_feed>(ioc, cfg, common::get_logger("dashboard.feed"))),
+      lag_(std::make_unique<common::loop_lag>(
+          ioc, metrics_.gauge("aiot_dashboard_event_loop_lag_seconds",
+                              "How late the event loop ran a timer, the most in the last second"))),
+      feed_(std::make_unique<live_feed>(ioc, cfg, metrics_, common::get_logger("dashboard.feed"))),
       listener_(ioc, log_)
 {
+    metrics_.computed("aiot_dashboard_connections", "Open HTTP connections",
+                      common::metrics::kind::gauge,
+                      [this] { return static_cast<double>(sessions_.size()); });
 }
 
 void server::start()
@@ -118,6 +126,7 @@ void server::start()
                handler_.root().string());
     listener_.start([this](tcp::socket socket) { on_accept(std::move(socket)); });
     feed_->start();
+    lag_->start();
 }
 
 bool server::reload()
@@ -138,6 +147,7 @@ void server::stop()
     stopping_ = true;
     listener_.close();
     feed_->stop();
+    lag_->stop();
     beast::error_code ec;
     for (auto& [id, stream] : sessions_) {
         stream->socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -230,9 +240,15 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
         response res;
         if (api::is_api(r.target)) {
             res = co_await handle_api(r, req.body());
+        } else if (r.target == "/metrics" || r.target.starts_with("/metrics?")) {
+            res = metrics_answer(r);
         } else {
             res = handler_.handle(r);
         }
+        metrics_
+            .counter("aiot_dashboard_http_requests_total", "HTTP requests answered, by status",
+                     {{"status", std::to_string(res.status)}})
+            .inc();
         log_->debug("connection {}: {} {} -> {}", id, r.method, r.target, res.status);
         const bool keep_alive = req.keep_alive() && !stopping_;
         const auto version = req.version();
@@ -275,12 +291,36 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
     log_->debug("connection {} closed", id);
 }
 
+response server::metrics_answer(const request& req)
+{
+    response res;
+    if (req.method != "GET" && req.method != "HEAD") {
+        res = api::error_answer(405, "GET /metrics");
+        res.headers.emplace_back("Allow", "GET, HEAD");
+        return res;
+    }
+    res.headers.emplace_back("Content-Type", std::string(common::metrics_content_type));
+    res.headers.emplace_back("Cache-Control", "no-store");
+    auto text = metrics_.render();
+    res.content_length = text.size();
+    if (req.method == "GET") {
+        res.body = std::move(text);
+    }
+    return res;
+}
+
 net::awaitable<response> server::handle_api(const request& req, std::string_view body)
 {
     const bool head = req.method == "HEAD";
     const auto route = api::parse(req.method, req.target, body, now_millis());
     const auto& recorder = feed_->recorder();
     const auto* node = route.uid.empty() ? nullptr : recorder.find(route.uid);
+    static constexpr std::array<const char*, 5> route_names{"nodes", "node", "history", "write",
+                                                            "error"};
+    metrics_
+        .counter("aiot_dashboard_api_requests_total", "REST API requests, by route",
+                 {{"route", route_names.at(static_cast<std::size_t>(route.what))}})
+        .inc();
     switch (route.what) {
     case api::route::kind::error:
         co_return api::error_answer(route.status, route.message, head);

@@ -3,6 +3,8 @@
 // (C++20 coroutines) that carry requests to request_handler (the page) or
 // the REST API (api.hpp, over live_feed) and back.
 #include "common/listener.hpp"
+#include "common/metrics.hpp"
+#include "common/metrics_http.hpp"
 #include "common/net_http.hpp"
 #include "config.hpp"
 #include "live_feed.hpp"
@@ -45,12 +47,15 @@ private:
     // The REST API (api.hpp): answered from the live table, the history
     // (on the database thread) or by a write through the broker.
     net::awaitable<response> handle_api(const request& req, std::string_view body);
+    response metrics_answer(const request& req);
     void on_finished(std::exception_ptr e, const char* what);
 
     net::io_context& ioc_;
     config cfg_;
     std::shared_ptr<spdlog::logger> log_;
     request_handler handler_;
+    common::metrics metrics_;
+    std::unique_ptr<common::loop_lag> lag_;
     std::unique_ptr<live_feed> feed_;
     common::listener listener_;
     std::unordered_map<std::uint64_t, beast::tcp_stream*> sessions_;

@@ -6,6 +6,7 @@
 #include "gateways/core/node_registry.hpp"
 
 #include <chrono>
+#include <optional>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,8 @@ namespace aiot::gw {
 struct gateway_config {
     common::common_options common; // --broker-host --broker-port --key-file --debug
     std::uint32_t max_time = 120;  // --max-time, seconds; 0: nodes never expire
+    std::optional<std::uint16_t> metrics_port; // --metrics-port (0: any free port); unset: off
+    std::string metrics_bind = "127.0.0.1"; // --metrics-bind
 
     // Tuning, without command-line options.
     std::chrono::seconds keepalive_interval{30};

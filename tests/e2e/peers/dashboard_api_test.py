@@ -9,7 +9,9 @@ dashboard keeps its history and retention deletes what is too old."""
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +46,25 @@ async def poll(what, fn, timeout=p.DEADLINE):
         if time.monotonic() > deadline:
             raise AssertionError(f"no {what} within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+def scrape(port):
+    """The text of GET /metrics, checked by Prometheus's own promtool."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=p.DEADLINE) as r:
+        assert r.status == 200, r.status
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+        text = r.read().decode()
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool not found (Debian package prometheus; scripts/install-deps --test)"
+    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+    assert check.returncode == 0, f"promtool: {check.stdout.decode()}{check.stderr.decode()}\n{text}"
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
 
 
 async def start_dashboard(run, name, db, extra=()):
@@ -145,7 +166,8 @@ async def scenario(run):
     assert status == 405, (status, body)
 
     # A real websocket node behind the real ws gateway: a PUT switches its LED.
-    ws_port = await p.start_ws_gateway(run)
+    ws_port = await p.start_ws_gateway(run, ["--metrics-port", "0"])
+    metrics_port = await run.wait_bound_port("aiot-ws-gateway", "metrics on http://")
     node = await p.start_ws_node(run, ws_port, {"name": "Kitchen", "led": "0"})
 
     async def ws_node_uid():
@@ -164,6 +186,15 @@ async def scenario(run):
         _, body, _ = await api(port, "GET", f"/api/nodes/{uid}")
         return body.get("resources", {}).get("led") == "1"
     await run.step("the API shows the LED on", poll("led = 1", led_on))
+    gw_metrics = await asyncio.to_thread(scrape, metrics_port)
+    assert gw_metrics["aiot_ws_gateway_nodes"] == 1, gw_metrics
+    assert gw_metrics["aiot_ws_gateway_broker_connected"] == 1, gw_metrics
+    values = await asyncio.to_thread(scrape, port)
+    assert values["aiot_dashboard_nodes"] == 2, values
+    assert values["aiot_dashboard_broker_connected"] == 1, values
+    assert values['aiot_dashboard_api_requests_total{route="write"}'] >= 1, values
+    assert values['aiot_dashboard_broker_messages_total{type="update"}'] >= 8, values
+    assert values["aiot_dashboard_history_written_total"] >= 8, values
     node.stop()
     node.check()
 

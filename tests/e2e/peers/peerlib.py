@@ -497,9 +497,9 @@ class WsNode(threading.Thread):
             await asyncio.sleep(0.02)
 
 
-async def start_ws_gateway(run):
+async def start_ws_gateway(run, extra=()):
     run.start("aiot-ws-gateway", [run.args.ws_gateway, "--gateway-bind", "127.0.0.1",
-                                  "--gateway-port", "0"] + run.gateway_common())
+                                  "--gateway-port", "0", *extra] + run.gateway_common())
     return await run.wait_bound_port("aiot-ws-gateway", "listening for websocket nodes")
 
 
