@@ -9,7 +9,7 @@ import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
 import { FrameTask } from './scheduler.js';
-import { CardWindow } from './window.js';
+import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
   NodeStore, brokerUrl, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
@@ -93,23 +93,28 @@ class Dashboard {
       select: (uid) => this.select(uid),
       show: (uid) => this.setNodeHidden(uid, false),
       displayChanged: () => this.applyDisplay(),
+      listMoved: () => this.requestList(),
     });
     this.map = new NodeMap(document.getElementById('map-card'), document.getElementById('map'),
       cfg, (uid) => this.select(uid));
-    // Cards near the viewport: found at the start of a frame after a scroll,
-    // a resize or a change of the shown cards.
-    this.window = new CardWindow(NEAR_PX, (card, near) => {
+    // The shown cards, in chunks (grid.js); those near the viewport are
+    // found at the start of a frame after a scroll or a resize, and after a
+    // change of the shown cards.
+    this.cardGrid = new CardGrid(this.grid, NEAR_PX, (card, near) => {
       card.root.classList.toggle('near', near);
       card.setVisible(near);
-    });
+    }, () => (this.settings.view === 'compact' ? 182 : 480));
     this.windowDirty = false;
-    this.shown = null;
+    this.listDirty = false;
+    this.shown = null; // the shown cards in order; null: to be placed again
     this.valuesTimer = null;
     this.valuesDue = false;
     this.valuesAt = 0; // the shown cards in order, rebuilt when they change
-    const moved = () => this.requestWindow();
-    window.addEventListener('scroll', moved, { passive: true });
-    window.addEventListener('resize', moved);
+    window.addEventListener('scroll', () => this.requestWindow(), { passive: true });
+    window.addEventListener('resize', () => {
+      this.requestWindow();
+      this.requestList();
+    });
     this.url = brokerUrl(cfg, window.location);
     this.connection = new BrokerConnection(this.url, {
       onState: (state, detail) => this.showState(state, detail),
@@ -125,6 +130,7 @@ class Dashboard {
     this.applyDisplay();
     this.lastState = null;
     this.ticker = setInterval(() => this.tick(), 1000);
+    this.requestList();
   }
 
   start() {
@@ -256,18 +262,24 @@ class Dashboard {
     this.frame.request();
   }
 
-  shownCards() {
-    if (!this.shown) this.shown = this.order.filter((card) => !card.root.hidden);
-    return this.shown;
+  // The node list's panel scrolled or moved: its rows are drawn again.
+  requestList() {
+    this.listDirty = true;
+    this.frame.request();
   }
 
   flush() {
     const start = performance.now();
     const q = this.queue;
-    if (this.windowDirty) {
-      // First, while the layout is still clean from the last frame.
+    // Geometry first, while the layout is still clean from the last frame.
+    const listMoved = this.listDirty;
+    if (listMoved) {
+      this.listDirty = false;
+      this.sidebar.measure();
+    }
+    if (this.windowDirty && this.shown !== null) {
       this.windowDirty = false;
-      if (this.window.update(this.shownCards())) this.requestWindow();
+      if (this.cardGrid.update()) this.requestWindow();
     }
     let added = 0;
     let removed = 0;
@@ -307,11 +319,36 @@ class Dashboard {
       performance.mark('aiot:50-cards');
     }
     if (added || removed) {
-      this.refreshCount();
       this.announcer.nodes(added, removed);
-      this.requestWindow(true);
+      this.shown = null;
+    }
+    if (this.shown === null) {
+      this.placeCards();
+      // The cards near the screen at once (a forced layout, of the chunks
+      // near the screen only), so that this frame paints them.
+      this.windowDirty = false;
+      if (this.cardGrid.update()) this.requestWindow();
+    } else if (listMoved) {
+      this.sidebar.render();
     }
     if (q.added.length > 0) this.frame.request();
+  }
+
+  // The shown cards into the grid's chunks, the listed ones into the node
+  // list: out of the DOM what the filters hide.
+  placeCards() {
+    const shown = [];
+    const listed = [];
+    for (const card of this.order) {
+      if (card.listed) listed.push(card);
+      if (card.shown) shown.push(card);
+    }
+    this.shown = shown;
+    this.cardGrid.place(shown);
+    this.sidebar.setKnown(this.cards.size);
+    this.sidebar.setRows(listed);
+    this.sidebar.render();
+    this.refreshCount();
   }
 
   // --- cards ----------------------------------------------------------------
@@ -325,32 +362,30 @@ class Dashboard {
     }, this.settings.view);
     card.setHiddenResources(this.settings.hiddenResources);
     card.sortedName = card.name;
+    card.listed = false;
+    card.shown = false;
+    card.userHidden = false;
+    card.revealed = false; // shown by select() though the filters hide it
     this.cards.set(uid, card);
     const i = sortedIndex(this.order, card, compareNodes);
-    const before = this.order[i] || null;
     this.order.splice(i, 0, card);
-    this.grid.insertBefore(card.root, before ? before.root : null);
-    this.sidebar.insert(card, before);
+    this.sidebar.update(card);
     this.filterOne(card);
+    this.shown = null;
     for (const name of node.resources.keys()) this.noteResource(name);
     const position = parsePosition(node.resources.get('position'));
     if (position) this.map.set(uid, position, displayName(uid, card.name));
   }
 
-  // One DOM move for a renamed card: out of the sorted list, back in at its
-  // binary-searched place.
+  // A renamed card: out of the sorted list, back in at its binary-searched
+  // place (the chunks and the node list follow in the frame).
   reposition(card) {
     card.sortedName = card.name;
     const from = this.order.indexOf(card);
     if (from >= 0) this.order.splice(from, 1);
     const i = sortedIndex(this.order, card, compareNodes);
-    const before = this.order[i] || null;
     this.order.splice(i, 0, card);
-    if (card.root.nextSibling !== (before ? before.root : null)) {
-      this.grid.insertBefore(card.root, before ? before.root : null);
-      this.sidebar.move(card, before);
-      this.requestWindow(true);
-    }
+    if (i !== from) this.requestWindow(true);
   }
 
   changed(card, set) {
@@ -384,37 +419,44 @@ class Dashboard {
   removeCard(uid) {
     const card = this.cards.get(uid);
     if (!card) return false;
-    this.window.forget(card);
+    this.cardGrid.forget(card);
     card.destroy();
     this.cards.delete(uid);
     const i = this.order.indexOf(card);
     if (i >= 0) this.order.splice(i, 1);
     this.sidebar.remove(uid);
     this.map.remove(uid);
+    this.shown = null;
     return true;
   }
 
   // --- filters, layout, settings ---------------------------------------------
 
+  // Whether a card is listed and shown; a change places the cards again in
+  // the next frame.
   filterOne(card) {
     const listed = this.sidebar.matches(card);
     const hidden = this.settings.hiddenNodes.has(card.uid);
-    const show = listed && !hidden;
-    if (card.root.hidden !== !show) {
-      card.root.hidden = !show;
+    const shown = (listed && !hidden) || card.revealed;
+    if (card.listed !== listed || card.shown !== shown) {
+      card.listed = listed;
+      card.shown = shown;
       this.requestWindow(true);
     }
-    this.sidebar.setState(card.uid, listed, hidden);
+    if (card.userHidden !== hidden) {
+      card.userHidden = hidden;
+      this.sidebar.setUserHidden(card.uid, hidden);
+    }
   }
 
   // resources: the resource checkboxes changed too (else only the node
   // filters did, and the cards' contents stay as they are).
   applyFilters(resources = false) {
     for (const card of this.order) {
+      card.revealed = false;
       this.filterOne(card);
       if (resources) card.setHiddenResources(this.settings.hiddenResources);
     }
-    this.refreshCount();
   }
 
   setNodeHidden(uid, hidden) {
@@ -422,8 +464,10 @@ class Dashboard {
     else this.settings.hiddenNodes.delete(uid);
     this.settings.save();
     const card = this.cards.get(uid);
-    if (card) this.filterOne(card);
-    this.refreshCount();
+    if (card) {
+      card.revealed = false;
+      this.filterOne(card);
+    }
     if (!hidden) this.select(uid);
   }
 
@@ -432,7 +476,7 @@ class Dashboard {
     this.settings.save();
     for (const card of this.order) card.setLayout(layout);
     this.applyLayoutButton();
-    this.requestWindow();
+    this.requestWindow(true); // the chunks' expected sizes too
   }
 
   applyLayoutButton() {
@@ -460,8 +504,7 @@ class Dashboard {
 
   refreshCount() {
     const n = this.cards.size;
-    let hidden = 0;
-    for (const card of this.order) if (card.root.hidden) hidden++;
+    const hidden = n - (this.shown ? this.shown.length : 0);
     const text = `${n} node${n === 1 ? '' : 's'}${hidden ? ` · ${hidden} not shown` : ''}`;
     if (this.count.textContent !== text) this.count.textContent = text;
     this.placeholder.hidden = n > 0;
@@ -476,10 +519,11 @@ class Dashboard {
   select(uid) {
     const card = this.cards.get(uid);
     if (!card) return;
-    if (card.root.hidden) {
-      card.root.hidden = false;
-      this.requestWindow(true);
+    if (!card.shown) {
+      card.revealed = true;
+      this.filterOne(card);
     }
+    if (this.shown === null) this.placeCards(); // now: it is scrolled to
     card.root.scrollIntoView({ block: 'center' });
     card.root.classList.remove('flash');
     void card.root.offsetWidth; // restart the animation
