@@ -107,6 +107,7 @@ class Dashboard {
     this.windowDirty = false;
     this.listDirty = false;
     this.shown = null; // the shown cards in order; null: to be placed again
+    this.placeNow = false; // and the cards near the screen found in the same frame
     this.valuesTimer = null;
     this.valuesDue = false;
     this.valuesAt = 0; // the shown cards in order, rebuilt when they change
@@ -321,17 +322,43 @@ class Dashboard {
     if (added || removed) {
       this.announcer.nodes(added, removed);
       this.shown = null;
+      this.warmSearch();
     }
     if (this.shown === null) {
       this.placeCards();
-      // The cards near the screen at once (a forced layout, of the chunks
-      // near the screen only), so that this frame paints them.
-      this.windowDirty = false;
-      if (this.cardGrid.update()) this.requestWindow();
+      if (this.placeNow) {
+        // The user asked (a filter): the cards near the screen at once (a
+        // forced layout, of the chunks near the screen only), so that this
+        // frame paints them. Else at the start of the next frame.
+        this.placeNow = false;
+        this.windowDirty = false;
+        if (this.cardGrid.update()) this.requestWindow();
+      } else {
+        this.requestWindow();
+      }
     } else if (listMoved) {
       this.sidebar.render();
     }
     if (q.added.length > 0) this.frame.request();
+  }
+
+  // The filter's search texts, made in idle time (else the first filter
+  // after a snapshot makes a thousand of them while the user waits).
+  warmSearch() {
+    if (this.warming) return;
+    this.warming = true;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 4 }), 100));
+    idle((deadline) => {
+      this.warming = false;
+      for (const card of this.order) {
+        if (card.searchText !== null) continue;
+        if (deadline.timeRemaining() < 1) {
+          this.warmSearch();
+          return;
+        }
+        void card.search;
+      }
+    }, { timeout: 2000 });
   }
 
   // The shown cards into the grid's chunks, the listed ones into the node
@@ -403,6 +430,7 @@ class Dashboard {
     } else if (card.infoVersion !== infoBefore) {
       this.filterOne(card);
     }
+    if (card.infoVersion !== infoBefore) this.warmSearch();
     if (set.has('position')) {
       const p = parsePosition(card.node.resources.get('position'));
       if (p) this.map.set(card.uid, p, displayName(card.uid, card.name));
@@ -452,6 +480,7 @@ class Dashboard {
   // resources: the resource checkboxes changed too (else only the node
   // filters did, and the cards' contents stay as they are).
   applyFilters(resources = false) {
+    this.placeNow = true;
     for (const card of this.order) {
       card.revealed = false;
       this.filterOne(card);
@@ -464,6 +493,7 @@ class Dashboard {
     else this.settings.hiddenNodes.delete(uid);
     this.settings.save();
     const card = this.cards.get(uid);
+    this.placeNow = true;
     if (card) {
       card.revealed = false;
       this.filterOne(card);
@@ -476,6 +506,7 @@ class Dashboard {
     this.settings.save();
     for (const card of this.order) card.setLayout(layout);
     this.applyLayoutButton();
+    this.placeNow = true;
     this.requestWindow(true); // the chunks' expected sizes too
   }
 
