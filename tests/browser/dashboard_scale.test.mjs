@@ -59,15 +59,37 @@ after(async () => {
   for (const d of daemons.reverse()) await d.stop();
 });
 
+// The node list is windowed: its length is data-count (and each item's
+// aria-setsize), the items drawn are those near the panel's viewport.
+const list = () => page.locator('#node-list');
+const named = () => page.evaluate(() => [...window.aiotDashboard.cards.values()]
+  .filter((c) => c.name.startsWith('CoAP test node')).length);
+
 test(`all ${NODES} nodes are listed, in natural order`, async () => {
   const started = Date.now();
-  await eventually(async () => (await page.locator('#node-list li').count()) === NODES &&
-    (await page.locator('#node-list li .item-name', { hasText: /^CoAP test node/ }).count()) === NODES,
-  `${NODES} named nodes in the list`, 45000, 250);
+  await eventually(async () => (await list().getAttribute('data-count')) === String(NODES) &&
+    (await named()) === NODES, `${NODES} named nodes in the list`, 45000, 250);
   console.log(`# ${NODES} nodes listed ${Date.now() - started} ms after the test nodes started`);
-  const names = await page.locator('#node-list li .item-name').evaluateAll((items) => items.slice(0, 12).map((i) => i.textContent));
-  assert.deepEqual(names, Array.from({ length: 12 }, (_, i) => `CoAP test node ${i + 1}`));
+  await eventually(async () => (await page.locator('#node-list li .item-name').first().textContent()) === 'CoAP test node 1',
+    'the list drawn with the names', 5000);
+  const drawn = await page.locator('#node-list li').evaluateAll((items) => items.map((li) => ({
+    name: li.querySelector('.item-name').textContent, pos: li.getAttribute('aria-posinset'), size: li.getAttribute('aria-setsize'),
+  })));
+  assert.ok(drawn.length >= 12 && drawn.length < NODES / 2, `${drawn.length} items drawn (windowed)`);
+  assert.deepEqual(drawn.slice(0, 12).map((d) => d.name), Array.from({ length: 12 }, (_, i) => `CoAP test node ${i + 1}`));
+  assert.deepEqual(drawn.slice(0, 3).map((d) => [d.pos, d.size]), [['1', String(NODES)], ['2', String(NODES)], ['3', String(NODES)]]);
   assert.match(await page.locator('#node-count').textContent(), new RegExp(`^${NODES} nodes`));
+  // The cards are in chunks of whole rows (a change lays out one chunk).
+  const chunks = await page.locator('#nodes > .card-chunk').evaluateAll((cs) => cs.map((c) => c.children.length));
+  assert.equal(chunks.reduce((a, b) => a + b, 0), NODES, `every card in a chunk: ${chunks}`);
+  assert.ok(chunks.length > 1 && Math.max(...chunks) <= 64, `chunks of ${chunks}`);
+  // Scrolled to its end, the list draws its last items.
+  await page.locator('#sidebar').evaluate((s) => { s.scrollTop = s.scrollHeight; });
+  const last = page.locator(`#node-list li[aria-posinset="${NODES}"] .item-name`);
+  await last.waitFor({ timeout: 5000 });
+  assert.equal(await last.textContent(), `CoAP test node ${NODES}`);
+  await page.locator('#sidebar').evaluate((s) => { s.scrollTop = 0; });
+  await page.locator('#node-list li[aria-posinset="1"]').waitFor({ timeout: 5000 });
 });
 
 test('with every node sending, the page stays interactive', async () => {
@@ -116,6 +138,10 @@ test('filtering "node 42" shows its card alone, quickly', async () => {
   }));
   console.log(`# filter to "node 42" painted in ${ms.toFixed(1)} ms`);
   assert.ok(ms < 500, `${ms} ms`);
+  // The cards the filter hides are out of the DOM, the list has one item.
+  assert.equal(await page.locator('[data-testid="node-card"]').count(), 1, 'one card in the page');
+  assert.equal(await list().getAttribute('data-count'), '1');
+  assert.equal(await page.locator('#node-list li').count(), 1);
   const shown = page.locator('[data-testid="node-card"]:visible');
   assert.equal(await shown.count(), 1);
   assert.equal(await shown.locator('h2').textContent(), 'CoAP test node 42');
@@ -126,7 +152,10 @@ test('filtering "node 42" shows its card alone, quickly', async () => {
   await eventually(async () => (await toggle.getAttribute('aria-checked')) === String(!wasOn), 'the LED switched', 15000);
   await page.screenshot({ path: path.join(env.AIOT_ARTIFACTS, 'scale-filter.png') });
   await input.fill('');
-  await eventually(async () => (await page.locator('[data-testid="node-card"]:visible').count()) === NODES, 'all cards back', 10000);
+  await eventually(async () => (await page.locator('[data-testid="node-card"]').count()) === NODES, 'all cards back', 10000);
+  const order = await page.locator('[data-testid="node-card"] h2').evaluateAll((hs) => hs.map((h) => h.textContent));
+  assert.deepEqual(order, Array.from({ length: NODES }, (_, i) => `CoAP test node ${i + 1}`), 'back in natural order');
+  assert.equal(await list().getAttribute('data-count'), String(NODES));
 });
 
 test('a card far down draws its values and chart when scrolled to', async () => {

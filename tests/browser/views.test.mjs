@@ -14,7 +14,7 @@ import { DEFAULT_SETTINGS, parseSettings, serializeSettings, Settings, SETTINGS_
 import { chartSummary, monotoneTangents, niceTicks } from '../../web/js/charts.js';
 import { tileAttribution } from '../../web/js/map.js';
 import { History, imuGroups } from '../../web/js/model.js';
-import { nearRange } from '../../web/js/window.js';
+import { chunkSize, nearRange, rowRange } from '../../web/js/window.js';
 
 test('SUIT: state codes as text, download as percent', () => {
   assert.deepEqual(suitState('6'), { code: 6, text: 'Downloading', phase: 'busy' });
@@ -196,4 +196,26 @@ test('window: the cards near the screen, found by their rows', () => {
   reads = 0;
   nearRange(near.concat(Array.from({ length: 1000 }, (_, i) => ({ top: 5000 + i * 100, bottom: 5090 + i * 100 }))), 250, 100, rect);
   assert.ok(reads < 40, `a thousand cards: ${reads} geometry reads`);
+});
+
+test('windowed node list: the rows near the viewport, clamped to the list', () => {
+  // 1,100 rows of 34 px; the panel shows 800 px of it, 12 rows of margin.
+  assert.deepEqual(rowRange(1100, 34, 0, 800, 12), [0, 36]);
+  assert.deepEqual(rowRange(1100, 34, 34 * 500, 800, 12), [488, 536]);
+  assert.deepEqual(rowRange(1100, 34, 34 * 1090, 800, 12), [1078, 1100], 'the end');
+  assert.deepEqual(rowRange(1100, 34, -300, 800, 12), [0, 27], 'the list starts below the top of the panel');
+  assert.deepEqual(rowRange(1100, 34, -2000, 800, 12), [0, 0], 'the list is far below the viewport');
+  assert.deepEqual(rowRange(0, 34, 0, 800, 12), [0, 0]);
+  assert.deepEqual(rowRange(5, 34, 0, 800, 12), [0, 5]);
+});
+
+test('card chunks: whole rows, about 32 cards', () => {
+  assert.equal(chunkSize(1), 32);
+  assert.equal(chunkSize(3), 33);
+  assert.equal(chunkSize(4), 32);
+  assert.equal(chunkSize(5), 30);
+  assert.equal(chunkSize(7), 35);
+  assert.equal(chunkSize(40), 80, 'at least two rows');
+  assert.equal(chunkSize(0), 32);
+  for (let c = 1; c < 20; c++) assert.equal(chunkSize(c) % c, 0, `${c} columns: whole rows`);
 });

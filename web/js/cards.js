@@ -27,6 +27,29 @@ const TILE_VALUES = 3;
 // The view of a resource: dwnld belongs to the suit_state view.
 const viewKey = (resource) => (resource === 'dwnld' ? 'suit_state' : resource);
 
+// The elements of a card before it knows its node (cloned for each card).
+let cardSkeleton = null;
+function skeleton() {
+  if (cardSkeleton) return cardSkeleton;
+  const icon = el('img', { class: 'os-icon', width: '22', height: '22', alt: '' });
+  icon.hidden = true;
+  cardSkeleton = el('article', {
+    class: 'card node', 'data-testid': 'node-card', dataset: { stale: 'false' }, tabindex: '-1',
+  },
+  el('header', { class: 'card-header' }, icon,
+    el('h2', { class: 'node-name', 'data-testid': 'resource', dataset: { resource: 'name' } }),
+    el('span', { class: 'badge', hidden: true }),
+    el('span', { class: 'badge gone-badge', text: 'Gone', hidden: true }),
+    el('button', { type: 'button', class: 'icon-button small-button', 'data-testid': 'hide-node' },
+      el('span', { 'aria-hidden': 'true', text: '✕' }))),
+  el('div', { class: 'card-body' }),
+  el('footer', { class: 'card-footer' },
+    el('button', { type: 'button', class: 'button details-button', 'data-testid': 'details', 'aria-expanded': 'false' },
+      'Details'),
+    el('span', { class: 'updated small', 'data-testid': 'last-seen' })));
+  return cardSkeleton;
+}
+
 export class NodeCard {
   // node: the store's record; actions: {send(uid, endpoint, payload) -> bool,
   // hide(uid), expandChanged(card)}
@@ -52,29 +75,18 @@ export class NodeCard {
     this.infoVersion = 0; // grows when a field the filter searches changes
     this.releaseTimer = null;
 
-    this.icon = el('img', { class: 'os-icon', width: '22', height: '22', alt: '' });
-    this.icon.hidden = true;
-    this.nameEl = el('h2', {
-      class: 'node-name', text: displayName(this.uid, ''), 'data-testid': 'resource', dataset: { resource: 'name' },
-    });
-    this.protocolEl = el('span', { class: 'badge', hidden: true });
-    this.goneEl = el('span', { class: 'badge gone-badge', text: 'Gone', hidden: true });
-    this.hideButton = el('button', {
-      type: 'button', class: 'icon-button small-button', 'data-testid': 'hide-node',
-      onclick: () => this.actions.hide(this.uid),
-    }, el('span', { 'aria-hidden': 'true', text: '✕' }));
-    this.detailsButton = el('button', {
-      type: 'button', class: 'button details-button', 'data-testid': 'details',
-      'aria-expanded': 'false', onclick: () => this.setExpanded(!this.expanded),
-    }, 'Details');
-    this.seenEl = el('span', { class: 'updated small', 'data-testid': 'last-seen' });
-    this.body = el('div', { class: 'card-body' });
-    this.root = el('article', {
-      class: 'card node', 'data-testid': 'node-card', dataset: { uid: this.uid, stale: 'false' }, tabindex: '-1',
-    },
-    el('header', { class: 'card-header' }, this.icon, this.nameEl, this.protocolEl, this.goneEl, this.hideButton),
-    this.body,
-    el('footer', { class: 'card-footer' }, this.detailsButton, this.seenEl));
+    // A copy of one skeleton (cloning is several times cheaper than building
+    // a thousand cards element by element while a snapshot comes in).
+    const root = skeleton().cloneNode(true);
+    const [header, body, footer] = root.children;
+    [this.icon, this.nameEl, this.protocolEl, this.goneEl, this.hideButton] = header.children;
+    [this.detailsButton, this.seenEl] = footer.children;
+    this.body = body;
+    this.root = root;
+    this.nameEl.textContent = displayName(this.uid, '');
+    root.dataset.uid = this.uid;
+    this.hideButton.addEventListener('click', () => this.actions.hide(this.uid));
+    this.detailsButton.addEventListener('click', () => this.setExpanded(!this.expanded));
     this.root.aiotCard = this;
     this.renamed();
     for (const name of node.resources.keys()) this.noteInfo(name);

@@ -17,3 +17,23 @@ export function el(tag, props = {}, ...children) {
   }
   return node;
 }
+
+// Makes `parent`'s children exactly `wanted` (elements, in order) with few
+// DOM operations: those already in place stay, the others are moved in
+// (from wherever they are), and what is left over is taken out. A list that
+// shifted by one costs two operations, not one per child.
+export function syncChildren(parent, wanted) {
+  let cur = parent.firstChild;
+  for (const node of wanted) {
+    if (cur === node) {
+      cur = cur.nextSibling;
+    } else {
+      parent.insertBefore(node, cur);
+    }
+  }
+  while (cur) {
+    const next = cur.nextSibling;
+    cur.remove();
+    cur = next;
+  }
+}

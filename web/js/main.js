@@ -9,14 +9,14 @@ import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
 import { FrameTask } from './scheduler.js';
-import { CardWindow } from './window.js';
+import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
   NodeStore, brokerUrl, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
 } from './model.js';
 import { initTheme } from './theme.js';
 
-const SLICE_MS = 20; // card making per frame (well under a 50 ms long task)
+const SLICE_MS = 20; // card making per task (well under a 50 ms long task)
 const NEAR_PX = 300; // cards this close to the viewport draw as if on screen
 // New readings are drawn at most this often (each drawing is a layout, a
 // paint and a commit of the page); changes of state at the next frame.
@@ -84,6 +84,10 @@ class Dashboard {
     this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
     this.queue = { added: [], removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
     this.frame = new FrameTask(() => this.flush());
+    this.madeCards = 0; // since the last frame
+    this.makeScheduled = false;
+    this.makeChannel = new MessageChannel();
+    this.makeChannel.port1.onmessage = () => this.makeCards();
     this.grid = document.getElementById('nodes');
     this.placeholder = document.getElementById('placeholder');
     this.count = document.getElementById('node-count');
@@ -93,23 +97,29 @@ class Dashboard {
       select: (uid) => this.select(uid),
       show: (uid) => this.setNodeHidden(uid, false),
       displayChanged: () => this.applyDisplay(),
+      listMoved: () => this.requestList(),
     });
     this.map = new NodeMap(document.getElementById('map-card'), document.getElementById('map'),
       cfg, (uid) => this.select(uid));
-    // Cards near the viewport: found at the start of a frame after a scroll,
-    // a resize or a change of the shown cards.
-    this.window = new CardWindow(NEAR_PX, (card, near) => {
+    // The shown cards, in chunks (grid.js); those near the viewport are
+    // found at the start of a frame after a scroll or a resize, and after a
+    // change of the shown cards.
+    this.cardGrid = new CardGrid(this.grid, NEAR_PX, (card, near) => {
       card.root.classList.toggle('near', near);
       card.setVisible(near);
-    });
+    }, () => (this.settings.view === 'compact' ? 182 : 480));
     this.windowDirty = false;
-    this.shown = null;
+    this.listDirty = false;
+    this.shown = null; // the shown cards in order; null: to be placed again
+    this.placeNow = false; // and the cards near the screen found in the same frame
     this.valuesTimer = null;
     this.valuesDue = false;
     this.valuesAt = 0; // the shown cards in order, rebuilt when they change
-    const moved = () => this.requestWindow();
-    window.addEventListener('scroll', moved, { passive: true });
-    window.addEventListener('resize', moved);
+    window.addEventListener('scroll', () => this.requestWindow(), { passive: true });
+    window.addEventListener('resize', () => {
+      this.requestWindow();
+      this.requestList();
+    });
     this.url = brokerUrl(cfg, window.location);
     this.connection = new BrokerConnection(this.url, {
       onState: (state, detail) => this.showState(state, detail),
@@ -125,6 +135,7 @@ class Dashboard {
     this.applyDisplay();
     this.lastState = null;
     this.ticker = setInterval(() => this.tick(), 1000);
+    this.requestList();
   }
 
   start() {
@@ -237,7 +248,7 @@ class Dashboard {
     const q = this.queue;
     for (const e of events) {
       switch (e.kind) {
-        case 'added': q.added.push(e.uid); q.removed.delete(e.uid); break;
+        case 'added': q.added.push(e.uid); q.removed.delete(e.uid); this.makeCardsSoon(); break;
         case 'removed': q.removed.add(e.uid); break;
         case 'reset': q.reset.add(e.uid); break;
         case 'gone': q.gone.add(e.uid); q.back.delete(e.uid); break;
@@ -256,18 +267,23 @@ class Dashboard {
     this.frame.request();
   }
 
-  shownCards() {
-    if (!this.shown) this.shown = this.order.filter((card) => !card.root.hidden);
-    return this.shown;
+  // The node list's panel scrolled or moved: its rows are drawn again.
+  requestList() {
+    this.listDirty = true;
+    this.frame.request();
   }
 
   flush() {
-    const start = performance.now();
     const q = this.queue;
-    if (this.windowDirty) {
-      // First, while the layout is still clean from the last frame.
+    // Geometry first, while the layout is still clean from the last frame.
+    const listMoved = this.listDirty;
+    if (listMoved) {
+      this.listDirty = false;
+      this.sidebar.measure();
+    }
+    if (this.windowDirty && this.shown !== null) {
       this.windowDirty = false;
-      if (this.window.update(this.shownCards())) this.requestWindow();
+      if (this.cardGrid.update()) this.requestWindow();
     }
     let added = 0;
     let removed = 0;
@@ -283,13 +299,8 @@ class Dashboard {
       }
     }
     q.reset.clear();
-    while (q.added.length > 0 && performance.now() - start < SLICE_MS) {
-      const uid = q.added.shift();
-      if (!this.cards.has(uid) && this.store.node(uid)) {
-        this.addCard(uid);
-        added++;
-      }
-    }
+    added += this.madeCards;
+    this.madeCards = 0;
     if (this.valuesDue) {
       this.valuesDue = false;
       this.valuesAt = performance.now();
@@ -302,16 +313,94 @@ class Dashboard {
     for (const uid of q.back) this.cards.get(uid)?.setGone(false);
     q.gone.clear();
     q.back.clear();
+    if (added || removed) {
+      this.announcer.nodes(added, removed);
+      this.shown = null;
+      this.warmSearch();
+    }
+    if (this.shown === null) {
+      this.placeCards();
+      if (this.placeNow) {
+        // The user asked (a filter): the cards near the screen at once (a
+        // forced layout, of the chunks near the screen only), so that this
+        // frame paints them. Else at the start of the next frame.
+        this.placeNow = false;
+        this.windowDirty = false;
+        if (this.cardGrid.update()) this.requestWindow();
+      } else {
+        this.requestWindow();
+      }
+    } else if (listMoved) {
+      this.sidebar.render();
+    }
     if (added && !this.marked50 && this.cards.size >= 50) {
       this.marked50 = true;
-      performance.mark('aiot:50-cards');
+      performance.mark('aiot:50-cards'); // for bench/dashboard_page: placed, painted in this frame
     }
-    if (added || removed) {
-      this.refreshCount();
-      this.announcer.nodes(added, removed);
-      this.requestWindow(true);
+  }
+
+  // New cards are made in tasks of SLICE_MS between frames, not in the
+  // frames: on a busy machine frames are few (a snapshot of a thousand nodes
+  // made 20 ms per frame took seconds); the frame places what was made.
+  makeCardsSoon() {
+    if (this.makeScheduled) return;
+    this.makeScheduled = true;
+    this.makeChannel.port2.postMessage(null);
+  }
+
+  makeCards() {
+    this.makeScheduled = false;
+    const start = performance.now();
+    const q = this.queue;
+    let made = 0;
+    while (q.added.length > 0 && performance.now() - start < SLICE_MS) {
+      const uid = q.added.shift();
+      if (!this.cards.has(uid) && this.store.node(uid)) {
+        this.addCard(uid);
+        made++;
+      }
     }
-    if (q.added.length > 0) this.frame.request();
+    if (made) {
+      this.madeCards += made;
+      this.frame.request();
+    }
+    if (q.added.length > 0) this.makeCardsSoon();
+  }
+
+  // The filter's search texts, made in idle time (else the first filter
+  // after a snapshot makes a thousand of them while the user waits).
+  warmSearch() {
+    if (this.warming) return;
+    this.warming = true;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 4 }), 100));
+    idle((deadline) => {
+      this.warming = false;
+      for (const card of this.order) {
+        if (card.searchText !== null) continue;
+        if (deadline.timeRemaining() < 1) {
+          this.warmSearch();
+          return;
+        }
+        void card.search;
+      }
+    }, { timeout: 2000 });
+  }
+
+  // The shown cards into the grid's chunks, the listed ones into the node
+  // list: out of the DOM what the filters hide.
+  placeCards() {
+    const shown = [];
+    const listed = [];
+    for (const card of this.order) {
+      if (card.listed) listed.push(card);
+      if (card.shown) shown.push(card);
+    }
+    this.shown = shown;
+    this.cardGrid.place(shown);
+    this.sidebar.setKnown(this.cards.size);
+    this.sidebar.setRows(listed);
+    this.sidebar.render();
+    this.refreshCount();
   }
 
   // --- cards ----------------------------------------------------------------
@@ -325,32 +414,30 @@ class Dashboard {
     }, this.settings.view);
     card.setHiddenResources(this.settings.hiddenResources);
     card.sortedName = card.name;
+    card.listed = false;
+    card.shown = false;
+    card.userHidden = false;
+    card.revealed = false; // shown by select() though the filters hide it
     this.cards.set(uid, card);
     const i = sortedIndex(this.order, card, compareNodes);
-    const before = this.order[i] || null;
     this.order.splice(i, 0, card);
-    this.grid.insertBefore(card.root, before ? before.root : null);
-    this.sidebar.insert(card, before);
+    this.sidebar.update(card);
     this.filterOne(card);
+    this.shown = null;
     for (const name of node.resources.keys()) this.noteResource(name);
     const position = parsePosition(node.resources.get('position'));
     if (position) this.map.set(uid, position, displayName(uid, card.name));
   }
 
-  // One DOM move for a renamed card: out of the sorted list, back in at its
-  // binary-searched place.
+  // A renamed card: out of the sorted list, back in at its binary-searched
+  // place (the chunks and the node list follow in the frame).
   reposition(card) {
     card.sortedName = card.name;
     const from = this.order.indexOf(card);
     if (from >= 0) this.order.splice(from, 1);
     const i = sortedIndex(this.order, card, compareNodes);
-    const before = this.order[i] || null;
     this.order.splice(i, 0, card);
-    if (card.root.nextSibling !== (before ? before.root : null)) {
-      this.grid.insertBefore(card.root, before ? before.root : null);
-      this.sidebar.move(card, before);
-      this.requestWindow(true);
-    }
+    if (i !== from) this.requestWindow(true);
   }
 
   changed(card, set) {
@@ -368,6 +455,7 @@ class Dashboard {
     } else if (card.infoVersion !== infoBefore) {
       this.filterOne(card);
     }
+    if (card.infoVersion !== infoBefore) this.warmSearch();
     if (set.has('position')) {
       const p = parsePosition(card.node.resources.get('position'));
       if (p) this.map.set(card.uid, p, displayName(card.uid, card.name));
@@ -384,37 +472,45 @@ class Dashboard {
   removeCard(uid) {
     const card = this.cards.get(uid);
     if (!card) return false;
-    this.window.forget(card);
+    this.cardGrid.forget(card);
     card.destroy();
     this.cards.delete(uid);
     const i = this.order.indexOf(card);
     if (i >= 0) this.order.splice(i, 1);
     this.sidebar.remove(uid);
     this.map.remove(uid);
+    this.shown = null;
     return true;
   }
 
   // --- filters, layout, settings ---------------------------------------------
 
+  // Whether a card is listed and shown; a change places the cards again in
+  // the next frame.
   filterOne(card) {
     const listed = this.sidebar.matches(card);
     const hidden = this.settings.hiddenNodes.has(card.uid);
-    const show = listed && !hidden;
-    if (card.root.hidden !== !show) {
-      card.root.hidden = !show;
+    const shown = (listed && !hidden) || card.revealed;
+    if (card.listed !== listed || card.shown !== shown) {
+      card.listed = listed;
+      card.shown = shown;
       this.requestWindow(true);
     }
-    this.sidebar.setState(card.uid, listed, hidden);
+    if (card.userHidden !== hidden) {
+      card.userHidden = hidden;
+      this.sidebar.setUserHidden(card.uid, hidden);
+    }
   }
 
   // resources: the resource checkboxes changed too (else only the node
   // filters did, and the cards' contents stay as they are).
   applyFilters(resources = false) {
+    this.placeNow = true;
     for (const card of this.order) {
+      card.revealed = false;
       this.filterOne(card);
       if (resources) card.setHiddenResources(this.settings.hiddenResources);
     }
-    this.refreshCount();
   }
 
   setNodeHidden(uid, hidden) {
@@ -422,8 +518,11 @@ class Dashboard {
     else this.settings.hiddenNodes.delete(uid);
     this.settings.save();
     const card = this.cards.get(uid);
-    if (card) this.filterOne(card);
-    this.refreshCount();
+    this.placeNow = true;
+    if (card) {
+      card.revealed = false;
+      this.filterOne(card);
+    }
     if (!hidden) this.select(uid);
   }
 
@@ -432,7 +531,8 @@ class Dashboard {
     this.settings.save();
     for (const card of this.order) card.setLayout(layout);
     this.applyLayoutButton();
-    this.requestWindow();
+    this.placeNow = true;
+    this.requestWindow(true); // the chunks' expected sizes too
   }
 
   applyLayoutButton() {
@@ -460,8 +560,7 @@ class Dashboard {
 
   refreshCount() {
     const n = this.cards.size;
-    let hidden = 0;
-    for (const card of this.order) if (card.root.hidden) hidden++;
+    const hidden = n - (this.shown ? this.shown.length : 0);
     const text = `${n} node${n === 1 ? '' : 's'}${hidden ? ` · ${hidden} not shown` : ''}`;
     if (this.count.textContent !== text) this.count.textContent = text;
     this.placeholder.hidden = n > 0;
@@ -476,10 +575,11 @@ class Dashboard {
   select(uid) {
     const card = this.cards.get(uid);
     if (!card) return;
-    if (card.root.hidden) {
-      card.root.hidden = false;
-      this.requestWindow(true);
+    if (!card.shown) {
+      card.revealed = true;
+      this.filterOne(card);
     }
+    if (this.shown === null) this.placeCards(); // now: it is scrolled to
     card.root.scrollIntoView({ block: 'center' });
     card.root.classList.remove('flash');
     void card.root.offsetWidth; // restart the animation

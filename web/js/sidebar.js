@@ -1,11 +1,15 @@
 // The side panel (a drawer on narrow screens): the node list in the cards'
 // order, the text filter and protocol chips, the resource checkboxes, the
 // hidden nodes, and the map/camera switches. Filters live in Settings.
-import { el } from './dom.js';
+import { el, syncChildren } from './dom.js';
+import { rowRange } from './window.js';
 import { PROTOCOLS, displayName, label, naturalCompare } from './model.js';
 
+export const ROW_PX = 34; // the height of a node list item (the style sheet's too)
+const MARGIN_ROWS = 12; // rows drawn beyond the panel's viewport, either side
+
 export class Sidebar {
-  // handlers: {filtersChanged(resources), select(uid), show(uid), displayChanged()}
+  // handlers: {filtersChanged(resources), select(uid), show(uid), displayChanged(), listMoved()}
   constructor(settings, handlers) {
     this.settings = settings;
     this.handlers = handlers;
@@ -16,7 +20,13 @@ export class Sidebar {
     this.protocolBox = document.getElementById('protocol-filters');
     this.resourceBox = document.getElementById('resource-filters');
     this.drawerButton = document.getElementById('drawer-toggle');
-    this.items = new Map(); // uid -> {li, name, protocol, show}
+    this.items = new Map(); // uid -> {li, name, protocol, show, ...}: the items drawn once
+    this.rows = [];
+    this.known = 0;
+    this.listTop = 0;
+    this.viewTop = 0;
+    this.viewHeight = window.innerHeight;
+    this.root.addEventListener('scroll', () => handlers.listMoved(), { passive: true });
     this.protocols = new Map(); // protocol -> label
     this.resources = new Map(); // resource -> label
     this.search.value = settings.query;
@@ -83,9 +93,57 @@ export class Sidebar {
   }
 
   // --- the node list --------------------------------------------------------
+  // Windowed: rows of ROW_PX each, only those near the panel's viewport in
+  // the DOM (a thousand items laid out and styled made every filter and
+  // every new node cost the whole list). The list's height is the whole
+  // list's, its padding the rows above the window; the items say their place
+  // (aria-posinset, aria-setsize) and the list its length (data-count).
 
-  // Inserts the card's item before the item of `before` (null: at the end).
-  insert(card, before) {
+  // The listed cards in order (they pass the filters; hidden nodes are
+  // listed with a Show button). Drawn by render().
+  setRows(cards) {
+    this.rows = cards;
+    this.list.dataset.count = String(cards.length);
+    this.list.style.height = `${cards.length * ROW_PX}px`;
+  }
+
+  // Where the list is in the panel's viewport (read at the start of a frame,
+  // when geometry is clean: after a scroll, a resize, a change above it).
+  measure() {
+    const panel = this.root.getBoundingClientRect();
+    const list = this.list.getBoundingClientRect();
+    this.listTop = list.top - panel.top + this.root.scrollTop - this.root.clientTop;
+    this.viewTop = this.root.scrollTop;
+    this.viewHeight = this.root.clientHeight || window.innerHeight;
+  }
+
+  // Draws the rows near the panel's viewport.
+  render() {
+    const rows = this.rows;
+    const [from, to] = rowRange(rows.length, ROW_PX, this.viewTop - this.listTop, this.viewHeight, MARGIN_ROWS);
+    const wanted = [];
+    for (let i = from; i < to; i++) {
+      const card = rows[i];
+      let item = this.items.get(card.uid);
+      if (!item) item = this.makeItem(card);
+      const pos = String(i + 1);
+      if (item.pos !== pos) {
+        item.pos = pos;
+        item.li.setAttribute('aria-posinset', pos);
+      }
+      if (item.size !== rows.length) {
+        item.size = rows.length;
+        item.li.setAttribute('aria-setsize', String(rows.length));
+      }
+      wanted.push(item.li);
+    }
+    const pad = `${from * ROW_PX}px`;
+    if (this.list.style.paddingTop !== pad) this.list.style.paddingTop = pad;
+    syncChildren(this.list, wanted);
+    this.empty.hidden = this.items.size > 0 || rows.length > 0 || this.known > 0;
+  }
+
+  makeItem(card) {
     const name = el('span', { class: 'item-name' });
     const protocol = el('span', { class: 'badge small', hidden: true });
     const select = el('button', {
@@ -99,22 +157,21 @@ export class Sidebar {
       onclick: () => this.handlers.show(card.uid),
     }, 'Show');
     const li = el('li', { dataset: { uid: card.uid } }, select, show);
-    const item = { li, name, protocol, show, text: '', proto: '' };
+    const item = { li, name, protocol, show, text: '', proto: '', hidden: false, pos: '', size: -1 };
     this.items.set(card.uid, item);
-    this.update(card);
-    this.move(card, before);
-    this.empty.hidden = true;
+    this.fill(item, card);
+    this.setUserHidden(card.uid, card.userHidden);
+    return item;
   }
 
-  move(card, before) {
-    const item = this.items.get(card.uid);
-    const next = before ? this.items.get(before.uid) : null;
-    this.list.insertBefore(item.li, next ? next.li : null);
-  }
-
+  // A card's name or protocol changed (its item, if drawn, follows).
   update(card) {
+    if (card.protocol) this.addProtocol(card.protocol);
     const item = this.items.get(card.uid);
-    if (!item) return;
+    if (item) this.fill(item, card);
+  }
+
+  fill(item, card) {
     const text = displayName(card.uid, card.name);
     if (item.text !== text) {
       item.text = text;
@@ -125,26 +182,27 @@ export class Sidebar {
       item.proto = card.protocol;
       item.protocol.textContent = card.protocol;
       item.protocol.hidden = !card.protocol;
-      if (card.protocol) this.addProtocol(card.protocol);
     }
+  }
+
+  // How many nodes there are (listed or not: for the empty hint).
+  setKnown(n) {
+    this.known = n;
   }
 
   remove(uid) {
     const item = this.items.get(uid);
     if (item) item.li.remove();
     this.items.delete(uid);
-    this.empty.hidden = this.items.size > 0;
   }
 
-  // listed: passes the filters; hidden: hidden by the user.
-  setState(uid, listed, hidden) {
+  // Hidden by the user: listed, struck through, with a Show button.
+  setUserHidden(uid, hidden) {
     const item = this.items.get(uid);
-    if (!item) return;
-    if (item.li.hidden !== !listed) item.li.hidden = !listed;
-    if (item.show.hidden !== !hidden) {
-      item.show.hidden = !hidden;
-      item.li.classList.toggle('user-hidden', hidden);
-    }
+    if (!item || item.hidden === hidden) return;
+    item.hidden = hidden;
+    item.show.hidden = !hidden;
+    item.li.classList.toggle('user-hidden', hidden);
   }
 
   // --- chips and checkboxes ----------------------------------------------------
@@ -167,6 +225,7 @@ export class Sidebar {
     const order = [...this.protocols.keys()].sort((a, b) => rank(a) - rank(b) || naturalCompare(a, b));
     const next = order[order.indexOf(protocol) + 1];
     this.protocolBox.insertBefore(chip, next ? this.protocols.get(next) : null);
+    this.handlers.listMoved(); // the list below moved down
   }
 
   // Offers a checkbox for a resource name (first time it is seen).

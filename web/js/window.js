@@ -40,6 +40,19 @@ export function nearRange(cards, height, margin, rect) {
   return [from, to];
 }
 
+// rect(item) for nearRange: item.root's box, read once per item.
+export function memoRects() {
+  const rects = new Map();
+  return (item) => {
+    let r = rects.get(item);
+    if (!r) {
+      r = item.root.getBoundingClientRect();
+      rects.set(item, r);
+    }
+    return r;
+  };
+}
+
 // Tracks the cards near the viewport. update(cards) is called at the start
 // of an animation frame (geometry is clean then), with the shown cards in
 // document order; setNear(card, near) is called for each card that comes
@@ -52,16 +65,8 @@ export class CardWindow {
     this.near = new Set();
   }
 
-  update(cards) {
-    const rects = new Map();
-    const rect = (card) => {
-      let r = rects.get(card);
-      if (!r) {
-        r = card.root.getBoundingClientRect();
-        rects.set(card, r);
-      }
-      return r;
-    };
+  // rect(card): its box (the caller may share a cache of them).
+  update(cards, rect = memoRects()) {
     const [from, to] = nearRange(cards, window.innerHeight, this.margin, rect);
     const next = new Set();
     for (let i = from; i < to; i++) next.add(cards[i]);
@@ -80,4 +85,20 @@ export class CardWindow {
   forget(card) {
     this.near.delete(card);
   }
+}
+
+// Cards per chunk of the grid: whole rows of `columns` cards, about
+// `target` cards (see grid.js).
+export function chunkSize(columns, target = 32) {
+  const c = Math.max(1, Math.floor(columns) || 1);
+  return c * Math.max(2, Math.round(target / c));
+}
+
+// The rows [from, to) of a list of `count` rows of `rowPx` pixels to draw
+// when its viewport shows [offset, offset + height) of it (list coordinates),
+// with `margin` rows more on either side.
+export function rowRange(count, rowPx, offset, height, margin) {
+  const from = Math.min(count, Math.max(0, Math.floor(offset / rowPx) - margin));
+  const to = Math.min(count, Math.max(0, Math.ceil((offset + height) / rowPx) + margin));
+  return [from, Math.max(from, to)];
 }
