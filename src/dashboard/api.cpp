@@ -179,7 +179,7 @@ std::string iso_time(millis at)
     millis rest = at - static_cast<millis>(day_count) * 86'400'000;
     const auto ms = rest % 1000;
     rest /= 1000;
-    char buf[40];
+    char buf[64];
     std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                   static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                   static_cast<unsigned>(ymd.day()), static_cast<long long>(rest / 3600),

@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace aiot::gw {
 class broker_uplink;
@@ -48,6 +50,7 @@ public:
 private:
     void on_message(std::string_view text);
     void on_disconnected();
+    void count(std::string_view type);
     void schedule_flush();
     void flush();
 
@@ -58,6 +61,9 @@ private:
     std::unique_ptr<gw::broker_uplink> uplink_;
     net::steady_timer flush_timer_;
     common::metrics& metrics_;
+    // new, update, out, reset, refused: the only types a message that the
+    // recorder accepted can have.
+    std::vector<std::pair<std::string, common::metric_cell*>> by_type_;
     std::uint64_t refused_ = 0;
     bool stopping_ = false;
     bool dropping_ = false; // the writer refused the last batch

@@ -58,6 +58,8 @@ bool writer::append(batch b)
             try {
                 s.append(b.samples, b.events);
                 written_ += rows;
+                stored_rows_ += b.samples.size();
+                used_bytes_ = s.stats().used_bytes;
             } catch (const std::exception& e) {
                 dropped_ += rows;
                 log_->error("history: {} values not written: {}", rows, e.what());
