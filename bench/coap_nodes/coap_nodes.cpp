@@ -850,6 +850,7 @@ int burst_load::run()
     const long rcvbuf0 = udp_rcvbuf_errors();
     const double cpu0 = cpu_seconds(gateway_->pid());
     const double broker_cpu0 = cpu_seconds(broker_->pid());
+    const double own_cpu0 = cpu_seconds(::getpid());
     std::printf("burst: %d nodes on %s... port %u, %d %s values each, alives every %.0f s\n",
                 o_.nodes, o_.base.c_str(), node_port_, o_.burst_values, o_.non ? "NON" : "CON",
                 o_.alive_interval);
@@ -890,6 +891,7 @@ int burst_load::run()
     const double wall = seconds_since(start);
     const double cpu = cpu_seconds(gateway_->pid()) - cpu0;
     const double broker_cpu = cpu_seconds(broker_->pid()) - broker_cpu0;
+    const double own_cpu = cpu_seconds(::getpid()) - own_cpu0;
     const long drops = udp_socket_drops(coap_port_) - drops0;
     const long rcvbuf = udp_rcvbuf_errors() - rcvbuf0;
     const auto [rss, hwm] = memory_kb(gateway_->pid());
@@ -964,8 +966,9 @@ int burst_load::run()
                 percentile(during, 0.5), percentile(during, 0.99), during.size(),
                 percentile(after, 0.5), percentile(after, 0.99), after.size());
     std::printf("gateway: CPU %.0f%% of %.1f s, RSS %ld kB (peak sampled %ld kB, VmHWM %ld kB); "
-                "broker CPU %.0f%%\n",
-                100 * cpu / wall, wall, rss, max_rss, hwm, 100 * broker_cpu / wall);
+                "broker CPU %.0f%%; this tool %.0f%%\n",
+                100 * cpu / wall, wall, rss, max_rss, hwm, 100 * broker_cpu / wall,
+                100 * own_cpu / wall);
     std::printf("kernel: gateway socket drops %ld, Udp RcvbufErrors %ld; web client %s\n", drops,
                 rcvbuf, client_closed_ ? "CLOSED by the broker" : "kept");
     gateway_->terminate();

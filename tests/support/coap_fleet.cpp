@@ -267,14 +267,13 @@ void coap_fleet::poll(int timeout_ms)
     char buffer[2048];
     for (int e = 0; e < count; ++e) {
         const int node = static_cast<int>(events[e].data.u32);
-        for (int reads = 0; reads < 16; ++reads) {
-            sockaddr_in from{};
-            socklen_t len = sizeof from;
-            const auto got = ::recvfrom(nodes_[static_cast<std::size_t>(node)].fd, buffer,
-                                        sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &len);
-            if (got < 0) {
-                break;
-            }
+        // One datagram per event (epoll is level-triggered: a socket with
+        // more comes again), so no read ends in EAGAIN.
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        const auto got = ::recvfrom(nodes_[static_cast<std::size_t>(node)].fd, buffer,
+                                    sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (got >= 0) {
             on_datagram(node, from, std::string_view(buffer, static_cast<std::size_t>(got)));
         }
     }

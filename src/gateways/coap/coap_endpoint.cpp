@@ -107,9 +107,14 @@ struct coap_endpoint::impl {
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
         // Packets wait in the kernel while the uplink has a backlog (so it
-        // is not starved), until it says it drained.
-        loop = std::make_unique<coap_io_loop>(ioc, ctx.get(), [this] { drain(); }, log,
-                                              [this] { return hold_input(); });
+        // is not starved), until it says it drained; and the loop yields
+        // after each packet while messages wait for the uplink, whose
+        // writes go one per turn of the io_context (else 16 packets per
+        // turn outran one write per turn: every value waited behind a
+        // backlog of hundreds).
+        loop = std::make_unique<coap_io_loop>(
+            ioc, ctx.get(), [this] { drain(); }, log, [this] { return hold_input(); },
+            [this] { return service.broker_backlog() > 0; });
         service.on_write([this](const write_command& w) {
             logic.on_write(w);
             drain();

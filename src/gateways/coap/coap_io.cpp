@@ -77,9 +77,9 @@ libcoap_runtime::~libcoap_runtime()
 
 struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     impl(net::io_context& io, coap_context_t* c, std::function<void()> after,
-         std::shared_ptr<spdlog::logger> l, std::function<bool()> h)
+         std::shared_ptr<spdlog::logger> l, std::function<bool()> h, std::function<bool()> b)
         : ioc(io), fd(io), ctx(c), after_io(std::move(after)), hold(std::move(h)),
-          log(std::move(l))
+          busy(std::move(b)), log(std::move(l))
     {
     }
 
@@ -120,6 +120,9 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
                 arm();
                 return;
             }
+            if (busy && busy()) {
+                break; // let the waiting work run first (below)
+            }
         }
         net::post(ioc, [self = shared_from_this()] {
             if (!self->stopped) {
@@ -133,6 +136,7 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     coap_context_t* ctx;
     std::function<void()> after_io;
     std::function<bool()> hold;
+    std::function<bool()> busy;
     std::shared_ptr<spdlog::logger> log;
     bool stopped = false;
     bool held = false;
@@ -140,9 +144,9 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
 
 coap_io_loop::coap_io_loop(net::io_context& ioc, coap_context_t* ctx,
                            std::function<void()> after_io, std::shared_ptr<spdlog::logger> log,
-                           std::function<bool()> hold)
+                           std::function<bool()> hold, std::function<bool()> busy)
     : impl_(std::make_shared<impl>(ioc, ctx, std::move(after_io), std::move(log),
-                                   std::move(hold)))
+                                   std::move(hold), std::move(busy)))
 {
 }
 

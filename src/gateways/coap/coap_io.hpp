@@ -45,12 +45,15 @@ using session_ptr = std::unique_ptr<coap_session_t, session_deleter>;
 // coap_io_process(ctx, COAP_IO_NO_WAIT) while the fd stays readable,
 // calling after_io() after each round, outside libcoap (the place to send
 // what the handlers decided). A burst yields to other handlers every few
-// rounds. While hold() is true no packet is taken (they wait in the
-// kernel) until resume() is called. No polling.
+// rounds, and after every round while busy() is true (other work of the
+// io_context waits: the broker uplink's writes, one per turn). While
+// hold() is true no packet is taken (they wait in the kernel) until
+// resume() is called. No polling.
 class coap_io_loop {
 public:
     coap_io_loop(boost::asio::io_context& ioc, coap_context_t* ctx, std::function<void()> after_io,
-                 std::shared_ptr<spdlog::logger> log, std::function<bool()> hold = nullptr);
+                 std::shared_ptr<spdlog::logger> log, std::function<bool()> hold = nullptr,
+                 std::function<bool()> busy = nullptr);
     ~coap_io_loop(); // stops
     coap_io_loop(const coap_io_loop&) = delete;
     coap_io_loop& operator=(const coap_io_loop&) = delete;
