@@ -283,7 +283,10 @@ struct coap_endpoint::impl {
         if (it == in_flight.end()) {
             return; // timed out before, or not ours
         }
-        to_release.push_back(std::move(it->second.session));
+        // A node that answered is often asked again at once (discovery:
+        // /.well-known/core, then each resource): its session is kept for
+        // that until the end of drain().
+        (r.answered ? answered_sessions : to_release).push_back(std::move(it->second.session));
         in_flight.erase(it);
         finished.emplace_back(id, std::move(r));
     }
@@ -296,7 +299,6 @@ struct coap_endpoint::impl {
             return;
         }
         logic.flush_refusals();
-        to_release.clear();
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
@@ -309,6 +311,8 @@ struct coap_endpoint::impl {
                 break;
             }
         }
+        to_release.clear();
+        answered_sessions.clear();
         arm_timer();
         arm_retry_timer();
     }
@@ -349,7 +353,10 @@ struct coap_endpoint::impl {
             fail(r.id, "not a usable address");
             return;
         }
-        session_ptr session(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
+        session_ptr session = reuse_session(*dst);
+        if (!session) {
+            session.reset(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
+        }
         if (!session) {
             fail(r.id, "cannot open a client session");
             return;
@@ -389,6 +396,20 @@ struct coap_endpoint::impl {
         }
         log->debug("node '{}': {} /{} sent to {}", r.uid,
                    r.method == coap_method::get ? "GET" : "PUT", r.path, r.address);
+    }
+
+    // A session to `dst` that just got an answer (saves a socket, its
+    // connect, epoll registration and close per request), or null.
+    session_ptr reuse_session(const coap_address_t& dst)
+    {
+        for (auto it = answered_sessions.begin(); it != answered_sessions.end(); ++it) {
+            if (coap_address_equals(coap_session_get_addr_remote(it->get()), &dst)) {
+                auto session = std::move(*it);
+                answered_sessions.erase(it);
+                return session;
+            }
+        }
+        return nullptr;
     }
 
     void arm_timer()
@@ -444,6 +465,7 @@ struct coap_endpoint::impl {
     std::map<std::uint64_t, flight> in_flight;                    // by request id
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
+    std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
     net::steady_timer timer;
     steady::time_point held_since{}; // input held for the uplink since
     bool timer_armed = false;
