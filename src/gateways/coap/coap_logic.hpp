@@ -50,7 +50,7 @@ struct peer {
     std::uint32_t scope_id = 0;
     // The request's message ID: a repeated one from a known node is a
     // retransmission, answered again but not acted on twice.
-    std::optional<std::uint16_t> message_id;
+    std::optional<std::uint16_t> message_id{};
 };
 
 // The answer to a node's POST.
