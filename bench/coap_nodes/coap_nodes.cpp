@@ -8,7 +8,7 @@
 //   - values/s through the gateway with a bounded window of values in flight,
 //   - the gateway's RSS and CPU.
 // Every phase is bounded in time.
-#include "coap_message.hpp"
+#include "support/coap_fleet.hpp"
 #include "latency_histogram.hpp"
 
 #include "common/system.hpp"
@@ -26,7 +26,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <charconv>
 #include <cstdio>
 #include <deque>
@@ -42,8 +44,8 @@ namespace {
 using namespace aiot;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-using bench::coap_message;
-using bench::coap_type;
+using test::coap_message;
+using test::coap_type;
 
 std::uint64_t now_ns()
 {
@@ -70,6 +72,11 @@ struct options {
     std::string broker_bin = AIOT_BROKER_BIN;
     std::vector<std::string> gateway_args;
     std::string log_dir; // empty: a temporary folder, removed at the end
+    bool burst = false;
+    bool non = false;
+    int burst_values = 5;
+    double alive_interval = 8;
+    double burst_timeout = 60;
 };
 
 // VmRSS and VmHWM of a process, in kB.
@@ -356,7 +363,7 @@ void load::on_message(std::string_view text)
 
 void load::send_to_gateway(int node, const coap_message& m)
 {
-    const auto bytes = bench::encode(m);
+    const auto bytes = test::encode(m);
     ::sendto(fds_[node], bytes.data(), bytes.size(), 0,
              reinterpret_cast<const sockaddr*>(&gateway_addr_), sizeof gateway_addr_);
 }
@@ -392,7 +399,7 @@ void load::send_value(int node)
 
 void load::on_datagram(int node, const sockaddr_in& from, std::string_view bytes)
 {
-    const auto m = bench::decode(bytes);
+    const auto m = test::decode(bytes);
     if (!m) {
         return;
     }
@@ -412,7 +419,7 @@ void load::on_datagram(int node, const sockaddr_in& from, std::string_view bytes
         } else {
             r.code = 0x84; // 4.04
         }
-        const auto out = bench::encode(r);
+        const auto out = test::encode(r);
         ::sendto(fds_[node], out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&from),
                  sizeof from);
         return;
@@ -629,6 +636,347 @@ int load::run()
     return announced ? 0 : 2;
 }
 
+
+// /proc/net/snmp Udp: RcvbufErrors (all sockets of the machine).
+long udp_rcvbuf_errors()
+{
+    std::ifstream in("/proc/net/snmp");
+    std::string names;
+    std::string values;
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("Udp: ")) {
+            if (names.empty()) {
+                names = line;
+            } else {
+                values = line;
+                break;
+            }
+        }
+    }
+    std::istringstream n(names);
+    std::istringstream v(values);
+    for (std::string name, value; n >> name && v >> value;) {
+        if (name == "RcvbufErrors") {
+            return std::stol(value);
+        }
+    }
+    return -1;
+}
+
+// The drops counter of the UDP sockets bound to `port` (/proc/net/udp and
+// udp6, as `ss -uam` shows them), summed.
+long udp_socket_drops(std::uint16_t port)
+{
+    long drops = 0;
+    for (const char* file : {"/proc/net/udp", "/proc/net/udp6"}) {
+        std::ifstream in(file);
+        std::string line;
+        std::getline(in, line); // header
+        while (std::getline(in, line)) {
+            std::istringstream fields(line);
+            std::string slot;
+            std::string local;
+            fields >> slot >> local;
+            const auto colon = local.rfind(':');
+            if (colon == std::string::npos ||
+                std::stoul(local.substr(colon + 1), nullptr, 16) != port) {
+                continue;
+            }
+            std::string field;
+            std::string last;
+            while (fields >> field) {
+                last = field;
+            }
+            drops += std::stol(last);
+        }
+    }
+    return drops;
+}
+
+// --burst: every node boots at the same moment (test::coap_fleet), then
+// values and alives flow; a web client watches the broker.
+class burst_load {
+public:
+    explicit burst_load(options o) : o_(std::move(o)) {}
+    int run();
+
+private:
+    bool start_daemons();
+    void on_message(std::string_view text);
+    void report();
+
+    options o_;
+    std::unique_ptr<test::temp_dir> dir_;
+    std::unique_ptr<test::process> broker_;
+    std::unique_ptr<test::process> gateway_;
+    std::uint16_t broker_port_ = 0;
+    std::uint16_t coap_port_ = 0;
+    std::uint16_t node_port_ = 0;
+    std::unique_ptr<test::coap_fleet> fleet_;
+    // Written by the web client's thread (ns on the steady clock, 0: not yet).
+    std::unique_ptr<std::atomic<std::uint64_t>[]> new_at_;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> named_at_;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> seen_at_; // by value seq
+    std::atomic<int> announced_{0};
+    std::atomic<int> named_{0};
+    std::atomic<std::uint64_t> duplicates_{0};
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> client_closed_{false};
+};
+
+bool burst_load::start_daemons()
+{
+    dir_ = std::make_unique<test::temp_dir>();
+    const auto logs = o_.log_dir.empty() ? dir_->path() : std::filesystem::path(o_.log_dir);
+    broker_port_ = test::free_tcp_port();
+    coap_port_ = test::free_udp_port();
+    node_port_ = test::free_udp_port();
+    broker_ = std::make_unique<test::process>(
+        o_.broker_bin,
+        std::vector<std::string>{"--broker-port", std::to_string(broker_port_), "--bind",
+                                 "127.0.0.1", "--key-file", AIOT_TEST_KEY_FILE},
+        logs / "broker.log");
+    if (!broker_->wait_for_tcp_port(broker_port_)) {
+        std::fprintf(stderr, "broker did not start:\n%s\n", broker_->log().c_str());
+        return false;
+    }
+    std::vector<std::string> args{"--broker-host", "127.0.0.1",
+                                  "--broker-port", std::to_string(broker_port_),
+                                  "--key-file",    AIOT_TEST_KEY_FILE,
+                                  "--coap-bind",   "127.0.0.1",
+                                  "--coap-port",   std::to_string(coap_port_),
+                                  "--node-port",   std::to_string(node_port_),
+                                  "--max-nodes",   std::to_string(o_.nodes + 16),
+                                  "--max-time",    "600"};
+    args.insert(args.end(), o_.gateway_args.begin(), o_.gateway_args.end());
+    gateway_ = std::make_unique<test::process>(o_.gateway_bin, args, logs / "gateway.log");
+    if (!gateway_->wait_for_log("connected to broker")) {
+        std::fprintf(stderr, "gateway did not start:\n%s\n", gateway_->log().c_str());
+        return false;
+    }
+    return true;
+}
+
+void burst_load::on_message(std::string_view text)
+{
+    const auto m = nlohmann::json::parse(text, nullptr, false);
+    if (!m.is_object()) {
+        return;
+    }
+    const auto uid = m.value("uid", "");
+    if (!uid.starts_with("bench-")) {
+        return;
+    }
+    int node = -1;
+    std::from_chars(uid.data() + 6, uid.data() + uid.size(), node);
+    if (node < 0 || node >= o_.nodes) {
+        return;
+    }
+    const auto now = test::coap_fleet::now_ns();
+    const auto type = m.value("type", "");
+    std::uint64_t unset = 0;
+    if (type == "new") {
+        if (new_at_[node].compare_exchange_strong(unset, now)) {
+            ++announced_;
+        }
+        return;
+    }
+    if (type != "update") {
+        return;
+    }
+    const auto endpoint = m.value("endpoint", "");
+    if (endpoint == "name") {
+        if (named_at_[node].compare_exchange_strong(unset, now)) {
+            ++named_;
+        }
+    } else if (endpoint == "bench") {
+        const auto data = m.value("data", "");
+        std::uint64_t seq = 0;
+        std::from_chars(data.data(), data.data() + data.size(), seq);
+        if (seq < fleet_->total_values() && !seen_at_[seq].compare_exchange_strong(unset, now)) {
+            ++duplicates_;
+        }
+    }
+}
+
+double percentile(std::vector<double>& v, double p)
+{
+    if (v.empty()) {
+        return -1;
+    }
+    const auto k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+}
+
+int burst_load::run()
+{
+    const auto fds = common::raise_fd_limit();
+    if (fds.after < static_cast<unsigned long>(o_.nodes) + 64) {
+        std::fprintf(stderr, "open file limit %lu is too low for %d nodes\n", fds.after, o_.nodes);
+        return 1;
+    }
+    if (!start_daemons()) {
+        return 1;
+    }
+    test::fleet_config fc;
+    fc.nodes = o_.nodes;
+    fc.base = o_.base;
+    fc.node_port = node_port_;
+    fc.gateway_port = coap_port_;
+    fc.uid_prefix = "bench-";
+    fc.resource = "bench";
+    fc.values_per_node = o_.burst_values;
+    fc.con_values = !o_.non;
+    fc.alive_interval = std::chrono::milliseconds(static_cast<long>(o_.alive_interval * 1000));
+    fleet_ = std::make_unique<test::coap_fleet>(fc);
+    new_at_ = std::make_unique<std::atomic<std::uint64_t>[]>(o_.nodes);
+    named_at_ = std::make_unique<std::atomic<std::uint64_t>[]>(o_.nodes);
+    seen_at_ = std::make_unique<std::atomic<std::uint64_t>[]>(fleet_->total_values());
+    web_client client;
+    if (!client.open(broker_port_)) {
+        std::fprintf(stderr, "web client: cannot connect to the broker's /ws\n");
+        return 1;
+    }
+    if (!fleet_->open()) {
+        std::fprintf(stderr, "%s\n", fleet_->error().c_str());
+        return 1;
+    }
+    std::thread receiver([&] {
+        client.run(stop_, [this](std::string_view text) { on_message(text); });
+        client_closed_ = !stop_;
+    });
+    const long drops0 = udp_socket_drops(coap_port_);
+    const long rcvbuf0 = udp_rcvbuf_errors();
+    const double cpu0 = cpu_seconds(gateway_->pid());
+    const double broker_cpu0 = cpu_seconds(broker_->pid());
+    const double own_cpu0 = cpu_seconds(::getpid());
+    std::printf("burst: %d nodes on %s... port %u, %d %s values each, alives every %.0f s\n",
+                o_.nodes, o_.base.c_str(), node_port_, o_.burst_values, o_.non ? "NON" : "CON",
+                o_.alive_interval);
+    fleet_->boot();
+    const auto start = fleet_->booted_at();
+    const auto limit = start + std::chrono::milliseconds(static_cast<long>(o_.burst_timeout * 1000));
+    std::uint64_t last_sent = 0;
+    steady::time_point all_sent{};
+    long max_rss = 0;
+    auto next_sample = start;
+    while (steady::now() < limit && !client_closed_) {
+        fleet_->poll(1);
+        if (fleet_->values_done() && all_sent == steady::time_point{}) {
+            all_sent = steady::now();
+        }
+        const bool all_seen = named_ == o_.nodes && [&] {
+            for (std::uint64_t s = last_sent; s < fleet_->total_values(); ++s) {
+                if (seen_at_[s] == 0) {
+                    last_sent = s;
+                    return false;
+                }
+            }
+            last_sent = fleet_->total_values();
+            return true;
+        }();
+        if (all_seen && fleet_->values_done()) {
+            break;
+        }
+        // A value is lost after 10 s: no need to wait longer than that.
+        if (all_sent != steady::time_point{} && steady::now() - all_sent > 10s) {
+            break;
+        }
+        if (steady::now() >= next_sample) {
+            next_sample += 100ms;
+            max_rss = std::max(max_rss, memory_kb(gateway_->pid()).first);
+        }
+    }
+    const double wall = seconds_since(start);
+    const double cpu = cpu_seconds(gateway_->pid()) - cpu0;
+    const double broker_cpu = cpu_seconds(broker_->pid()) - broker_cpu0;
+    const double own_cpu = cpu_seconds(::getpid()) - own_cpu0;
+    const long drops = udp_socket_drops(coap_port_) - drops0;
+    const long rcvbuf = udp_rcvbuf_errors() - rcvbuf0;
+    const auto [rss, hwm] = memory_kb(gateway_->pid());
+    stop_ = true;
+    receiver.join();
+
+    const auto t0 = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count());
+    const auto since = [&](std::uint64_t ns) { return static_cast<double>(ns - t0) / 1e9; };
+    std::vector<double> news;
+    std::vector<double> names;
+    for (int i = 0; i < o_.nodes; ++i) {
+        if (new_at_[i]) {
+            news.push_back(since(new_at_[i]));
+        }
+        if (named_at_[i]) {
+            names.push_back(since(named_at_[i]));
+        }
+    }
+    std::sort(news.begin(), news.end());
+    std::sort(names.begin(), names.end());
+    const auto at_fraction = [&](const std::vector<double>& v, double f) {
+        const auto need = static_cast<std::size_t>(std::ceil(f * o_.nodes));
+        return v.size() >= need && need > 0 ? v[need - 1] : -1.0;
+    };
+    std::printf("new seen by the web client: 50%% %.3f s, 90%% %.3f s, 100%% %.3f s (%zu of %d)\n",
+                at_fraction(news, 0.5), at_fraction(news, 0.9), at_fraction(news, 1.0),
+                news.size(), o_.nodes);
+    const double registered = names.size() == static_cast<std::size_t>(o_.nodes) ? names.back() : 1e9;
+    std::printf("discovery (name seen): 50%% %.3f s, 100%% %.3f s (%zu of %d)\n",
+                at_fraction(names, 0.5), at_fraction(names, 1.0), names.size(), o_.nodes);
+    const auto& st = fleet_->stats();
+    std::printf("retransmissions: %llu resets, %llu alives (of %llu), %llu values; %llu CONs "
+                "given up; %llu error answers; %llu discovery requests answered\n",
+                static_cast<unsigned long long>(st.reset_retransmissions),
+                static_cast<unsigned long long>(st.alive_retransmissions),
+                static_cast<unsigned long long>(st.alives),
+                static_cast<unsigned long long>(st.value_retransmissions),
+                static_cast<unsigned long long>(st.given_up),
+                static_cast<unsigned long long>(st.error_answers),
+                static_cast<unsigned long long>(st.discovery_requests));
+    std::vector<double> during;
+    std::vector<double> after;
+    std::uint64_t lost = 0;
+    std::uint64_t late = 0;
+    std::uint64_t sent = 0;
+    for (std::uint64_t s = 0; s < fleet_->total_values(); ++s) {
+        const auto at = fleet_->sent_at(s);
+        if (at == 0) {
+            continue;
+        }
+        ++sent;
+        const auto seen = seen_at_[s].load();
+        if (seen == 0 || seen - at > 10'000'000'000ull) {
+            ++lost;
+            late += seen != 0;
+            continue;
+        }
+        const double ms = static_cast<double>(seen - at) / 1e6;
+        (since(at) < registered ? during : after).push_back(ms);
+    }
+    std::printf("values: %llu of %llu sent, %llu lost (%.3f%%; %llu of them late, > 10 s), %llu "
+                "duplicates seen\n",
+                static_cast<unsigned long long>(sent),
+                static_cast<unsigned long long>(fleet_->total_values()),
+                static_cast<unsigned long long>(lost),
+                sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(sent) : 0.0,
+                static_cast<unsigned long long>(late),
+                static_cast<unsigned long long>(duplicates_.load()));
+    std::printf("latency during registration: p50 %.1f ms, p99 %.1f ms (%zu values); after: p50 "
+                "%.1f ms, p99 %.1f ms (%zu values)\n",
+                percentile(during, 0.5), percentile(during, 0.99), during.size(),
+                percentile(after, 0.5), percentile(after, 0.99), after.size());
+    std::printf("gateway: CPU %.0f%% of %.1f s, RSS %ld kB (peak sampled %ld kB, VmHWM %ld kB); "
+                "broker CPU %.0f%%; this tool %.0f%%\n",
+                100 * cpu / wall, wall, rss, max_rss, hwm, 100 * broker_cpu / wall,
+                100 * own_cpu / wall);
+    std::printf("kernel: gateway socket drops %ld, Udp RcvbufErrors %ld; web client %s\n", drops,
+                rcvbuf, client_closed_ ? "CLOSED by the broker" : "kept");
+    gateway_->terminate();
+    broker_->terminate();
+    const bool ok = names.size() == static_cast<std::size_t>(o_.nodes) && !client_closed_;
+    return ok ? 0 : 2;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -654,6 +1002,18 @@ int main(int argc, char** argv)
     app.add_option("--gateway-arg", o.gateway_args, "Extra gateway argument (repeatable)")
         ->allow_extra_args(false);
     app.add_option("--log-dir", o.log_dir, "Keep the broker and gateway logs in this folder");
+    app.add_flag("--burst", o.burst,
+                 "Every node boots at the same moment (no window), then values and alives flow");
+    app.add_flag("--non", o.non, "--burst: values as NON (CON by default)");
+    app.add_option("--burst-values", o.burst_values, "--burst: values per node, 1 s apart")
+        ->check(CLI::Range(0, 1000));
+    app.add_option("--alive-interval", o.alive_interval, "--burst: seconds between alives")
+        ->check(CLI::Range(1.0, 600.0));
+    app.add_option("--burst-timeout", o.burst_timeout, "--burst: seconds the run takes at most")
+        ->check(CLI::Range(1.0, 600.0));
     CLI11_PARSE(app, argc, argv);
+    if (o.burst) {
+        return burst_load(std::move(o)).run();
+    }
     return load(std::move(o)).run();
 }

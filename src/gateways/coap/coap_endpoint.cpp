@@ -10,6 +10,8 @@
 
 #include <net/if.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 
@@ -67,7 +69,8 @@ struct coap_endpoint::impl {
           service(s),
           log(l ? std::move(l) : common::get_logger("gw.coap")),
           logic(config.logic, log),
-          timer(io)
+          timer(io),
+          retry_timer(io)
     {
         if (!config.interface.empty()) {
             interface_index = ::if_nametoindex(config.interface.c_str());
@@ -93,18 +96,25 @@ struct coap_endpoint::impl {
         coap_context_set_session_timeout(ctx.get(), config.session_timeout_s);
         coap_register_response_handler(ctx.get(), &impl::response_handler);
         coap_register_nack_handler(ctx.get(), &impl::nack_handler);
+        const auto before = udp_sockets();
         const auto* endpoint = coap_new_endpoint(ctx.get(), &*where, COAP_PROTO_UDP);
         if (!endpoint) {
             throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
                                                  config.bind_address, config.port));
         }
         bound = coap_endpoint_str(endpoint); // "127.0.0.1:5683 UDP": the port bound
+        size_receive_buffer(before);
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
         // Packets wait in the kernel while the uplink has a backlog (so it
-        // is not starved), until it says it drained.
-        loop = std::make_unique<coap_io_loop>(ioc, ctx.get(), [this] { drain(); }, log,
-                                              [this] { return hold_input(); });
+        // is not starved), until it says it drained; and the loop yields
+        // after each packet while messages wait for the uplink, whose
+        // writes go one per turn of the io_context (else 16 packets per
+        // turn outran one write per turn: every value waited behind a
+        // backlog of hundreds).
+        loop = std::make_unique<coap_io_loop>(
+            ioc, ctx.get(), [this] { drain(); }, log, [this] { return hold_input(); },
+            [this] { return service.broker_backlog() > 0; });
         service.on_write([this](const write_command& w) {
             logic.on_write(w);
             drain();
@@ -120,6 +130,38 @@ struct coap_endpoint::impl {
         service.on_node_expired(nullptr);
         service.on_broker_drained(nullptr);
         coap_set_app_data(ctx.get(), nullptr); // no handler reaches us from here on
+    }
+
+    // A burst of nodes booting at once (a power cut) sends thousands of
+    // datagrams in the same millisecond: the default buffer (about 200 of
+    // them) dropped most, and the nodes' retransmissions came seconds later.
+    void size_receive_buffer(const std::vector<int>& before)
+    {
+        if (config.receive_buffer <= 0) {
+            return;
+        }
+        std::vector<int> opened;
+        const auto after = udp_sockets();
+        std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                            std::back_inserter(opened));
+        if (opened.size() != 1) {
+            log->warn("UDP receive buffer not set: libcoap's socket not found ({} new UDP "
+                      "sockets)",
+                      opened.size());
+            return;
+        }
+        const auto r = set_receive_buffer(opened.front(), config.receive_buffer);
+        if (!r.error.empty()) {
+            log->warn("UDP receive buffer: {}", r.error);
+        } else if (r.granted / 2 < config.receive_buffer) { // the kernel doubles what it grants
+            log->warn("UDP receive buffer: asked for {} bytes, the kernel granted {} (raise "
+                      "net.core.rmem_max, or run with CAP_NET_ADMIN): a burst of nodes may be "
+                      "dropped and wait for their retransmissions",
+                      config.receive_buffer, r.granted);
+        } else {
+            log->info("UDP receive buffer: {} bytes granted ({} asked, {})", r.granted,
+                      config.receive_buffer, r.forced ? "SO_RCVBUFFORCE" : "SO_RCVBUF");
+        }
     }
 
     // True while the broker uplink has a backlog.
@@ -164,6 +206,7 @@ struct coap_endpoint::impl {
             stopped = true;
             loop->stop();
             timer.cancel();
+            retry_timer.cancel();
         }
     }
 
@@ -215,7 +258,8 @@ struct coap_endpoint::impl {
     void handle_post(bool alive, coap_session_t* s, const coap_pdu_t* req, coap_pdu_t* resp)
     {
         const auto* remote = coap_session_get_addr_remote(s);
-        const peer from{address_text(*remote), address_scope(*remote)};
+        const peer from{address_text(*remote), address_scope(*remote),
+                        static_cast<std::uint16_t>(coap_pdu_get_mid(req))};
         coap_reply reply;
         coap_opt_iterator_t options;
         if (coap_check_option(req, COAP_OPTION_BLOCK1, &options)) {
@@ -239,7 +283,10 @@ struct coap_endpoint::impl {
         if (it == in_flight.end()) {
             return; // timed out before, or not ours
         }
-        to_release.push_back(std::move(it->second.session));
+        // A node that answered is often asked again at once (discovery:
+        // /.well-known/core, then each resource): its session is kept for
+        // that until the end of drain().
+        (r.answered ? answered_sessions : to_release).push_back(std::move(it->second.session));
         in_flight.erase(it);
         finished.emplace_back(id, std::move(r));
     }
@@ -252,7 +299,6 @@ struct coap_endpoint::impl {
             return;
         }
         logic.flush_refusals();
-        to_release.clear();
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
@@ -265,7 +311,30 @@ struct coap_endpoint::impl {
                 break;
             }
         }
+        to_release.clear();
+        answered_sessions.clear();
         arm_timer();
+        arm_retry_timer();
+    }
+
+    // Failed discoveries tried again: the logic says when.
+    void arm_retry_timer()
+    {
+        const auto next = logic.next_retry();
+        if (!next || stopped || (retry_armed && retry_at <= *next)) {
+            return;
+        }
+        retry_armed = true;
+        retry_at = *next;
+        retry_timer.expires_at(*next);
+        retry_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) {
+                return; // re-armed or stopped
+            }
+            retry_armed = false;
+            logic.on_retry_timer();
+            drain();
+        });
     }
 
     void fail(std::uint64_t id, std::string why)
@@ -284,7 +353,10 @@ struct coap_endpoint::impl {
             fail(r.id, "not a usable address");
             return;
         }
-        session_ptr session(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
+        session_ptr session = reuse_session(*dst);
+        if (!session) {
+            session.reset(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
+        }
         if (!session) {
             fail(r.id, "cannot open a client session");
             return;
@@ -324,6 +396,20 @@ struct coap_endpoint::impl {
         }
         log->debug("node '{}': {} /{} sent to {}", r.uid,
                    r.method == coap_method::get ? "GET" : "PUT", r.path, r.address);
+    }
+
+    // A session to `dst` that just got an answer (saves a socket, its
+    // connect, epoll registration and close per request), or null.
+    session_ptr reuse_session(const coap_address_t& dst)
+    {
+        for (auto it = answered_sessions.begin(); it != answered_sessions.end(); ++it) {
+            if (coap_address_equals(coap_session_get_addr_remote(it->get()), &dst)) {
+                auto session = std::move(*it);
+                answered_sessions.erase(it);
+                return session;
+            }
+        }
+        return nullptr;
     }
 
     void arm_timer()
@@ -379,10 +465,14 @@ struct coap_endpoint::impl {
     std::map<std::uint64_t, flight> in_flight;                    // by request id
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
+    std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
     net::steady_timer timer;
     steady::time_point held_since{}; // input held for the uplink since
     bool timer_armed = false;
     steady::time_point timer_at{};
+    net::steady_timer retry_timer;
+    bool retry_armed = false;
+    steady::time_point retry_at{};
     bool stopped = false;
 };
 

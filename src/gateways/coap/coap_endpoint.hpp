@@ -27,6 +27,10 @@ struct coap_config {
     unsigned max_idle_sessions = 64;                  // peers libcoap remembers
     unsigned session_timeout_s = 60;                  // ... and for how long
     std::size_t max_broker_backlog = 512; // messages for the broker before packets wait
+    // Receive buffer of the nodes' socket, in bytes (0: the system's
+    // default). A burst of nodes booting at once must fit: a small CoAP
+    // datagram takes about 1 kB of it.
+    int receive_buffer = 8 << 20;
 };
 
 class coap_endpoint final : public gateway_adapter {

@@ -11,7 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 namespace aiot::gw::coap {
@@ -74,9 +77,9 @@ libcoap_runtime::~libcoap_runtime()
 
 struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     impl(net::io_context& io, coap_context_t* c, std::function<void()> after,
-         std::shared_ptr<spdlog::logger> l, std::function<bool()> h)
+         std::shared_ptr<spdlog::logger> l, std::function<bool()> h, std::function<bool()> b)
         : ioc(io), fd(io), ctx(c), after_io(std::move(after)), hold(std::move(h)),
-          log(std::move(l))
+          busy(std::move(b)), log(std::move(l))
     {
     }
 
@@ -117,6 +120,9 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
                 arm();
                 return;
             }
+            if (busy && busy()) {
+                break; // let the waiting work run first (below)
+            }
         }
         net::post(ioc, [self = shared_from_this()] {
             if (!self->stopped) {
@@ -130,6 +136,7 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
     coap_context_t* ctx;
     std::function<void()> after_io;
     std::function<bool()> hold;
+    std::function<bool()> busy;
     std::shared_ptr<spdlog::logger> log;
     bool stopped = false;
     bool held = false;
@@ -137,9 +144,9 @@ struct coap_io_loop::impl : std::enable_shared_from_this<impl> {
 
 coap_io_loop::coap_io_loop(net::io_context& ioc, coap_context_t* ctx,
                            std::function<void()> after_io, std::shared_ptr<spdlog::logger> log,
-                           std::function<bool()> hold)
+                           std::function<bool()> hold, std::function<bool()> busy)
     : impl_(std::make_shared<impl>(ioc, ctx, std::move(after_io), std::move(log),
-                                   std::move(hold)))
+                                   std::move(hold), std::move(busy)))
 {
 }
 
@@ -252,6 +259,44 @@ std::string check_udp_port_free(const coap_address_t& a)
     }
     ::close(fd);
     return error;
+}
+
+std::vector<int> udp_sockets()
+{
+    std::vector<int> fds;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        int fd = -1;
+        const auto name = entry.path().filename().string();
+        if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{}) {
+            continue;
+        }
+        int type = 0;
+        socklen_t len = sizeof type;
+        sockaddr_storage local{};
+        socklen_t local_len = sizeof local;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
+            (local.ss_family == AF_INET || local.ss_family == AF_INET6)) {
+            fds.push_back(fd);
+        }
+    }
+    std::sort(fds.begin(), fds.end());
+    return fds;
+}
+
+receive_buffer set_receive_buffer(int fd, int bytes)
+{
+    receive_buffer r;
+    r.forced = ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0;
+    if (!r.forced) {
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
+    socklen_t len = sizeof r.granted;
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &r.granted, &len) != 0) {
+        r.error = std::strerror(errno);
+    }
+    return r;
 }
 
 bool is_link_local(const coap_address_t& a)

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace aiot::gw::coap {
 
@@ -44,12 +45,15 @@ using session_ptr = std::unique_ptr<coap_session_t, session_deleter>;
 // coap_io_process(ctx, COAP_IO_NO_WAIT) while the fd stays readable,
 // calling after_io() after each round, outside libcoap (the place to send
 // what the handlers decided). A burst yields to other handlers every few
-// rounds. While hold() is true no packet is taken (they wait in the
-// kernel) until resume() is called. No polling.
+// rounds, and after every round while busy() is true (other work of the
+// io_context waits: the broker uplink's writes, one per turn). While
+// hold() is true no packet is taken (they wait in the kernel) until
+// resume() is called. No polling.
 class coap_io_loop {
 public:
     coap_io_loop(boost::asio::io_context& ioc, coap_context_t* ctx, std::function<void()> after_io,
-                 std::shared_ptr<spdlog::logger> log, std::function<bool()> hold = nullptr);
+                 std::shared_ptr<spdlog::logger> log, std::function<bool()> hold = nullptr,
+                 std::function<bool()> busy = nullptr);
     ~coap_io_loop(); // stops
     coap_io_loop(const coap_io_loop&) = delete;
     coap_io_loop& operator=(const coap_io_loop&) = delete;
@@ -93,6 +97,21 @@ std::optional<coap_address_t> resolve_address(const std::string& host, std::uint
 // use does not make coap_new_endpoint fail. Call this first: it binds a
 // plain socket for a moment and returns the error text, or empty if free.
 std::string check_udp_port_free(const coap_address_t& a);
+
+// The process's UDP sockets (file descriptors), to find the one libcoap
+// opens for an endpoint (it does not expose it): those after minus before.
+std::vector<int> udp_sockets();
+
+// Asks for a receive buffer of `bytes` on a socket: SO_RCVBUFFORCE first
+// (allowed with CAP_NET_ADMIN, beyond net.core.rmem_max), else SO_RCVBUF
+// (capped by rmem_max). Returns what the kernel granted (getsockopt: the
+// kernel doubles the request for its bookkeeping) and how.
+struct receive_buffer {
+    int granted = 0;   // bytes, as getsockopt reports them
+    bool forced = false; // SO_RCVBUFFORCE took it
+    std::string error; // empty if getsockopt worked
+};
+receive_buffer set_receive_buffer(int fd, int bytes);
 
 // Whether an IPv6 text address is link-local (fe80::/10).
 bool is_link_local(const coap_address_t& a);

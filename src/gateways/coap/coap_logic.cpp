@@ -43,6 +43,7 @@ coap_logic::coap_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
       log_(log ? std::move(log) : common::get_logger("gw.coap")),
       table_(config.max_nodes, config.max_nodes_per_address),
       queue_(config.queue),
+      retries_(config.retry),
       clock_(clock ? std::move(clock) : std::function<time_point()>(std::chrono::steady_clock::now))
 {
 }
@@ -100,6 +101,17 @@ void coap_logic::flush_refusals()
     }
 }
 
+bool coap_logic::repeated(std::string_view what, const coap_node* n, const peer& from)
+{
+    if (!from.message_id || !table_.repeated(n->uid, *from.message_id)) {
+        return false;
+    }
+    log_->debug("{} from {} (node '{}'): message ID {} again, a retransmission: answered, not "
+                "acted on twice",
+                what, from.address, n->uid, *from.message_id);
+    return true;
+}
+
 std::optional<coap_reply> coap_logic::check_size(std::string_view what, std::string_view payload,
                                                  const peer& from)
 {
@@ -122,7 +134,14 @@ coap_reply coap_logic::on_alive(std::string_view payload, const peer& from)
                       fmt::format("{} in '{}'", parsed.error, printable(payload)));
     }
     const auto& uid = parsed.value->uid;
+    if (const auto* known = table_.find(uid);
+        known && known->address == from.address && repeated("POST /alive", known, from)) {
+        return {code::changed, received(payload)};
+    }
     const auto out = table_.alive(uid, parsed.value->reset, from.address, from.scope_id);
+    if (out.action == alive_action::created && from.message_id) {
+        table_.repeated(uid, *from.message_id);
+    }
     switch (out.action) {
     case alive_action::refused:
         return refuse("POST /alive", from, code::unavailable,
@@ -189,6 +208,7 @@ void coap_logic::apply(const std::string& uid, const alive_outcome& out, const p
                  }
                  table_.forget(uid);
                  queue_.drop_all(uid);
+                 retries_.reset(uid);
                  return refuse("POST /alive", from,
                                st == registry_status::too_many_nodes ? code::unavailable
                                                                       : code::bad_request,
@@ -213,6 +233,7 @@ void coap_logic::apply(const std::string& uid, const alive_outcome& out, const p
         break;
     }
     if (out.discover) {
+        retries_.reset(uid); // an alive or a reset starts afresh
         start_discovery(*table_.find(uid));
     }
 }
@@ -231,6 +252,9 @@ coap_reply coap_logic::on_server(std::string_view payload, const peer& from)
     if (!n) {
         return refuse("POST /server", from, code::not_found,
                       "unknown node address (no alive from it yet)");
+    }
+    if (repeated("POST /server", n, from)) {
+        return {code::changed, received(payload)};
     }
     const auto& [name, raw] = *parsed.value;
     emit(node_event::changed(n->uid, std::string(name), valid_value(n->uid, name, raw, *log_)),
@@ -262,8 +286,38 @@ void coap_logic::start_discovery(const coap_node& n)
     const auto generation = r.generation;
     if (!queue_.push(std::move(r))) {
         table_.discovery_failed(n.uid, generation);
-        log_->warn("node '{}': too many requests waiting; discovery put off to its next alive",
-                   n.uid);
+        discovery_failed(n.uid, n.address, "too many requests waiting");
+    }
+}
+
+void coap_logic::discovery_failed(const std::string& uid, const std::string& address,
+                                  const std::string& why)
+{
+    const auto next = retries_.failed(uid, clock_());
+    if (!next) {
+        log_->warn("node '{}' at {}: discovery failed ({}); no retry left, tried again at its "
+                   "next alive",
+                   uid, address, why);
+    } else if (next->retry == 1) {
+        log_->warn("node '{}' at {}: discovery failed ({}); retrying in {} ms, then with "
+                   "backoff (at most {} times before its next alive)",
+                   uid, address, why, next->delay.count(), retries_.limits().max_retries);
+    } else {
+        log_->debug("node '{}' at {}: discovery failed ({}); retry {} in {} ms", uid, address,
+                    why, next->retry, next->delay.count());
+    }
+}
+
+void coap_logic::on_retry_timer()
+{
+    for (const auto& uid : retries_.take_due(clock_())) {
+        const auto* n = table_.find(uid);
+        if (!n || n->discovery != discovery_state::failed) {
+            retries_.reset(uid); // gone, or started again meanwhile
+            continue;
+        }
+        log_->debug("node '{}' at {}: trying its discovery again", uid, n->address);
+        start_discovery(*n);
     }
 }
 
@@ -329,7 +383,7 @@ void coap_logic::on_probe(const coap_request& req, const coap_result& r)
         table_.cancel_move(req.uid);
         return;
     }
-    peer from{n->pending_address, n->pending_scope};
+    peer from{n->pending_address, n->pending_scope, std::nullopt};
     log_->info("node '{}': old address {} does not answer ({}); moving it to {}", req.uid,
                req.address, r.error, from.address);
     apply(req.uid, table_.confirm_move(req.uid), from);
@@ -343,9 +397,8 @@ void coap_logic::on_well_known(const coap_request& req, const coap_result& r)
     }
     if (!r.answered || r.code != code::content) {
         table_.discovery_failed(req.uid, req.generation);
-        log_->warn("node '{}' at {}: discovery failed (GET /.well-known/core: {}); retried at "
-                   "its next alive",
-                   req.uid, req.address, r.answered ? code_text(r.code) : r.error);
+        discovery_failed(req.uid, req.address,
+                         "GET /.well-known/core: " + (r.answered ? code_text(r.code) : r.error));
         return;
     }
     const auto list = parse_link_format(r.payload);
@@ -417,11 +470,12 @@ void coap_logic::discovery_ended(const std::string& uid, discovery_state state)
 {
     const auto* n = table_.find(uid);
     if (state == discovery_state::done) {
+        retries_.reset(uid);
         log_->info("node '{}': discovery done, {} resource(s)", uid, n->found);
     } else {
-        log_->warn("node '{}': discovery incomplete ({} resource(s) read, some did not answer); "
-                   "retried at its next alive",
-                   uid, n->found);
+        discovery_failed(uid, n->address,
+                         fmt::format("incomplete: {} resource(s) read, some did not answer",
+                                     n->found));
     }
 }
 
@@ -442,6 +496,7 @@ void coap_logic::on_write_result(const coap_request& req, const coap_result& r)
 
 void coap_logic::on_node_expired(const std::string& uid)
 {
+    retries_.reset(uid);
     if (table_.forget(uid)) {
         queue_.drop_all(uid);
         log_->info("node '{}' forgotten", uid);

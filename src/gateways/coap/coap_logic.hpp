@@ -11,6 +11,7 @@
 #include "gateways/core/fwd.hpp"
 #include "gateways/core/gateway_core.hpp"
 #include "gateways/core/node_event.hpp"
+#include "gateways/coap/discovery_retry.hpp"
 #include "gateways/coap/node_table.hpp"
 #include "gateways/coap/request_queue.hpp"
 
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,9 @@ std::string code_text(std::uint8_t code);
 struct peer {
     std::string address; // no port; IPv4-mapped IPv6 written as IPv4
     std::uint32_t scope_id = 0;
+    // The request's message ID: a repeated one from a known node is a
+    // retransmission, answered again but not acted on twice.
+    std::optional<std::uint16_t> message_id{};
 };
 
 // The answer to a node's POST.
@@ -68,12 +73,14 @@ struct logic_config {
     std::size_t max_payload = 1024;  // bytes of a POST /alive, /server or a write
     std::size_t max_resources = 64;  // paths read in one discovery
     queue_limits queue{};
+    retry_limits retry{}; // failed discoveries tried again before the next alive
 };
 
 class coap_logic {
 public:
     // `clock` (steady_clock::now if empty) times the aggregation of refusal
-    // warnings: per source address, 3 logged per 10 s, the rest summed up.
+    // warnings (per source address, 3 logged per 10 s, the rest summed up)
+    // and the retries of failed discoveries.
     coap_logic(logic_config config, std::shared_ptr<spdlog::logger> log,
                std::function<time_point()> clock = {});
 
@@ -89,6 +96,11 @@ public:
     // Logs the summaries of refusals not logged one by one (at most once a
     // second; the endpoint calls it after each batch of packets).
     void flush_refusals();
+
+    // When on_retry_timer() has discoveries to start (nullopt: none now).
+    std::optional<time_point> next_retry() const { return retries_.next_due(); }
+    // Starts the failed discoveries that are due (then take_requests()).
+    void on_retry_timer();
 
     // Requests to send now (ids set).
     std::vector<coap_request> take_requests() { return queue_.take_ready(); }
@@ -113,8 +125,13 @@ private:
     // refusal by the cache comes through applied()).
     void apply(const std::string& uid, const alive_outcome& out, const peer& from);
     void discovery_ended(const std::string& uid, discovery_state state);
+    // The node's discovery failed (why: for the log): schedules a retry.
+    void discovery_failed(const std::string& uid, const std::string& address,
+                          const std::string& why);
     coap_reply refuse(std::string_view what, const peer& from, std::uint8_t code,
                       std::string reason);
+    // A retransmission of a post already handled (logged at debug).
+    bool repeated(std::string_view what, const coap_node* n, const peer& from);
     std::optional<coap_reply> check_size(std::string_view what, std::string_view payload,
                                          const peer& from);
 
@@ -129,6 +146,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     node_table table_;
     request_queue queue_;
+    discovery_retry retries_;
     std::function<time_point()> clock_;
     common::refusal_log refusals_;
     time_point next_summary_{};

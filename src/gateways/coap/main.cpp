@@ -40,6 +40,10 @@ int main(int argc, char** argv)
     app.add_option("--coap-sessions", coap.max_idle_sessions,
                    "Idle peer sessions libcoap keeps (each packet costs a scan of them)")
         ->check(CLI::Range(1, 100000));
+    app.add_option("--coap-receive-buffer", coap.receive_buffer,
+                   "Receive buffer of the nodes' UDP socket in bytes, for bursts of nodes "
+                   "booting at once (0: the system's default)")
+        ->check(CLI::Range(0, 1 << 30));
     if (const auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }

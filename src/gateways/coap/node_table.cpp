@@ -186,6 +186,23 @@ std::optional<discovery_state> node_table::discovery_failed(std::string_view uid
     return n->discovery;
 }
 
+bool node_table::repeated(std::string_view uid, std::uint16_t mid)
+{
+    const auto it = nodes_.find(uid);
+    if (it == nodes_.end()) {
+        return false;
+    }
+    auto& n = it->second;
+    const auto end = n.recent_mids.begin() + n.mids;
+    if (std::find(n.recent_mids.begin(), end, mid) != end) {
+        return true;
+    }
+    n.recent_mids[n.next_mid_slot] = mid;
+    n.next_mid_slot = static_cast<std::uint8_t>((n.next_mid_slot + 1) % n.recent_mids.size());
+    n.mids = static_cast<std::uint8_t>(std::min<std::size_t>(n.mids + 1u, n.recent_mids.size()));
+    return false;
+}
+
 bool node_table::forget(std::string_view uid)
 {
     const auto it = nodes_.find(uid);

@@ -15,6 +15,7 @@
 // probes it: move_pending, then confirm_move or cancel_move); an expired
 // node is forgotten, and its uid is free again. An address holds at most
 // max_per_address nodes (the live one and uids it used before a reboot).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -38,6 +39,10 @@ struct coap_node {
     bool lost = false;            // a resource read got no answer
     std::string pending_address;  // where a reset came from, while the old address is probed
     std::uint32_t pending_scope = 0;
+    // Message IDs of its last posts, to recognise a retransmission.
+    std::array<std::uint16_t, 8> recent_mids{};
+    std::uint8_t mids = 0; // how many of recent_mids are set
+    std::uint8_t next_mid_slot = 0;
 };
 
 enum class alive_action {
@@ -87,6 +92,11 @@ public:
     alive_outcome confirm_move(std::string_view uid);
     // The old address answered: the pending move is dropped.
     void cancel_move(std::string_view uid);
+
+    // Whether the node posted message ID `mid` among its last few posts
+    // (a CON retransmitted because our answer came late, RFC 7252 4.5);
+    // records it if not. False for an unknown uid.
+    bool repeated(std::string_view uid, std::uint16_t mid);
 
     bool forget(std::string_view uid);
 

@@ -475,3 +475,93 @@ TEST_F(coap_logic_test, refusals_are_logged_three_per_address_and_interval_then_
     alive("garbage", node_a);
     EXPECT_EQ(count_in_log("warning POST /alive from 127.0.0.2 refused"), 4u) << log();
 }
+
+// Issue 16: a node whose discovery failed (its CoAP server not up yet when
+// it posted its first alive) was shown without resources until its next
+// alive, up to 30 s later.
+TEST_F(coap_logic_test, failed_discovery_is_retried_with_backoff_before_the_next_alive)
+{
+    const auto wk = new_node("n1", node_a);
+    result(wk.id, {false, 0, {}, "unreachable (ICMP)"});
+    EXPECT_NE(log().find("node 'n1' at 127.0.0.2: discovery failed (GET /.well-known/core: "
+                         "unreachable (ICMP)); retrying in 500 ms"),
+              std::string::npos)
+        << log();
+    EXPECT_EQ(logic_.next_retry(), now_ + std::chrono::milliseconds(500));
+    logic_.on_retry_timer(); // too early
+    EXPECT_TRUE(logic_.take_requests().empty());
+
+    // The first retry fails too: the next comes 750 ms later.
+    now_ += std::chrono::milliseconds(500);
+    logic_.on_retry_timer();
+    auto requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].path, ".well-known/core");
+    result(requests[0].id, {false, 0, {}, "unreachable (ICMP)"});
+    EXPECT_EQ(logic_.next_retry(), now_ + std::chrono::milliseconds(750));
+
+    // The second one finds the node's server up: discovered, no more retries.
+    now_ += std::chrono::milliseconds(750);
+    logic_.on_retry_timer();
+    requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    result(requests[0].id, answer(code::content, "</name>"));
+    requests = logic_.take_requests();
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].path, "name");
+    result(requests[0].id, answer(code::content, "retried"));
+    EXPECT_EQ(sent(), std::vector<json>{update("n1", "name", "retried")});
+    EXPECT_EQ(logic_.nodes().find("n1")->discovery, discovery_state::done);
+    EXPECT_FALSE(logic_.next_retry());
+}
+
+TEST_F(coap_logic_test, an_alive_takes_over_from_a_pending_retry_and_expiry_drops_it)
+{
+    const auto wk = new_node("n1", node_a);
+    result(wk.id, no_answer());
+    ASSERT_TRUE(logic_.next_retry());
+    alive("alive:n1", node_a); // discovers at once: the retry is dropped
+    EXPECT_EQ(logic_.take_requests().size(), 1u);
+    EXPECT_FALSE(logic_.next_retry());
+
+    const auto wk2 = new_node("n2", node_b);
+    result(wk2.id, no_answer());
+    ASSERT_TRUE(logic_.next_retry());
+    core_.node_removed("n2");
+    logic_.on_node_expired("n2");
+    EXPECT_FALSE(logic_.next_retry());
+    now_ += std::chrono::seconds(1);
+    logic_.on_retry_timer();
+    EXPECT_TRUE(logic_.take_requests().empty());
+}
+
+// Issue 16: under a burst our answers came after the nodes' ACK_TIMEOUT;
+// each retransmitted reset reset the node again (a `reset` to every client,
+// a fresh discovery) and each retransmitted value was sent twice.
+TEST_F(coap_logic_test, a_retransmitted_post_is_answered_but_not_acted_on_twice)
+{
+    const peer first{"127.0.0.2", 0, 100};
+    EXPECT_EQ(alive("reset:n1", first).code, code::changed);
+    EXPECT_EQ(logic_.take_requests().size(), 1u);
+    sent();
+    const auto again = alive("reset:n1", first);
+    EXPECT_EQ(again.code, code::changed);
+    EXPECT_EQ(again.payload, "Received 'reset:n1'");
+    EXPECT_TRUE(sent().empty());
+    EXPECT_TRUE(logic_.take_requests().empty());
+
+    EXPECT_EQ(server("temperature:21", {"127.0.0.2", 0, 101}).code, code::changed);
+    EXPECT_EQ(sent().size(), 1u);
+    EXPECT_EQ(server("temperature:21", {"127.0.0.2", 0, 101}).code, code::changed);
+    EXPECT_TRUE(sent().empty());
+    // A new message ID is a new value, even with the same text.
+    EXPECT_EQ(server("temperature:21", {"127.0.0.2", 0, 102}).code, code::changed);
+    EXPECT_EQ(sent().size(), 1u);
+    // The same ID from another node is that node's own message.
+    alive("alive:n2", {"127.0.0.3", 0, 7});
+    sent();
+    EXPECT_EQ(server("temperature:5", {"127.0.0.3", 0, 101}).code, code::changed);
+    EXPECT_EQ(sent().size(), 1u);
+    EXPECT_NE(log().find("POST /server from 127.0.0.2 (node 'n1'): message ID 101 again"),
+              std::string::npos);
+}

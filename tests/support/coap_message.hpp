@@ -1,5 +1,5 @@
 #pragma once
-// Just enough CoAP (RFC 7252) for the load tool's simulated nodes: encode
+// Just enough CoAP (RFC 7252) for simulated nodes (tests, load tools): encode
 // a request or response with Uri-Path options and a payload, and decode
 // what the gateway sends. The gateway itself uses libcoap.
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace aiot::bench {
+namespace aiot::test {
 
 enum class coap_type : std::uint8_t { con = 0, non = 1, ack = 2, rst = 3 };
 
@@ -27,4 +27,4 @@ struct coap_message {
 std::string encode(const coap_message& m);
 std::optional<coap_message> decode(std::string_view bytes);
 
-} // namespace aiot::bench
+} // namespace aiot::test

@@ -1,6 +1,6 @@
 #include "coap_message.hpp"
 
-namespace aiot::bench {
+namespace aiot::test {
 
 namespace {
 
@@ -110,4 +110,4 @@ std::optional<coap_message> decode(std::string_view bytes)
     return m;
 }
 
-} // namespace aiot::bench
+} // namespace aiot::test
