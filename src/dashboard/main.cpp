@@ -40,17 +40,17 @@ int main(int argc, char** argv)
         ->check(CLI::Range(1, 3600));
     std::string history_db;
     bool no_history = false;
-    auto* history = app.add_option_group("History and API",
-                                         "What the broker sends, recorded and served at /api/");
-    history->add_option("--history-db", history_db,
-                        "SQLite file of the history (default: ~/.pyaiot/history.db)");
-    history->add_option("--history-days", cfg.history_days, "Days of history kept")
+    // History and API (docs/API.md): what the broker sends, recorded and
+    // served at /api/.
+    app.add_option("--history-db", history_db,
+                   "SQLite file of the history (default: ~/.pyaiot/history.db)");
+    app.add_option("--history-days", cfg.history_days, "Days of history kept")
         ->check(CLI::Range(1, 3650));
-    history->add_option("--history-max-mb", cfg.history_max_mb,
-                        "Size of the history in MB beyond which the oldest values go")
+    app.add_option("--history-max-mb", cfg.history_max_mb,
+                   "Size of the history in MB beyond which the oldest values go")
         ->check(CLI::Range(1, 1 << 20));
-    history->add_flag("--no-history", no_history,
-                      "Record nothing (the API still serves live values)");
+    app.add_flag("--no-history", no_history,
+                 "Record nothing (the API still serves live values)");
     if (auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }

@@ -21,7 +21,7 @@ void add_gateway_options(CLI::App& app, gateway_config& config, const std::strin
         ->default_str(std::to_string(config.limits.max_total_bytes >> 20))
         ->check(CLI::Range(1, 65536));
     app.add_option("--metrics-port", config.metrics_port,
-                   "Serve Prometheus metrics at http://<metrics-bind>:<port>/metrics (off unless given; 0: any free port)");
+                   "Serve Prometheus metrics at http://<metrics-bind>:<port>/metrics (off unless given; 0: any free port; gateways sharing a host and a config file need one each, on their command lines)");
     app.add_option("--metrics-bind", config.metrics_bind,
                    "Address the metrics are served on (default loopback only)");
     common::own_options_follow(app, program);
