@@ -88,21 +88,35 @@ store::store(const std::string& path) : path_(path)
         exec("CREATE TABLE IF NOT EXISTS series("
              " id INTEGER PRIMARY KEY, node TEXT NOT NULL, resource TEXT NOT NULL,"
              " UNIQUE(node, resource))");
+        // An older layout (a rowid table) is not converted: say so.
+        if (single_value("PRAGMA user_version") == 0 &&
+            single_value("SELECT count(*) FROM sqlite_master WHERE name='samples'") > 0) {
+            throw std::runtime_error("history database " + path +
+                                     " has an older layout: move it away (or use another "
+                                     "--history-db) and a new one is made");
+        }
+        // Clustered by series and time: the values of one series over an
+        // hour sit in a few consecutive pages, so a query reads those and
+        // no more. seq tells apart values of the same millisecond. The
+        // index by time serves retention (it grows at its end only).
         exec("CREATE TABLE IF NOT EXISTS samples("
-             " series INTEGER NOT NULL, at INTEGER NOT NULL, number REAL, text TEXT NOT NULL)");
-        exec("CREATE INDEX IF NOT EXISTS samples_by_series ON samples(series, at)");
+             " series INTEGER NOT NULL, at INTEGER NOT NULL, seq INTEGER NOT NULL DEFAULT 0,"
+             " number REAL, text TEXT NOT NULL, PRIMARY KEY(series, at, seq)) WITHOUT ROWID");
+        exec("CREATE INDEX IF NOT EXISTS samples_by_time ON samples(at)");
+        exec("PRAGMA user_version=1");
         exec("CREATE TABLE IF NOT EXISTS events("
              " node TEXT NOT NULL, uid TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL)");
-        insert_sample_ = prepare("INSERT INTO samples(series, at, number, text) VALUES(?,?,?,?)");
+        insert_sample_ =
+            prepare("INSERT INTO samples(series, at, seq, number, text) VALUES(?,?,?,?,?)");
         insert_event_ = prepare("INSERT INTO events(node, uid, kind, at) VALUES(?,?,?,?)");
         find_series_ = prepare("SELECT id FROM series WHERE node=? AND resource=?");
         insert_series_ = prepare("INSERT INTO series(node, resource) VALUES(?,?)");
         // The newest `limit` in the window, returned oldest first.
         select_points_ = prepare("SELECT at, number, text FROM ("
-                                 " SELECT rowid, at, number, text FROM samples"
+                                 " SELECT at, seq, number, text FROM samples"
                                  " WHERE series=? AND at>=? AND at<=?"
-                                 " ORDER BY at DESC, rowid DESC LIMIT ?)"
-                                 " ORDER BY at, rowid");
+                                 " ORDER BY at DESC, seq DESC LIMIT ?)"
+                                 " ORDER BY at, seq");
         rows_ = static_cast<std::uint64_t>(single_value("SELECT count(*) FROM samples"));
     } catch (...) {
         close();
@@ -178,6 +192,7 @@ std::int64_t store::series_id(std::string_view node, std::string_view resource, 
     }
     if (series_cache_.size() >= series_cache_limit) {
         series_cache_.clear();
+        last_at_.clear();
     }
     series_cache_.emplace(std::move(cache_key), id);
     return id;
@@ -192,18 +207,31 @@ void store::append(const std::vector<sample>& samples, const std::vector<event>&
     try {
         for (const auto& s : samples) {
             const auto id = series_id(s.node, s.resource, true);
-            reset_on_exit reset(insert_sample_);
-            sqlite3_bind_int64(insert_sample_, 1, id);
-            sqlite3_bind_int64(insert_sample_, 2, s.at);
-            if (s.number) {
-                sqlite3_bind_double(insert_sample_, 3, *s.number);
-            } else {
-                sqlite3_bind_null(insert_sample_, 3);
+            // Values of one series in the same millisecond get seq 0, 1,
+            // 2...; after a restart the first such clash finds the next
+            // free seq by trying.
+            auto& last = last_at_[id];
+            std::int64_t seq = last.first == s.at ? last.second + 1 : 0;
+            for (int attempt = 0;; ++attempt, ++seq) {
+                reset_on_exit reset(insert_sample_);
+                sqlite3_bind_int64(insert_sample_, 1, id);
+                sqlite3_bind_int64(insert_sample_, 2, s.at);
+                sqlite3_bind_int64(insert_sample_, 3, seq);
+                if (s.number) {
+                    sqlite3_bind_double(insert_sample_, 4, *s.number);
+                } else {
+                    sqlite3_bind_null(insert_sample_, 4);
+                }
+                bind_text(insert_sample_, 5, s.text);
+                const int rc = sqlite3_step(insert_sample_);
+                if (rc == SQLITE_DONE) {
+                    break;
+                }
+                if (rc != SQLITE_CONSTRAINT || attempt >= 10'000) {
+                    throw std::runtime_error(error_text(db_, "history database"));
+                }
             }
-            bind_text(insert_sample_, 4, s.text);
-            if (sqlite3_step(insert_sample_) != SQLITE_DONE) {
-                throw std::runtime_error(error_text(db_, "history database"));
-            }
+            last = {s.at, seq};
         }
         rows_ += samples.size();
         for (const auto& e : events) {
@@ -220,6 +248,7 @@ void store::append(const std::vector<sample>& samples, const std::vector<event>&
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         series_cache_.clear(); // ids made in the rolled-back transaction are gone
+        last_at_.clear();
         rows_ = static_cast<std::uint64_t>(single_value("SELECT count(*) FROM samples"));
         throw;
     }
@@ -265,8 +294,7 @@ bool store::has_node(std::string_view node)
 
 std::uint64_t store::delete_oldest(const char* table_where, millis before, std::uint64_t max_rows)
 {
-    // Rows are appended in time order, so the oldest have the smallest
-    // rowids: the scan stops after max_rows matches near the start.
+    // The oldest first, by the time index: the scan stops after max_rows.
     const std::string sql = std::string("DELETE FROM ") + table_where;
     auto* s = prepare(sql.c_str());
     sqlite3_bind_int64(s, 1, before);
@@ -290,7 +318,8 @@ std::int64_t store::single_value(const char* sql)
 std::uint64_t store::prune(millis before, std::uint64_t max_bytes, std::uint64_t max_rows)
 {
     std::uint64_t deleted = delete_oldest(
-        "samples WHERE rowid IN (SELECT rowid FROM samples WHERE at<?1 ORDER BY rowid LIMIT ?2)",
+        "samples WHERE (series, at, seq) IN"
+        " (SELECT series, at, seq FROM samples WHERE at<?1 ORDER BY at LIMIT ?2)",
         before, max_rows);
     delete_oldest(
         "events WHERE rowid IN (SELECT rowid FROM events WHERE at<?1 ORDER BY rowid LIMIT ?2)",
@@ -298,7 +327,8 @@ std::uint64_t store::prune(millis before, std::uint64_t max_bytes, std::uint64_t
     if (stats().used_bytes > max_bytes) {
         // Too large: the oldest rows go whatever their age.
         deleted += delete_oldest(
-            "samples WHERE rowid IN (SELECT rowid FROM samples WHERE at<?1 ORDER BY rowid LIMIT ?2)",
+            "samples WHERE (series, at, seq) IN"
+            " (SELECT series, at, seq FROM samples WHERE at<?1 ORDER BY at LIMIT ?2)",
             std::numeric_limits<millis>::max(), max_rows);
     }
     rows_ -= std::min(rows_, deleted);

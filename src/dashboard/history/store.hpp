@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -102,6 +103,8 @@ private:
     std::uint64_t rows_ = 0; // samples, counted at open and kept up to date
     // node + '\n' + resource -> series id; cleared when it passes a bound.
     std::unordered_map<std::string, std::int64_t> series_cache_;
+    // series id -> (time, seq) of the last value written to it.
+    std::unordered_map<std::int64_t, std::pair<millis, std::int64_t>> last_at_;
     sqlite3_stmt* insert_sample_ = nullptr;
     sqlite3_stmt* insert_event_ = nullptr;
     sqlite3_stmt* find_series_ = nullptr;

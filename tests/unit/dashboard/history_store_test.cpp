@@ -103,6 +103,24 @@ TEST(history_store, keeps_what_it_wrote_across_a_reopen)
     EXPECT_EQ(db.stats().rows, 1u);
 }
 
+TEST(history_store, keeps_every_value_of_the_same_millisecond_in_order_across_a_reopen)
+{
+    temp_file file;
+    {
+        store db(file.path.string());
+        db.append({value("coap:A", "t", 7, "1"), value("coap:A", "t", 7, "2")}, {});
+        db.append({value("coap:A", "t", 7, "3")}, {});
+    }
+    store db(file.path.string());
+    db.append({value("coap:A", "t", 7, "4"), value("coap:A", "t", 8, "5")}, {});
+    std::vector<std::string> texts;
+    for (const auto& p : db.query("coap:A", "t", 0, 100, 100)) {
+        texts.push_back(p.text);
+    }
+    EXPECT_EQ(texts, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+    EXPECT_EQ(db.query("coap:A", "t", 0, 100, 2).front().text, "4");
+}
+
 TEST(history_store, cannot_open_a_file_in_a_missing_folder)
 {
     try {
