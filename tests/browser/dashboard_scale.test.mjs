@@ -34,7 +34,8 @@ before(async () => {
   daemons.push(broker);
   await broker.waitForPort(brokerPort);
   const dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
-    ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR],
+    ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR,
+      '--history-db', path.join(dir, 'history.db')],
     path.join(dir, 'dashboard.log'));
   daemons.push(dashboard);
   await dashboard.waitForPort(webPort);
