@@ -83,17 +83,34 @@ test('the store merges IMU history into each sensor chart', () => {
     [[8000, 10000], [8000, 10000], [8000, 10000]]);
 });
 
-// A fetch that answers when told.
-function fakeFetch() {
+// A fetch that answers history requests when told; api/nodes at once,
+// with the nodes `known(uid)` says the dashboard records.
+function fakeFetch(known = () => true, all = []) {
   const calls = [];
-  const fetch = (url) => new Promise((resolve, reject) => calls.push({ url, resolve, reject }));
+  const index = { reads: 0 };
+  const fetch = (url) => {
+    if (url === 'api/nodes') {
+      index.reads++;
+      const nodes = all.filter(known).map((uid) => ({ uid, key: `ws:${uid}` }));
+      return Promise.resolve({ ok: true, status: 200, json: async () => ({ nodes }) });
+    }
+    return new Promise((resolve, reject) => calls.push({ url, resolve, reject }));
+  };
   const answer = (call, status, body) => call.resolve({ ok: status === 200, status, json: async () => body });
-  return { calls, fetch, answer };
+  return { calls, fetch, answer, index };
 }
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+async function eventually(check) {
+  for (let i = 0; i < 50; i++) {
+    if (check()) return;
+    await tick();
+  }
+  assert.fail('never happened');
+}
 
 test('the loader asks once per chart, four at a time, only for cards near the screen', async () => {
-  const f = fakeFetch();
+  const uids = Array.from({ length: 1001 }, (_, i) => `n${i}`);
+  const f = fakeFetch((uid) => uid !== 'n1000', uids);
   const near = new Set();
   const delivered = [];
   const loader = new HistoryLoader({
@@ -105,7 +122,8 @@ test('the loader asks once per chart, four at a time, only for cards near the sc
     loader.want(`n${i}`, 'temperature');
     loader.want(`n${i}`, 'temperature');
   }
-  assert.equal(f.calls.length, 4);
+  await eventually(() => f.calls.length === 4);
+  assert.equal(f.index.reads, 1, 'the list of nodes read once');
   assert.equal(f.calls[0].url, historyUrl('n0', 'temperature', 1_000_000));
   assert.match(f.calls[0].url, /^api\/nodes\/n0\/temperature\/history\?since=100&limit=150$/);
   for (let round = 0; round < 5 && f.calls.some((c) => !c.done); round++) {
@@ -127,22 +145,30 @@ test('the loader asks once per chart, four at a time, only for cards near the sc
   loader.forget('n0');
   loader.want('n0', 'temperature');
   assert.equal(f.calls.length, 12);
+  // a node the dashboard does not record (yet) is not asked (it would be a 404)
+  near.add('n1000');
+  loader.want('n1000', 'temperature');
+  await tick();
+  assert.equal(f.calls.length, 12);
+  assert.equal(loader.parked.length, 1);
+  clearTimeout(loader.indexTimer);
 });
 
 test('the loader corrects a server clock that is ahead', async () => {
-  const f = fakeFetch();
+  const f = fakeFetch(() => true, ['a']);
   let got = null;
   const loader = new HistoryLoader({
     fetch: f.fetch, wanted: () => true, now: () => 50_000, deliver: (...a) => { got = a; }, log: { info() {} },
   });
   loader.want('a', 'temperature');
+  await eventually(() => f.calls.length === 1);
   f.answer(f.calls[0], 200, { until: new Date(80_000).toISOString(), values: [] });
   for (let i = 0; i < 5 && !got; i++) await tick();
   assert.equal(got[3], 30_000);
 });
 
 test('no history: one console.info, and none asked again once history is off', async () => {
-  const f = fakeFetch();
+  const f = fakeFetch(() => true, ['a', 'b', 'c', 'd']);
   const infos = [];
   const loader = new HistoryLoader({
     fetch: f.fetch, wanted: () => true, deliver: () => assert.fail('nothing to deliver'),
@@ -150,6 +176,7 @@ test('no history: one console.info, and none asked again once history is off', a
   });
   loader.want('a', 'temperature');
   loader.want('b', 'temperature');
+  await eventually(() => f.calls.length === 1);
   f.answer(f.calls[0], 404, { error: 'no history for a', status: 404 });
   for (let i = 0; i < 5 && f.calls.length < 2; i++) await tick();
   f.calls[1].reject(new TypeError('Failed to fetch'));
@@ -158,6 +185,7 @@ test('no history: one console.info, and none asked again once history is off', a
   assert.equal(infos.length, 1);
   assert.match(infos[0], /no history for a/);
   loader.want('c', 'temperature');
+  await eventually(() => f.calls.length === 3);
   f.answer(f.calls[2], 404, { error: 'history is off (--no-history)', status: 404 });
   for (let i = 0; i < 5 && !loader.off; i++) await tick();
   assert.equal(loader.off, true);

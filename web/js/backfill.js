@@ -4,11 +4,15 @@
 // (NodeStore.backfill). A few requests at a time: a thousand nodes scrolled
 // past do not fire thousands of requests, and a request still queued when its
 // card has left the screen is dropped (asked again when it comes back).
+// Only nodes the dashboard already records are asked (GET api/nodes, read
+// again at most every INDEX_MS while a chart waits for its node): a node it
+// does not know yet would be a 404, which the browser logs as an error.
 // A 404 or a failed request means "no history": one console.info, no more.
 // No DOM here (tested by tests/browser/backfill.test.mjs under node).
 import { MAX_POINTS, WINDOW_MS } from './model.js';
 
 export const CONCURRENCY = 4;
+export const INDEX_MS = 3000;
 
 // The history URL of a chart, relative to the page.
 export function historyUrl(uid, resource, now) {
@@ -34,6 +38,11 @@ export class HistoryLoader {
     this.off = false; // the dashboard keeps no history (--no-history)
     this.told = false; // the one console.info is spent
     this.requests = 0; // sent so far (for tests and the bench)
+    this.index = null; // uid -> key of the nodes the dashboard records
+    this.indexAt = -Infinity;
+    this.indexLoading = false;
+    this.indexTimer = null;
+    this.parked = []; // [uid, resource] waiting for the dashboard to know the node
   }
 
   // A chart of `resource` is drawn for node `uid`: its history is fetched
@@ -67,6 +76,11 @@ export class HistoryLoader {
         this.asked.get(uid)?.delete(resource); // asked again when it is near the screen
         continue;
       }
+      if (!this.index || !this.index.get(uid)) {
+        this.parked.push([uid, resource]);
+        this.readIndex();
+        continue;
+      }
       this.running++;
       this.requests++;
       this.load(uid, resource).finally(() => {
@@ -74,6 +88,43 @@ export class HistoryLoader {
         this.pump();
       });
     }
+  }
+
+  // Reads the dashboard's list of nodes (now, or INDEX_MS after the last
+  // time), then gives the parked charts another turn.
+  readIndex() {
+    if (this.indexLoading || this.indexTimer !== null || this.off) return;
+    const wait = this.indexAt + INDEX_MS - this.now();
+    if (wait > 0) {
+      this.indexTimer = setTimeout(() => {
+        this.indexTimer = null;
+        this.readIndex();
+      }, wait);
+      return;
+    }
+    this.indexLoading = true;
+    this.fetch('api/nodes', { headers: { Accept: 'application/json' } })
+      .then((res) => (res.ok ? res.json() : Promise.reject(new Error(`status ${res.status}`))))
+      .then((body) => {
+        const index = new Map();
+        for (const n of Array.isArray(body && body.nodes) ? body.nodes : []) {
+          if (n && typeof n.uid === 'string') index.set(n.uid, n.key || '');
+        }
+        this.index = index;
+      })
+      .catch((e) => {
+        this.off = true;
+        this.note(`the list of recorded nodes failed (${e && e.message ? e.message : e})`);
+      })
+      .finally(() => {
+        this.indexLoading = false;
+        this.indexAt = this.now();
+        const parked = this.parked;
+        this.parked = [];
+        if (this.off) return;
+        this.queue.push(...parked);
+        this.pump();
+      });
   }
 
   async load(uid, resource) {
