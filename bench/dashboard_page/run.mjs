@@ -75,7 +75,7 @@ async function main() {
   const broker = start('broker', exe.broker, ['--broker-port', String(brokerPort), '--key-file', keys.file]);
   await broker.waitForPort(brokerPort);
   const dash = start('dashboard', exe.dashboard, ['--web-port', String(webPort), '--broker-port', String(brokerPort),
-    '--static-path', args.web ? path.resolve(args.web) : path.join(root, 'web')]);
+    '--static-path', args.web ? path.resolve(args.web) : path.join(root, 'web'), '--history-db', path.join(dir, 'history.db')]);
   await dash.waitForPort(webPort);
   start('gateway', exe.gateway, ['--broker-port', String(brokerPort), '--key-file', keys.file, '--coap-bind', '127.0.0.1',
     '--coap-port', String(coapPort), '--node-port', String(nodePort), '--max-time', '120']);

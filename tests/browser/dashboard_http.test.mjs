@@ -46,7 +46,7 @@ before(async () => {
   port = await freeTcpPort();
   dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
     ['--web-port', String(port), '--static-path', env.AIOT_WEB_DIR, '--http-timeout', '2',
-      '--title', '<script>alert("x")</script> Lab', '--broker-port', '8123', '--debug'],
+      '--title', '<script>alert("x")</script> Lab', '--broker-port', '8123', '--debug', '--no-history'],
     path.join(dir, 'dashboard.log'));
   await dashboard.waitForPort(port);
 });
@@ -114,7 +114,7 @@ test('sends precompressed libraries to gzip clients, and renders the page again 
   fs.writeFileSync(path.join(web, 'vendor.list'), 'node_modules/lib/lib.js\n');
   fs.writeFileSync(path.join(web, 'index.html'), '<title>{{title}}</title><p>first</p>');
   const p = await freeTcpPort();
-  const d = new Daemon('aiot-dashboard (gz)', env.AIOT_DASHBOARD, ['--web-port', String(p), '--static-path', web],
+  const d = new Daemon('aiot-dashboard (gz)', env.AIOT_DASHBOARD, ['--web-port', String(p), '--static-path', web, '--no-history'],
     path.join(dir, 'gz.log'));
   try {
     await d.waitForPort(p);
@@ -215,7 +215,7 @@ test('listens dual-stack on :: by default', async (t) => {
 test('a missing web folder is a clear start error', async () => {
   const p = await freeTcpPort();
   const bad = new Daemon('aiot-dashboard (bad)', env.AIOT_DASHBOARD,
-    ['--web-port', String(p), '--static-path', path.join(dir, 'nowhere')], path.join(dir, 'bad.log'));
+    ['--web-port', String(p), '--static-path', path.join(dir, 'nowhere'), '--no-history'], path.join(dir, 'bad.log'));
   const exit = await eventually(() => bad.exited, 'the daemon to exit', 10000);
   assert.notEqual(exit.code, 0);
   assert.match(bad.log(), /is not a readable directory \(--static-path\)/);
@@ -223,7 +223,7 @@ test('a missing web folder is a clear start error', async () => {
 
 test('a port in use is a clear start error', async () => {
   const bad = new Daemon('aiot-dashboard (busy)', env.AIOT_DASHBOARD,
-    ['--web-port', String(port), '--bind', '127.0.0.1', '--static-path', env.AIOT_WEB_DIR],
+    ['--web-port', String(port), '--bind', '127.0.0.1', '--static-path', env.AIOT_WEB_DIR, '--no-history'],
     path.join(dir, 'busy.log'));
   const exit = await eventually(() => bad.exited, 'the daemon to exit', 10000);
   assert.notEqual(exit.code, 0);
@@ -233,7 +233,7 @@ test('a port in use is a clear start error', async () => {
 test('SIGTERM stops it promptly with a connection open', async () => {
   const p = await freeTcpPort();
   const d = new Daemon('aiot-dashboard (stop)', env.AIOT_DASHBOARD,
-    ['--web-port', String(p), '--static-path', env.AIOT_WEB_DIR], path.join(dir, 'stop.log'));
+    ['--web-port', String(p), '--static-path', env.AIOT_WEB_DIR, '--no-history'], path.join(dir, 'stop.log'));
   await d.waitForPort(p);
   const socket = net.connect({ port: p, host: '127.0.0.1' });
   await new Promise((r) => socket.once('connect', r));

@@ -83,7 +83,8 @@ before(async () => {
   const webPort = await freeTcpPort();
   dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
     ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path',
-      env.AIOT_WEB_DIR, '--title', TITLE, '--map-tile-url', 'none'],
+      env.AIOT_WEB_DIR, '--title', TITLE, '--map-tile-url', 'none',
+      '--history-db', path.join(dir, 'history.db')],
     path.join(dir, 'dashboard.log'));
   await dashboard.waitForPort(webPort);
   gateway = await connectGateway();

@@ -34,7 +34,8 @@ before(async () => {
   daemons.push(broker);
   await broker.waitForPort(brokerPort);
   const dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
-    ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR],
+    ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR,
+      '--history-db', path.join(dir, 'history.db')],
     path.join(dir, 'dashboard.log'));
   daemons.push(dashboard);
   await dashboard.waitForPort(webPort);
@@ -166,4 +167,14 @@ test('a card far down draws its values and chart when scrolled to', async () => 
   await eventually(() => last.locator('[data-resource="temperature"] canvas')
     .evaluate((c) => Number(c.dataset.points) >= 2), 'its chart with history', 10000);
   await page.screenshot({ path: path.join(env.AIOT_ARTIFACTS, 'scale-bottom.png') });
+  // History is asked for the charts that came near the screen only, once
+  // each, a few at a time: far fewer requests than the nodes' charts.
+  const asked = await page.evaluate(() => {
+    const h = window.aiotDashboard.history;
+    return { requests: h.requests, running: h.running, charts: [...h.asked.values()].reduce((n, s) => n + s.size, 0) };
+  });
+  console.log(`history requests after the scroll: ${JSON.stringify(asked)}`);
+  assert.ok(asked.running <= 4, 'at most 4 at a time');
+  assert.ok(asked.requests <= asked.charts, 'once per chart');
+  assert.ok(asked.requests < NODES, `${asked.requests} requests for ${NODES} nodes`);
 });

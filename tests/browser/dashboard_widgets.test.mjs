@@ -67,7 +67,7 @@ before(async () => {
   webPort = await freeTcpPort();
   dashboard = new Daemon('aiot-dashboard', env.AIOT_DASHBOARD,
     ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', env.AIOT_WEB_DIR,
-      '--camera-url', `http://127.0.0.1:${closedPort}/camera.jpg`],
+      '--camera-url', `http://127.0.0.1:${closedPort}/camera.jpg`, '--history-db', path.join(dir, 'history.db')],
     path.join(dir, 'dashboard.log'));
   await dashboard.waitForPort(webPort);
   gateway = new FakeGateway(brokerPort, keys);

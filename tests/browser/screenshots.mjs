@@ -26,7 +26,7 @@ const broker = new Daemon('aiot-broker', brokerExe,
   ['--broker-port', String(brokerPort), '--key-file', keys.file], path.join(dir, 'broker.log'));
 const dashboard = new Daemon('aiot-dashboard', dashboardExe,
   ['--web-port', String(webPort), '--broker-port', String(brokerPort), '--static-path', webDir,
-    '--map-tile-url', 'none', '--title', 'IoT Dashboard'], path.join(dir, 'dashboard.log'));
+    '--map-tile-url', 'none', '--title', 'IoT Dashboard', '--history-db', path.join(dir, 'history.db')], path.join(dir, 'dashboard.log'));
 let browser;
 try {
   await broker.waitForPort(brokerPort);

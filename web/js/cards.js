@@ -280,6 +280,7 @@ export class NodeCard {
     }
     if (resource === 'dwnld') view.setDownload(value);
     else view.update(value, this.node);
+    if (kind === 'measurement' || kind === 'imu') this.actions.chartShown?.(this.uid, resource);
   }
 
   makeView(resource, kind) {
@@ -338,6 +339,7 @@ export class NodeCard {
     tile.unit.textContent = shown.unit;
     tile.root.dataset.value = displayValue(value);
     if (history) {
+      this.actions.chartShown?.(this.uid, resource);
       if (!tile.spark || tile.spark.history !== history) {
         if (tile.spark) tile.spark.destroy();
         tile.spark = new Sparkline(tile.canvas, label(resource), history, shown.unit);
@@ -348,7 +350,8 @@ export class NodeCard {
 
   // --- state over time -----------------------------------------------------
 
-  // Every second: "last value N s ago" on screen, and the stale mark.
+  // Every second: "last seen N s ago" on screen (when the last value came),
+  // and the stale mark.
   tick(now) {
     const stale = isStale(this.node, now);
     if (stale !== this.stale) {
@@ -357,7 +360,7 @@ export class NodeCard {
       this.root.dataset.stale = String(stale);
     }
     if (this.visible) {
-      const text = `Last value ${relativeAge(now - this.node.updated)}${stale ? ' · stale' : ''}`;
+      const text = `Last seen ${relativeAge(now - this.node.updated)}${stale ? ' · stale' : ''}`;
       if (this.seenEl.textContent !== text) this.seenEl.textContent = text;
     }
   }

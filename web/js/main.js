@@ -3,6 +3,7 @@
 // frame with what changed (a node sending ten values in a frame is drawn
 // once), new cards are made in slices of a few milliseconds, and only cards
 // on screen draw their values and charts.
+import { HistoryLoader } from './backfill.js';
 import { BrokerConnection } from './broker.js';
 import { NodeCard } from './cards.js';
 import { forgetPalette } from './charts.js';
@@ -119,6 +120,14 @@ class Dashboard {
     window.addEventListener('resize', () => {
       this.requestWindow();
       this.requestList();
+    });
+    // Charts near the screen are filled from the dashboard's history once.
+    this.history = new HistoryLoader({
+      fetch: (url, init) => window.fetch(url, init),
+      wanted: (uid) => this.cards.get(uid)?.visible === true,
+      deliver: (uid, resource, values, offset) => {
+        if (this.store.backfill(uid, resource, values, offset)) this.scheduleValues();
+      },
     });
     this.url = brokerUrl(cfg, window.location);
     this.connection = new BrokerConnection(this.url, {
@@ -411,6 +420,7 @@ class Dashboard {
       send: (nodeUid, endpoint, payload) => this.send(nodeUid, endpoint, payload),
       hide: (nodeUid) => this.setNodeHidden(nodeUid, true),
       expandChanged: () => this.requestWindow(),
+      chartShown: (nodeUid, resource) => this.history.want(nodeUid, resource),
     }, this.settings.view);
     card.setHiddenResources(this.settings.hiddenResources);
     card.sortedName = card.name;
@@ -473,6 +483,7 @@ class Dashboard {
     const card = this.cards.get(uid);
     if (!card) return false;
     this.cardGrid.forget(card);
+    this.history.forget(uid);
     card.destroy();
     this.cards.delete(uid);
     const i = this.order.indexOf(card);

@@ -52,7 +52,10 @@ export const KEPT_ON_RESET = ['protocol', 'ip', 'id'];
 export const MAX_RESOURCES_PER_NODE = 100;
 // Chart history per series: at most this many points, over this window.
 export const MAX_POINTS = 150;
-export const WINDOW_MS = 5 * 60 * 1000;
+export const WINDOW_MS = 15 * 60 * 1000;
+// A point of the dashboard's history this close to a live point (in time,
+// after correcting the clocks) is the same reading.
+export const SEAM_MS = 500;
 
 export function label(resource) {
   if (LABELS[resource]) return LABELS[resource];
@@ -312,10 +315,11 @@ export class History {
     this.version = 0; // grows with every point: views redraw when it moved
   }
 
-  // One point of a single series.
-  push1(time, y) {
+  // One point of a single series (`replayed`: a gateway's cached value,
+  // sent when the page connected, not a new reading).
+  push1(time, y, replayed = false) {
     const data = this.data[0];
-    data.push({ x: time, y });
+    data.push(replayed ? { x: time, y, replayed } : { x: time, y });
     let drop = 0;
     while (data.length - drop > MAX_POINTS || (data.length - drop > 2 && time - data[drop].x > WINDOW_MS)) drop++;
     if (drop) data.splice(0, drop);
@@ -340,6 +344,20 @@ export class History {
     this.version++;
   }
 
+  // Older readings (from the dashboard's history) go before the live ones:
+  // older[i] is series i's, sorted by x. True when a point was added.
+  mergeOlder(older) {
+    let added = false;
+    for (let i = 0; i < this.data.length; i++) {
+      if (!older[i] || older[i].length === 0) continue;
+      const merged = mergeOlderPoints(this.data[i], older[i]);
+      if (merged.length !== this.data[i].length) added = true;
+      this.data[i] = merged;
+    }
+    if (added) this.version++;
+    return added;
+  }
+
   // {min, max, last} of series i, or null when empty.
   summary(i = 0) {
     const data = this.data[i];
@@ -352,6 +370,37 @@ export class History {
     }
     return { min, max, last: data[data.length - 1].y, count: data.length };
   }
+}
+
+// Live points (sorted by x) with older points (sorted by x) before them,
+// without duplicates and within the bounds of a History (MAX_POINTS, and
+// WINDOW_MS before the newest point):
+// - an older point at or after the first live one (less SEAM_MS) is dropped:
+//   the live points cover that time;
+// - a replayed live point (the gateway's cached value, sent when the page
+//   connected) with the same value as the newest older point is that
+//   reading again: dropped.
+// Pure; exposed for tests.
+export function mergeOlderPoints(live, older, seam = SEAM_MS) {
+  const firstLive = live.length ? live[0].x : Infinity;
+  const kept = [];
+  let lastX = -Infinity;
+  for (const p of older) {
+    if (!(p.x < firstLive - seam) || !Number.isFinite(p.y)) continue;
+    if (p.x <= lastX) continue; // unsorted or repeated input
+    kept.push({ x: p.x, y: p.y });
+    lastX = p.x;
+  }
+  if (kept.length === 0) return live;
+  const newest = kept[kept.length - 1];
+  let rest = live;
+  if (live.length && live[0].replayed && live[0].y === newest.y) rest = live.slice(1);
+  let merged = kept.concat(rest);
+  const end = merged[merged.length - 1].x;
+  let drop = 0;
+  while (merged.length - drop > MAX_POINTS || (merged.length - drop > 2 && end - merged[drop].x > WINDOW_MS)) drop++;
+  if (drop) merged = merged.slice(drop);
+  return merged;
 }
 
 // A measurement's number and the decimals the sensor sent, read in one
@@ -467,7 +516,7 @@ export class NodeStore {
         node.history.set(name, h);
       }
       if (readDecimals > h.decimals) h.decimals = readDecimals;
-      h.push1(time, n);
+      h.push1(time, n, this.resyncing);
     } else if (kind === 'imu') {
       const groups = imuGroups(value);
       if (!groups) return;
@@ -484,6 +533,56 @@ export class NodeStore {
         h.push(time, values);
       }
     }
+  }
+
+  // Readings of `resource` from the dashboard's history (GET
+  // /api/nodes/{uid}/{resource}/history: [{t, value, text}], oldest first),
+  // `offset` ms ahead of this page's clock, merged before the live ones.
+  // True when a chart got points (the node is then marked changed).
+  backfill(uid, resource, values, offset = 0) {
+    const node = this.nodes.get(uid);
+    if (!node || !Array.isArray(values)) return false;
+    const kind = resourceKind(resource, node.resources.get(resource));
+    let added = false;
+    if (kind === 'measurement') {
+      const h = node.history.get(resource);
+      if (!h || h.names.length !== 1) return false;
+      const points = [];
+      for (const v of values) {
+        if (!v || !Number.isFinite(v.t)) continue;
+        const n = readMeasurement(typeof v.text === 'string' ? v.text : v.value);
+        if (n === null) continue;
+        if (readDecimals > h.decimals) h.decimals = readDecimals;
+        points.push({ x: v.t - offset, y: n });
+      }
+      added = h.mergeOlder([points]);
+    } else if (kind === 'imu') {
+      const byKey = new Map(); // history key -> points per series
+      for (const v of values) {
+        if (!v || !Number.isFinite(v.t)) continue;
+        const groups = imuGroups(v.text);
+        if (!groups) continue;
+        for (const g of groups) {
+          const key = `${resource}:${g.name}`;
+          const h = node.history.get(key);
+          if (!h || h.names.length !== g.series.length) continue;
+          let series = byKey.get(key);
+          if (!series) {
+            series = g.series.map(() => []);
+            byKey.set(key, series);
+          }
+          g.series.forEach((s, i) => series[i].push({ x: v.t - offset, y: s.value }));
+        }
+      }
+      for (const [key, series] of byKey) {
+        if (node.history.get(key).mergeOlder(series)) added = true;
+      }
+    }
+    if (added) {
+      node.changed.add(resource);
+      this.changed.add(node);
+    }
+    return added;
   }
 
   // The nodes whose resources changed since the last call, each with its
