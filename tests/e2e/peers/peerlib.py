@@ -204,9 +204,10 @@ class Run:
                                      f"after {timeout} s")
             await asyncio.sleep(0.05)
 
-    async def start_broker(self):
+    async def start_broker(self, extra=()):
         self.start("aiot-broker", [self.args.broker, "--bind", "127.0.0.1",
-                                   "--broker-port", "0", "--key-file", self.key_file, "--debug"])
+                                   "--broker-port", "0", "--key-file", self.key_file, "--debug",
+                                   *extra])
         port = await self.wait_bound_port("aiot-broker", "listening on")
         self.broker_port = port
         return port
