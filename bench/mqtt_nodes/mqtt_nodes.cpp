@@ -75,6 +75,7 @@ struct options {
     int check_interval_ms = 8000;
     double loss_after = 10;
     std::string log_dir;
+    std::vector<std::string> broker_args;
 };
 
 // CPU seconds and resident memory of a child, from /proc.
@@ -598,6 +599,9 @@ int main(int argc, char** argv)
                    "is lost")
         ->check(CLI::Range(0.1, 600.0));
     app.add_option("--log-dir", o.log_dir, "Keep the daemons' logs in this folder");
+    app.add_option("--broker-arg", o.broker_args,
+                   "One more option for aiot-broker, e.g. --broker-arg=--max-queue-messages=100000 "
+                   "(repeatable)");
     CLI11_PARSE(app, argc, argv);
     common::init_logging(false);
     // One socket per node in burst mode (mosquitto inherits the limit).
@@ -618,10 +622,10 @@ int main(int argc, char** argv)
     auto mosquitto = test::start_mosquitto(
         AIOT_MOSQUITTO_EXE, mqtt_port, dir.path(), "mosquitto",
         "max_inflight_messages " + std::to_string(o.inflight));
-    auto broker = start(AIOT_BROKER_EXE,
-                        {"--broker-port", std::to_string(broker_port), "--bind", "127.0.0.1",
-                         "--key-file", o.key_file},
-                        dir, "broker");
+    std::vector<std::string> broker_args = {"--broker-port", std::to_string(broker_port), "--bind",
+                                            "127.0.0.1", "--key-file", o.key_file};
+    broker_args.insert(broker_args.end(), o.broker_args.begin(), o.broker_args.end());
+    auto broker = start(AIOT_BROKER_EXE, broker_args, dir, "broker");
     if (!broker->wait_for_tcp_port(broker_port)) {
         std::fprintf(stderr, "broker did not start:\n%s\n", broker->log().c_str());
         return 1;
