@@ -76,6 +76,7 @@ struct options {
     double loss_after = 10;
     std::string log_dir;
     std::vector<std::string> broker_args;
+    std::vector<std::string> gateway_args;
 };
 
 // CPU seconds and resident memory of a child, from /proc.
@@ -599,6 +600,8 @@ int main(int argc, char** argv)
                    "is lost")
         ->check(CLI::Range(0.1, 600.0));
     app.add_option("--log-dir", o.log_dir, "Keep the daemons' logs in this folder");
+    app.add_option("--gateway-arg", o.gateway_args,
+                   "One more option for aiot-mqtt-gateway (repeatable)");
     app.add_option("--broker-arg", o.broker_args,
                    "One more option for aiot-broker, e.g. --broker-arg=--max-queue-messages=100000 "
                    "(repeatable)");
@@ -630,11 +633,12 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "broker did not start:\n%s\n", broker->log().c_str());
         return 1;
     }
-    auto gateway = start(AIOT_MQTT_GATEWAY_EXE,
-                         {"--broker-host", "127.0.0.1", "--broker-port", std::to_string(broker_port),
-                          "--key-file", o.key_file, "--mqtt-host", "127.0.0.1", "--mqtt-port",
-                          std::to_string(mqtt_port), "--max-time", "0"},
-                         dir, "gateway");
+    std::vector<std::string> gateway_args = {
+        "--broker-host", "127.0.0.1", "--broker-port", std::to_string(broker_port),
+        "--key-file", o.key_file, "--mqtt-host", "127.0.0.1", "--mqtt-port",
+        std::to_string(mqtt_port), "--max-time", "0"};
+    gateway_args.insert(gateway_args.end(), o.gateway_args.begin(), o.gateway_args.end());
+    auto gateway = start(AIOT_MQTT_GATEWAY_EXE, gateway_args, dir, "gateway");
     if (!gateway->wait_for_log("connected to broker") ||
         !gateway->wait_for_log("MQTT session up")) {
         std::fprintf(stderr, "gateway did not connect:\n%s\n", gateway->log().c_str());
