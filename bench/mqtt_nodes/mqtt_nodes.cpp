@@ -522,8 +522,15 @@ int run_burst(const options& o, std::uint16_t mqtt_port, test::process& gateway,
             break;
         }
     }
-    const double total_s = seconds_since(t0);
     fleet.stop();
+    // Cut by the timeout: the values sent last get their loss_after too.
+    const auto sent_total = fleet.values_sent.load();
+    const auto grace = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                           std::chrono::duration<double>(o.loss_after));
+    while (web.in_time + web.late < sent_total && steady::now() < grace && client.is_open()) {
+        web.read_for(100ms);
+    }
+    const double total_s = seconds_since(t0);
     std::printf("burst of node/check from %zu nodes (QoS %d; then %d values each, %d ms apart, "
                 "after its discovery; node/check every %d ms):\n",
                 n, o.qos, o.burst_values, o.value_interval_ms, o.check_interval_ms);

@@ -197,13 +197,20 @@ TEST_F(mqtt_logic_test, a_known_node_checking_in_is_refreshed_only)
     EXPECT_EQ(logic_.size(), 1u);
 }
 
-TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_its_next_check)
+TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_a_check_5_s_after_the_last_request)
 {
     connect();
     message("node/check", R"({"id":"n1"})");
     actions();
+    // Under a burst the answer may be queued: a check soon after asks nothing.
+    logic_.tick(t0 + 4s);
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty());
+    logic_.tick(t0 + 5s);
     message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty()) << "at most once per interval";
 }
 
 TEST_F(mqtt_logic_test, values_keep_their_json_type)
