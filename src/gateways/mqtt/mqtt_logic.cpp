@@ -111,6 +111,7 @@ void mqtt_logic::connected(time_point now)
 void mqtt_logic::ask_resources(const std::string& node_id, node_state& n)
 {
     n.asked = now_;
+    ++n.asks;
     discover(node_id, "resources");
 }
 
@@ -192,7 +193,8 @@ void mqtt_logic::on_check(std::string_view payload)
     }
     if (const auto it = nodes_.find(node_id); it != nodes_.end()) {
         emit(node_event::seen(it->second.uid));
-        if (!it->second.discovered && now_ - it->second.asked >= config_.rediscover_interval) {
+        const auto wait = config_.rediscover_interval * (1u << std::min(std::max(it->second.asks, 1u) - 1, 3u));
+        if (!it->second.discovered && now_ - it->second.asked >= wait) {
             ask_resources(it->first, it->second); // the last request got no answer
         }
         return;

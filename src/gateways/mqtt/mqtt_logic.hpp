@@ -45,9 +45,10 @@ struct logic_config {
     std::chrono::seconds check_interval{30};   // gateway/check; zero: never
     std::size_t warnings_per_tick = 10;        // rejected input logged per tick, the rest counted
     // An undiscovered node checking in is asked for its resources again,
-    // but not sooner than this after the last request: under a burst the
-    // answer may just be queued, and asking at every check multiplied the
-    // load (25,784 requests for 10,000 nodes, issue 16).
+    // but not sooner than this after the last request, doubled after each
+    // request up to 8 times this: under a burst the answer may just be
+    // queued, and asking at every check multiplied the load (25,784
+    // requests for 10,000 nodes, issue 16).
     std::chrono::seconds rediscover_interval{5};
 };
 
@@ -63,6 +64,7 @@ public:
         bool discovered = false;            // its resource list arrived
         std::uint64_t admitted = 0;         // admission order (undiscovered_ key)
         time_point asked{};                 // last request for its resource list
+        unsigned asks = 0;                  // requests for it so far
     };
 
     // A null logger means get_logger("gw.mqtt"); an empty make_uid means
