@@ -9,28 +9,38 @@
 //     end to end, with the latency under that load;
 //  3. latency: values at a fixed --rate, MQTT publish -> websocket client.
 // Every phase is bounded by --values and --phase-timeout.
+// --burst instead: N nodes, each its own MQTT connection (test::mqtt_fleet),
+// publish node/check at the same moment, then values; reports the time to
+// 50/90/100 % of `new` and of discovery at the web client, values lost (not
+// seen within --loss-after), latency, and what the gateway used.
 #include "latency_histogram.hpp"
 
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "gateways/mqtt/mqtt_client.hpp"
 #include "support/mosquitto.hpp"
+#include "support/mqtt_fleet.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 #include "support/ws_client.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 namespace {
 
@@ -59,6 +69,14 @@ struct options {
     int inflight = 20; // mosquitto's max_inflight_messages (its default)
     double phase_timeout = 60;
     std::string key_file = std::string(AIOT_TEST_DATA_DIR) + "/keys.ini";
+    bool burst = false;
+    int burst_values = 5;
+    int value_interval_ms = 1000;
+    int check_interval_ms = 8000;
+    double loss_after = 10;
+    std::string log_dir;
+    std::vector<std::string> broker_args;
+    std::vector<std::string> gateway_args;
 };
 
 // CPU seconds and resident memory of a child, from /proc.
@@ -314,6 +332,241 @@ void print_usage(const char* phase, const std::map<std::string, test::process*>&
     std::printf("\n");
 }
 
+
+double peak_rss_mb(pid_t pid)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return std::stod(line.substr(6)) / 1e3; // kB
+        }
+    }
+    return 0;
+}
+
+// The web client's side of a burst: when each node's `new` and first value
+// (discovery over) came, and every value's latency and whether it came in
+// time.
+class burst_watcher {
+public:
+    burst_watcher(test::ws_client& client, int nodes, int values, std::uint64_t loss_after_ns)
+        : client_(client),
+          values_(values),
+          loss_after_ns_(loss_after_ns),
+          seen_(static_cast<std::size_t>(nodes) * static_cast<std::size_t>(values))
+    {
+    }
+
+    void read_for(std::chrono::milliseconds d)
+    {
+        const auto end = steady::now() + d;
+        while (steady::now() < end) {
+            const auto text = client_.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::max<steady::duration>(end - steady::now(), 1ms)));
+            if (!text) {
+                if (!client_.is_open()) {
+                    return;
+                }
+                continue;
+            }
+            handle(*text);
+        }
+    }
+
+    std::vector<double> new_s;      // seconds after the burst, in arrival order
+    std::vector<double> discovered_s;
+    std::vector<std::uint64_t> latency_during; // ns; sent before every node was discovered
+    std::vector<std::uint64_t> latency_after;
+    std::uint64_t in_time = 0;  // values seen within loss_after
+    std::uint64_t late = 0;     // seen, but later
+    std::uint64_t burst_ns = 0; // set before reading
+    std::uint64_t all_discovered_ns = 0;
+    std::size_t node_count = 0;
+
+private:
+    void handle(const std::string& text)
+    {
+        const auto now = now_ns();
+        const auto m = json::parse(text, nullptr, false);
+        const auto type = m.is_object() ? m.value("type", "") : "";
+        const auto uid = m.is_object() ? m.value("uid", "") : "";
+        if (type == "new") {
+            if (announced_.insert(uid).second) {
+                new_s.push_back(static_cast<double>(now - burst_ns) / 1e9);
+            }
+            return;
+        }
+        if (type != "update" || m.value("endpoint", "") != "temperature" || !m.contains("data") ||
+            !m["data"].is_string()) {
+            return;
+        }
+        const auto& data = m["data"].get_ref<const std::string&>();
+        if (data == "init") {
+            if (ready_.insert(uid).second) {
+                discovered_s.push_back(static_cast<double>(now - burst_ns) / 1e9);
+                if (ready_.size() == node_count) {
+                    all_discovered_ns = now;
+                }
+            }
+            return;
+        }
+        const auto v = test::parse_value(data);
+        if (!v || v->index < 0 || v->index >= values_ || v->node < 0) {
+            return;
+        }
+        const auto slot = static_cast<std::size_t>(v->node) * static_cast<std::size_t>(values_) +
+                          static_cast<std::size_t>(v->index);
+        if (slot >= seen_.size() || seen_[slot]) {
+            return;
+        }
+        seen_[slot] = true;
+        const auto lat = now - v->sent_ns;
+        if (lat > loss_after_ns_) {
+            ++late;
+            return;
+        }
+        ++in_time;
+        if (all_discovered_ns == 0 || v->sent_ns < all_discovered_ns) {
+            latency_during.push_back(lat);
+        } else {
+            latency_after.push_back(lat);
+        }
+    }
+
+    test::ws_client& client_;
+    int values_;
+    std::uint64_t loss_after_ns_;
+    std::vector<bool> seen_;
+    std::unordered_set<std::string> announced_;
+    std::unordered_set<std::string> ready_;
+};
+
+void print_latencies(const char* what, std::vector<std::uint64_t> ns)
+{
+    if (ns.empty()) {
+        std::printf("%s: no samples\n", what);
+        return;
+    }
+    std::sort(ns.begin(), ns.end());
+    const auto at = [&](double p) {
+        return static_cast<double>(ns[std::min(ns.size() - 1, static_cast<std::size_t>(
+                                                                  p * static_cast<double>(ns.size())))]) /
+               1e6;
+    };
+    std::printf("%s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples)\n", what, at(0.5),
+                at(0.99), static_cast<double>(ns.back()) / 1e6, ns.size());
+}
+
+// Seconds until a fraction p of n arrivals (times in arrival order); -1 if
+// that many never came.
+double quantile_time(const std::vector<double>& times, std::size_t n, double p)
+{
+    const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n)));
+    return k == 0 || times.size() < k ? -1.0 : times[k - 1];
+}
+
+std::string seconds_text(double s)
+{
+    return s < 0 ? std::string("never") : fmt::format("{:.3f} s", s);
+}
+
+int run_burst(const options& o, std::uint16_t mqtt_port, test::process& gateway,
+              test::process& broker, test::process& mosquitto, test::ws_client& client)
+{
+    const auto n = static_cast<std::size_t>(o.nodes);
+    test::mqtt_fleet_config fc;
+    fc.port = mqtt_port;
+    fc.nodes = o.nodes;
+    fc.qos = o.qos;
+    fc.values = o.burst_values;
+    fc.value_interval = std::chrono::milliseconds(o.value_interval_ms);
+    fc.check_interval = std::chrono::milliseconds(o.check_interval_ms);
+    test::mqtt_fleet fleet(fc);
+    const auto c0 = steady::now();
+    const auto connected = fleet.connect(60s);
+    std::printf("burst: %zu nodes, each its own MQTT connection, connected and subscribed in "
+                "%.3f s%s%s\n",
+                connected, seconds_since(c0), fleet.error().empty() ? "" : ": ",
+                fleet.error().c_str());
+    if (connected < n) {
+        return 1;
+    }
+    burst_watcher web(client, o.nodes, o.burst_values,
+                      static_cast<std::uint64_t>(o.loss_after * 1e9));
+    web.node_count = n;
+    const std::map<std::string, test::process*> procs = {
+        {"gateway", &gateway}, {"broker", &broker}, {"mosquitto", &mosquitto}};
+    std::map<std::string, usage> before;
+    for (const auto& [name, p] : procs) {
+        before[name] = usage_of(p->pid());
+    }
+    web.burst_ns = now_ns();
+    fleet.start();
+    const auto t0 = steady::now();
+    const auto limit = std::chrono::duration<double>(o.phase_timeout);
+    const auto expected_values = n * static_cast<std::uint64_t>(o.burst_values);
+    // Until every value is in, or every node has sent all its values and
+    // loss_after has passed since, or the phase timeout.
+    std::optional<steady::time_point> all_sent;
+    while (steady::now() - t0 < limit && client.is_open()) {
+        web.read_for(100ms);
+        if (web.in_time + web.late >= expected_values && web.discovered_s.size() >= n) {
+            break;
+        }
+        if (!all_sent && fleet.nodes_done.load() >= n) {
+            all_sent = steady::now();
+        }
+        if (all_sent && steady::now() - *all_sent >
+                            std::chrono::duration<double>(o.loss_after + 0.5)) {
+            break;
+        }
+    }
+    fleet.stop();
+    // Cut by the timeout: the values sent last get their loss_after too.
+    const auto sent_total = fleet.values_sent.load();
+    const auto grace = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                           std::chrono::duration<double>(o.loss_after));
+    while (web.in_time + web.late < sent_total && steady::now() < grace && client.is_open()) {
+        web.read_for(100ms);
+    }
+    const double total_s = seconds_since(t0);
+    std::printf("burst of node/check from %zu nodes (QoS %d; then %d values each, %d ms apart, "
+                "after its discovery; node/check every %d ms):\n",
+                n, o.qos, o.burst_values, o.value_interval_ms, o.check_interval_ms);
+    std::printf("  `new` at the web client: 50%% %s, 90%% %s, 100%% %s (%zu of %zu)\n",
+                seconds_text(quantile_time(web.new_s, n, 0.5)).c_str(),
+                seconds_text(quantile_time(web.new_s, n, 0.9)).c_str(),
+                seconds_text(quantile_time(web.new_s, n, 1.0)).c_str(), web.new_s.size(), n);
+    std::printf("  discovered (first value seen): 50%% %s, 90%% %s, 100%% %s (%zu of %zu)\n",
+                seconds_text(quantile_time(web.discovered_s, n, 0.5)).c_str(),
+                seconds_text(quantile_time(web.discovered_s, n, 0.9)).c_str(),
+                seconds_text(quantile_time(web.discovered_s, n, 1.0)).c_str(),
+                web.discovered_s.size(), n);
+    const auto sent = fleet.values_sent.load();
+    std::printf("  values: %llu sent, %llu seen within %.0f s, %llu later, %llu lost (%.3f %%)\n",
+                static_cast<unsigned long long>(sent),
+                static_cast<unsigned long long>(web.in_time), o.loss_after,
+                static_cast<unsigned long long>(web.late),
+                static_cast<unsigned long long>(sent - std::min(sent, web.in_time)),
+                sent == 0 ? 0.0
+                          : 100.0 * static_cast<double>(sent - std::min(sent, web.in_time)) /
+                                static_cast<double>(sent));
+    print_latencies("  latency, values sent before every node was discovered", web.latency_during);
+    print_latencies("  latency, values sent after", web.latency_after);
+    std::printf("  node/check sent %llu, discovery requests received %llu, MQTT connections "
+                "lost %llu; web client %s; run %.1f s\n",
+                static_cast<unsigned long long>(fleet.checks_sent.load()),
+                static_cast<unsigned long long>(fleet.discover_requests.load()),
+                static_cast<unsigned long long>(fleet.connections_lost.load()),
+                client.is_open() ? "still connected" : "DROPPED", total_s);
+    print_usage("the burst", procs, before);
+    std::printf("  gateway peak RSS %.1f MB\n", peak_rss_mb(gateway.pid()));
+    const bool ok = web.new_s.size() >= n && web.discovered_s.size() >= n &&
+                    web.in_time >= sent && client.is_open();
+    return ok ? 0 : 2;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -338,8 +591,40 @@ int main(int argc, char** argv)
     app.add_option("--phase-timeout", o.phase_timeout, "Seconds each phase may take at most")
         ->check(CLI::Range(1.0, 600.0));
     app.add_option("--key-file", o.key_file, "Key file for the broker and the gateway");
+    app.add_flag("--burst", o.burst,
+                 "Burst mode: every node its own MQTT connection, all publish node/check at "
+                 "once, then values (the phases above are skipped)");
+    app.add_option("--burst-values", o.burst_values, "Burst mode: values per node")
+        ->check(CLI::Range(0, 100));
+    app.add_option("--value-interval-ms", o.value_interval_ms,
+                   "Burst mode: milliseconds between a node's values")
+        ->check(CLI::Range(1, 60'000));
+    app.add_option("--check-interval-ms", o.check_interval_ms,
+                   "Burst mode: milliseconds between a node's node/check (0: only the first)")
+        ->check(CLI::Range(0, 600'000));
+    app.add_option("--loss-after", o.loss_after,
+                   "Burst mode: a value not seen by the web client within this many seconds "
+                   "is lost")
+        ->check(CLI::Range(0.1, 600.0));
+    app.add_option("--log-dir", o.log_dir, "Keep the daemons' logs in this folder");
+    app.add_option("--gateway-arg", o.gateway_args,
+                   "One more option for aiot-mqtt-gateway (repeatable)");
+    app.add_option("--broker-arg", o.broker_args,
+                   "One more option for aiot-broker, e.g. --broker-arg=--max-queue-messages=100000 "
+                   "(repeatable)");
     CLI11_PARSE(app, argc, argv);
     common::init_logging(false);
+    // One socket per node in burst mode (mosquitto inherits the limit).
+    if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+        const rlim_t want = static_cast<rlim_t>(o.nodes) * 2 + 1024;
+        fds.rlim_max = std::max(fds.rlim_max, want); // allowed when privileged
+        fds.rlim_cur = std::max(fds.rlim_cur, std::min(want, fds.rlim_max));
+        if (::setrlimit(RLIMIT_NOFILE, &fds) != 0) {
+            ::getrlimit(RLIMIT_NOFILE, &fds);
+            fds.rlim_cur = fds.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &fds);
+        }
+    }
 
     test::temp_dir dir;
     const auto mqtt_port = test::free_tcp_port();
@@ -347,19 +632,20 @@ int main(int argc, char** argv)
     auto mosquitto = test::start_mosquitto(
         AIOT_MOSQUITTO_EXE, mqtt_port, dir.path(), "mosquitto",
         "max_inflight_messages " + std::to_string(o.inflight));
-    auto broker = start(AIOT_BROKER_EXE,
-                        {"--broker-port", std::to_string(broker_port), "--bind", "127.0.0.1",
-                         "--key-file", o.key_file},
-                        dir, "broker");
+    std::vector<std::string> broker_args = {"--broker-port", std::to_string(broker_port), "--bind",
+                                            "127.0.0.1", "--key-file", o.key_file};
+    broker_args.insert(broker_args.end(), o.broker_args.begin(), o.broker_args.end());
+    auto broker = start(AIOT_BROKER_EXE, broker_args, dir, "broker");
     if (!broker->wait_for_tcp_port(broker_port)) {
         std::fprintf(stderr, "broker did not start:\n%s\n", broker->log().c_str());
         return 1;
     }
-    auto gateway = start(AIOT_MQTT_GATEWAY_EXE,
-                         {"--broker-host", "127.0.0.1", "--broker-port", std::to_string(broker_port),
-                          "--key-file", o.key_file, "--mqtt-host", "127.0.0.1", "--mqtt-port",
-                          std::to_string(mqtt_port), "--max-time", "0"},
-                         dir, "gateway");
+    std::vector<std::string> gateway_args = {
+        "--broker-host", "127.0.0.1", "--broker-port", std::to_string(broker_port),
+        "--key-file", o.key_file, "--mqtt-host", "127.0.0.1", "--mqtt-port",
+        std::to_string(mqtt_port), "--max-time", "0"};
+    gateway_args.insert(gateway_args.end(), o.gateway_args.begin(), o.gateway_args.end());
+    auto gateway = start(AIOT_MQTT_GATEWAY_EXE, gateway_args, dir, "gateway");
     if (!gateway->wait_for_log("connected to broker") ||
         !gateway->wait_for_log("MQTT session up")) {
         std::fprintf(stderr, "gateway did not connect:\n%s\n", gateway->log().c_str());
@@ -371,6 +657,17 @@ int main(int argc, char** argv)
         return 1;
     }
     client.send(R"({"type":"new","data":"client"})");
+    if (o.burst) {
+        const int rc = run_burst(o, mqtt_port, *gateway, *broker, *mosquitto, client);
+        if (!o.log_dir.empty()) {
+            std::filesystem::create_directories(o.log_dir);
+            for (const auto* name : {"gateway.log", "broker.log", "mosquitto.log"}) {
+                std::filesystem::copy_file(dir / name, std::filesystem::path(o.log_dir) / name,
+                                           std::filesystem::copy_options::overwrite_existing);
+            }
+        }
+        return rc;
+    }
     watcher web(client);
     fleet nodes(mqtt_port, o.nodes, o.qos);
     if (!test::eventually([&] { return nodes.connected(); }, 10s)) {

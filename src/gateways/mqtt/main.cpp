@@ -20,6 +20,10 @@ int main(int argc, char** argv)
     app.add_option("--mqtt-port", mqtt.client.port, "MQTT broker port");
     app.add_option("--mqtt-client-id", mqtt.client.client_id,
                    "MQTT client id (default: aiot-gw-<random>, unique per instance)");
+    app.add_option("--mqtt-max-inflight", mqtt.client.max_in_flight,
+                   "QoS 1 publishes handed to the MQTT library and not yet acknowledged, at most "
+                   "(more wait in order)")
+        ->check(CLI::Range(1, 65535));
     gw::mqtt::mqttsn_gateway_config mqttsn;
     app.add_option("--mqttsn-port", mqttsn.port,
                    "UDP port of MQTT-SN v1.2 nodes (0: no MQTT-SN; the RIOT node uses 1885)");

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <optional>
 
@@ -205,6 +206,7 @@ public:
     void detach()
     {
         handlers_ = {};
+        batch_end_ = {};
         stop();
     }
 
@@ -243,21 +245,34 @@ public:
             log_->debug("publish on '{}' dropped: not connected", topic);
             return false;
         }
-        if (qos > 0 && pending_publishes_ >= config_.max_pending_publishes) {
+        if (qos == 0) {
+            return hand_over(topic, payload, 0, retained);
+        }
+        if (in_flight_ + waiting_.size() >= config_.max_pending_publishes) {
             if (!publish_overflow_) {
-                log_->warn("MQTT broker {}: {} publishes unacknowledged; dropping new ones until "
-                           "it catches up",
-                           uri_, pending_publishes_);
+                log_->warn("MQTT broker {}: {} publishes queued or unacknowledged; dropping new "
+                           "ones until it catches up",
+                           uri_, in_flight_ + waiting_.size());
                 publish_overflow_ = true;
             }
             return false;
         }
+        if (in_flight_ >= std::max<std::size_t>(1, config_.max_in_flight) || !waiting_.empty()) {
+            waiting_.push_back({topic, std::string(payload), qos, retained});
+            return true;
+        }
+        return hand_over(topic, payload, qos, retained);
+    }
+
+    // Gives one publish to Paho (QoS 1: counted in flight until acknowledged).
+    bool hand_over(const std::string& topic, std::string_view payload, int qos, bool retained)
+    {
         try {
             if (qos > 0) {
                 // The generation in the user context tells stale completions apart.
                 client_->publish(topic, payload.data(), payload.size(), qos, retained,
                                  reinterpret_cast<void*>(generation_), paho_->publish_listener);
-                ++pending_publishes_;
+                ++in_flight_;
             } else {
                 client_->publish(topic, payload.data(), payload.size(), qos, retained);
             }
@@ -267,6 +282,8 @@ public:
         }
         return true;
     }
+
+    void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
 
     const std::string& uri() const { return uri_; }
     const std::string& client_id() const { return config_.client_id; }
@@ -302,7 +319,8 @@ private:
         }
         connected_ = true;
         ++generation_;
-        pending_publishes_ = 0;
+        in_flight_ = 0;
+        drop_waiting();
         publish_overflow_ = false;
         backoff_.forget_failure();
         connected_at_ = std::chrono::steady_clock::now();
@@ -332,6 +350,7 @@ private:
         connected_ = false;
         log_->warn("lost the MQTT broker {}{}{}; reconnecting", uri_, cause.empty() ? "" : ": ",
                    cause);
+        drop_waiting();
         if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds(10)) {
             backoff_.reset();
         }
@@ -371,18 +390,37 @@ private:
             }
         }
         batch_.clear(); // keeps its capacity for the next swap
+        if (batch_end_) {
+            batch_end_();
+        }
+    }
+
+    void drop_waiting()
+    {
+        if (!waiting_.empty()) {
+            log_->warn("MQTT broker {}: {} queued publishes dropped with the session", uri_,
+                       waiting_.size());
+            waiting_.clear();
+        }
     }
 
     void on_published(std::uintptr_t generation, bool ok)
     {
-        if (generation != generation_ || pending_publishes_ == 0) {
+        if (generation != generation_ || in_flight_ == 0) {
             return; // from a session that is gone
         }
-        --pending_publishes_;
+        --in_flight_;
         if (!ok) {
             log_->debug("a publish to MQTT broker {} failed", uri_);
         }
-        if (publish_overflow_ && pending_publishes_ <= config_.max_pending_publishes / 2) {
+        while (connected_ && !waiting_.empty() &&
+               in_flight_ < std::max<std::size_t>(1, config_.max_in_flight)) {
+            auto next = std::move(waiting_.front());
+            waiting_.pop_front();
+            hand_over(next.topic, next.payload, next.qos, next.retained);
+        }
+        if (publish_overflow_ &&
+            in_flight_ + waiting_.size() <= config_.max_pending_publishes / 2) {
             log_->info("MQTT broker {} caught up: publishing again", uri_);
             publish_overflow_ = false;
         }
@@ -399,7 +437,15 @@ private:
     common::backoff backoff_{config_.retry};
     std::chrono::steady_clock::time_point connected_at_{};
     std::uintptr_t generation_ = 0;
-    std::size_t pending_publishes_ = 0;
+    struct waiting_publish {
+        std::string topic;
+        std::string payload;
+        int qos;
+        bool retained;
+    };
+    std::size_t in_flight_ = 0;               // QoS 1 publishes Paho has not completed
+    std::deque<waiting_publish> waiting_;     // beyond max_in_flight, in order (bounded)
+    std::function<void()> batch_end_;
     bool publish_overflow_ = false;
     std::vector<::mqtt::const_message_ptr> batch_; // being handled (io thread)
     std::uint64_t reported_drops_ = 0;
@@ -428,6 +474,11 @@ void mqtt_client::start()
 void mqtt_client::stop()
 {
     impl_->stop();
+}
+
+void mqtt_client::on_batch_end(std::function<void()> handler)
+{
+    impl_->set_batch_end(std::move(handler));
 }
 
 bool mqtt_client::connected() const

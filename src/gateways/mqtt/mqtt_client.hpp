@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+
 namespace aiot::gw::mqtt {
 
 struct client_config {
@@ -28,7 +29,12 @@ struct client_config {
     std::chrono::seconds keep_alive{20};
     std::chrono::seconds connect_timeout{5};
     std::size_t max_pending_messages = 100'000; // received, not yet handled: newer ones dropped
-    std::size_t max_pending_publishes = 20'000; // sent, not yet acknowledged: newer ones dropped
+    std::size_t max_pending_publishes = 20'000; // queued or not yet acknowledged: newer ones dropped
+    // QoS 1 publishes handed to Paho and not acknowledged yet; the rest wait
+    // in our queue. Paho scans its lists of pending commands, message ids
+    // and tokens once per call, so 10,000 publishes handed over at once
+    // cost it quadratic time (issue 16): keep its lists short.
+    std::size_t max_in_flight = 256;
     std::size_t max_topics_per_request = 256;   // topics in one SUBSCRIBE/UNSUBSCRIBE
 };
 
@@ -54,9 +60,16 @@ public:
     // 300 ms) and stops reconnecting.
     void stop();
 
+    // Called on the io thread after the messages of one hand-over from
+    // Paho were passed to handlers.message: a caller can act on a batch at
+    // once (e.g. one SUBSCRIBE for many topics). Set it before start().
+    void on_batch_end(std::function<void()> handler);
+
     bool connected() const;
     // False (nothing sent) when not connected, or for a publish when too
-    // many are unacknowledged. Failures are logged.
+    // many are queued or unacknowledged (max_pending_publishes). A QoS 1
+    // publish beyond max_in_flight waits in a queue, in order, and is
+    // dropped if the session ends first. Failures are logged.
     bool subscribe(const std::vector<std::string>& topics, int qos = 1);
     bool unsubscribe(const std::vector<std::string>& topics);
     bool publish(const std::string& topic, std::string_view payload, int qos = 1,

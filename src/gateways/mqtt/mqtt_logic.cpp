@@ -87,6 +87,7 @@ void mqtt_logic::reject(const std::string& reason)
 void mqtt_logic::connected(time_point now)
 {
     connected_ = true;
+    now_ = now;
     log_->info("MQTT session up: subscribing for {} known nodes", nodes_.size());
     // One request for everything (the client splits it into packets).
     subscribe_topics all{{std::string(check_topic)}};
@@ -100,11 +101,18 @@ void mqtt_logic::connected(time_point now)
         actions_.emplace_back(publish_message{"gateway/check", ""});
         next_check_ = now + config_.check_interval;
     }
-    for (const auto& [id, n] : nodes_) {
+    for (auto& [id, n] : nodes_) {
         if (!n.discovered) {
-            discover(id, "resources");
+            ask_resources(id, n);
         }
     }
+}
+
+void mqtt_logic::ask_resources(const std::string& node_id, node_state& n)
+{
+    n.asked = now_;
+    ++n.asks;
+    discover(node_id, "resources");
 }
 
 void mqtt_logic::disconnected()
@@ -185,8 +193,9 @@ void mqtt_logic::on_check(std::string_view payload)
     }
     if (const auto it = nodes_.find(node_id); it != nodes_.end()) {
         emit(node_event::seen(it->second.uid));
-        if (!it->second.discovered) {
-            discover(node_id, "resources"); // the first request got no answer
+        const auto wait = config_.rediscover_interval * (1u << std::min(std::max(it->second.asks, 1u) - 1, 3u));
+        if (!it->second.discovered && now_ - it->second.asked >= wait) {
+            ask_resources(it->first, it->second); // the last request got no answer
         }
         return;
     }
@@ -224,7 +233,7 @@ void mqtt_logic::admitted(const std::string& node_id, const std::string& uid,
         append_topics(node_id, n, s.topics);
         actions_.emplace_back(std::move(s));
     }
-    discover(node_id, "resources");
+    ask_resources(node_id, n);
 }
 
 void mqtt_logic::on_resources(const std::string& node_id, node_state& n,
@@ -351,6 +360,7 @@ void mqtt_logic::forget(std::map<std::string, node_state, std::less<>>::iterator
 
 void mqtt_logic::tick(time_point now)
 {
+    now_ = now;
     if (unlogged_evictions_ > 0) {
         log_->warn("{} more undiscovered nodes removed to admit new ones (node table full)",
                    unlogged_evictions_);

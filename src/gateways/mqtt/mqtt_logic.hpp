@@ -44,6 +44,12 @@ struct logic_config {
     std::size_t max_payload_bytes = 64 * 1024; // larger MQTT payloads are ignored
     std::chrono::seconds check_interval{30};   // gateway/check; zero: never
     std::size_t warnings_per_tick = 10;        // rejected input logged per tick, the rest counted
+    // An undiscovered node checking in is asked for its resources again,
+    // but not sooner than this after the last request, doubled after each
+    // request up to 8 times this: under a burst the answer may just be
+    // queued, and asking at every check multiplied the load (25,784
+    // requests for 10,000 nodes, issue 16).
+    std::chrono::seconds rediscover_interval{5};
 };
 
 // True if `name` can be one level of a topic we subscribe to or publish:
@@ -57,6 +63,8 @@ public:
         std::vector<std::string> resources; // subscribed node/<id>/<res>, in order
         bool discovered = false;            // its resource list arrived
         std::uint64_t admitted = 0;         // admission order (undiscovered_ key)
+        time_point asked{};                 // last request for its resource list
+        unsigned asks = 0;                  // requests for it so far
     };
 
     // A null logger means get_logger("gw.mqtt"); an empty make_uid means
@@ -110,6 +118,7 @@ private:
     static void append_topics(const std::string& node_id, const node_state& n,
                               std::vector<std::string>& topics);
     void discover(const std::string& node_id, std::string_view what);
+    void ask_resources(const std::string& node_id, node_state& n);
     // The table is full: removes the node that has waited longest for its
     // resource list, if any; false if every node completed discovery.
     bool evict_undiscovered(std::string_view for_node);
@@ -136,6 +145,7 @@ private:
     std::vector<action> actions_;
     bool connected_ = false;
     time_point next_check_{};
+    time_point now_{}; // of the last connected() or tick()
     std::size_t warning_budget_;
     std::uint64_t unlogged_ = 0;
     std::uint64_t rejected_ = 0;

@@ -2,8 +2,12 @@
 // and a web client on the broker. Every wait polls with a deadline.
 #include "support/gateway_e2e.hpp"
 #include "support/mosquitto.hpp"
+#include "support/mqtt_fleet.hpp"
 
 #include <mqtt/async_client.h>
+
+#include <set>
+#include <unordered_set>
 
 using namespace aiot;
 using namespace std::chrono_literals;
@@ -208,4 +212,63 @@ TEST_F(mqtt_gateway_e2e, bad_mqtt_input_leaves_the_gateway_serving)
     EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) {
         return v.find("id", "flood-19").has_value();
     }));
+}
+
+// Issue 16: 500 nodes, each its own MQTT connection, publish node/check at
+// the same moment; every one is announced and discovered, and none of the
+// values they send once discovered is lost. The bound is generous: CI runs
+// this under ASan and UBSan on a loaded machine (a Release build on a busy
+// 2-core machine needs about a second).
+TEST_F(mqtt_gateway_e2e, a_burst_of_500_nodes_is_announced_and_loses_no_value)
+{
+    constexpr int nodes = 500;
+    constexpr int values = 3;
+    start_mosquitto();
+    start_broker();
+    client_ = open_client();
+    start_gateway(120);
+    ASSERT_TRUE(gateway_->wait_for_log("MQTT session up")) << diagnostics();
+
+    test::mqtt_fleet_config config;
+    config.port = mqtt_port_;
+    config.nodes = nodes;
+    config.values = values;
+    config.value_interval = 200ms;
+    config.check_interval = 0ms;
+    test::mqtt_fleet fleet(config);
+    ASSERT_EQ(fleet.connect(30s), static_cast<std::size_t>(nodes)) << fleet.error();
+    fleet.start();
+
+    std::unordered_set<std::string> announced;
+    std::unordered_set<std::string> discovered; // their `init` value came
+    std::set<std::pair<int, int>> seen;         // (node, value index)
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    while ((discovered.size() < nodes || seen.size() < nodes * values) &&
+           std::chrono::steady_clock::now() < deadline && client_->is_open()) {
+        const auto m = client_->receive_json(1s);
+        if (!m || !m->is_object()) {
+            continue;
+        }
+        const auto type = m->value("type", "");
+        const auto uid = m->value("uid", "");
+        if (type == "new") {
+            announced.insert(uid);
+        } else if (type == "update" && m->value("endpoint", "") == "temperature" &&
+                   m->contains("data") && (*m)["data"].is_string()) {
+            const auto& data = (*m)["data"].get_ref<const std::string&>();
+            if (data == "init") {
+                discovered.insert(uid);
+            } else if (const auto v = test::parse_value(data)) {
+                seen.emplace(v->node, v->index);
+            }
+        }
+    }
+    EXPECT_TRUE(client_->is_open()) << "the broker dropped the web client";
+    EXPECT_EQ(announced.size(), static_cast<std::size_t>(nodes)) << diagnostics();
+    EXPECT_EQ(discovered.size(), static_cast<std::size_t>(nodes));
+    EXPECT_EQ(fleet.values_sent.load(), static_cast<std::uint64_t>(nodes * values));
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(nodes * values)) << "values lost";
+    EXPECT_EQ(fleet.connections_lost.load(), 0u);
+    fleet.stop();
+    EXPECT_TRUE(gateway_->running());
 }

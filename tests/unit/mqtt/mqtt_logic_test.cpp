@@ -197,10 +197,40 @@ TEST_F(mqtt_logic_test, a_known_node_checking_in_is_refreshed_only)
     EXPECT_EQ(logic_.size(), 1u);
 }
 
-TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_its_next_check)
+TEST_F(mqtt_logic_test, an_undiscovered_node_is_asked_again_at_a_check_with_backoff)
 {
     connect();
     message("node/check", R"({"id":"n1"})");
+    actions();
+    // Under a burst the answer may be queued: a check soon after asks nothing.
+    logic_.tick(t0 + 4s);
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty());
+    logic_.tick(t0 + 5s);
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty()) << "at most once per interval";
+    // Then 10 s, 20 s, and 40 s at most.
+    logic_.tick(t0 + 14s);
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty());
+    logic_.tick(t0 + 15s);
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+    logic_.tick(t0 + 35s); // 20 s after the last request
+    actions();             // gateway/check
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+    logic_.tick(t0 + 75s);
+    actions();
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
+    logic_.tick(t0 + 114s);
+    actions();
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_TRUE(actions().empty()) << "40 s at most, not 80";
+    logic_.tick(t0 + 115s);
     actions();
     message("node/check", R"({"id":"n1"})");
     EXPECT_EQ(actions(), (strings{"pub gateway/n1/discover 'resources'"}));
