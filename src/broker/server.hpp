@@ -45,7 +45,10 @@ struct server_config {
     common::key_pair keys;
     std::uint64_t token_max_age_s = 0; // 0: tokens never expire (as the original)
     std::size_t max_message_size = 1024 * 1024;
-    std::size_t max_queue_messages = 16384; // per connection
+    // per connection. 65,536: a burst of small updates (10,000 nodes
+    // announcing at once, about 100 bytes each) fits; the bytes bound
+    // below and the clients' high-water mark still cap the memory.
+    std::size_t max_queue_messages = 65536;
     std::size_t max_queue_bytes = 16 * 1024 * 1024;
     // All web clients' queues together (backpressure.hpp).
     backpressure_config client_queues{};
