@@ -11,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace aiot::broker {
 
@@ -21,40 +20,15 @@ constexpr std::size_t max_request_body = 4096;
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-net::ip::address peer_address(const tcp::socket& s, unsigned short& port)
-{
-    beast::error_code ec;
-    const auto ep = s.remote_endpoint(ec);
-    port = ec ? 0 : ep.port();
-    auto addr = ec ? net::ip::address{} : ep.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
-    }
-    return addr;
-}
-
-// The Origin of a request, compared as the browser sends it: scheme, host
-// and port, without a trailing slash, case-insensitive.
-std::string normalized_origin(std::string_view origin)
-{
-    std::string out(common::trim(origin));
-    while (!out.empty() && out.back() == '/') {
-        out.pop_back();
-    }
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 } // namespace
 
 http_session::http_session(server& srv, tcp::socket socket)
     : server_(srv), stream_(std::move(socket)), delay_timer_(stream_.get_executor())
 {
-    unsigned short port = 0;
-    const auto addr = peer_address(stream_.socket(), port);
-    peer_address_ = addr.to_string();
-    peer_name_ = common::endpoint_text({addr, port});
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec); // 0.0.0.0:0 if gone
+    peer_address_ = common::address_text(peer.address());
+    peer_name_ = common::endpoint_text(peer);
     server_.http_started(*this);
 }
 
@@ -165,18 +139,13 @@ void http_session::upgrade(peer_role role, std::string_view subprotocol, std::st
     stream_.expires_never();
     auto session = std::make_shared<ws_session>(server_, server_.next_id(), role,
                                                 stream_.release_socket(), peer_name_,
-                                                std::move(uuid));
+                                                peer_address_, std::move(uuid));
     session->start(std::move(response), std::move(early));
 }
 
 void http_session::refuse(http::status status, std::string_view why, const std::string& reason)
 {
-    const auto decision = server_.refusal(peer_address_);
-    if (decision.log) {
-        server_.log().warn("{}", reason);
-    } else {
-        server_.log().debug("{}", reason);
-    }
+    const auto delay = server_.refused(peer_address_, reason, server_.log());
     response_ = {};
     response_.version(11);
     response_.result(status);
@@ -189,13 +158,13 @@ void http_session::refuse(http::status status, std::string_view why, const std::
     }
     response_.body() = std::string(why) + "\n";
     response_.prepare_payload();
-    if (decision.delay.count() == 0) {
+    if (delay.count() == 0) {
         send_refusal();
         return;
     }
     // An address that keeps failing waits for its answer; nobody else does.
-    stream_.expires_after(server_.config().handshake_timeout + decision.delay);
-    delay_timer_.expires_after(decision.delay);
+    stream_.expires_after(server_.config().handshake_timeout + delay);
+    delay_timer_.expires_after(delay);
     delay_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
         if (!ec && !self->server_.stopping()) {
             self->send_refusal();

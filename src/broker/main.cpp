@@ -1,5 +1,6 @@
 // aiot-broker: routes messages between gateways (/gw) and web clients (/ws).
 #include "broker/server.hpp"
+#include "broker/ws/handshake.hpp"
 #include "common/cli.hpp"
 #include "common/keys.hpp"
 #include "common/logging.hpp"
@@ -9,9 +10,6 @@
 #include <CLI/CLI.hpp>
 
 #include <spdlog/fmt/ranges.h>
-
-#include <algorithm>
-#include <cctype>
 
 int main(int argc, char** argv)
 {
@@ -78,14 +76,9 @@ int main(int argc, char** argv)
         return 1;
     }
     cfg.port = opts.broker_port;
-    for (auto origin : allowed_origins) {
-        while (!origin.empty() && origin.back() == '/') {
-            origin.pop_back();
-        }
-        std::transform(origin.begin(), origin.end(), origin.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (!origin.empty()) {
-            cfg.allowed_origins.push_back(origin);
+    for (const auto& origin : allowed_origins) {
+        if (auto o = aiot::broker::normalized_origin(origin); !o.empty()) {
+            cfg.allowed_origins.push_back(std::move(o));
         }
     }
     if (cfg.allowed_origins.empty()) {

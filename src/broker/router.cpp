@@ -28,7 +28,7 @@ void router::client_opened(peer_id id, std::string uuid)
     clients_[id] = client_state{std::move(uuid), false, {}};
 }
 
-void router::forget_client(peer_id id)
+void router::client_closed(peer_id id)
 {
     const auto it = clients_.find(id);
     if (it == clients_.end()) {
@@ -43,8 +43,6 @@ void router::forget_client(peer_id id)
     }
     clients_.erase(it);
 }
-
-void router::client_closed(peer_id id) { forget_client(id); }
 
 bool router::is_subscribed(peer_id id) const
 {
@@ -204,10 +202,7 @@ void router::once_per_client(const std::string& uid, std::vector<delivery>& out)
 void router::node_gone(const std::string& uid)
 {
     for (auto& [id, client] : clients_) {
-        const auto it = client.announced.find(uid);
-        if (it != client.announced.end()) {
-            client.announced.erase(it);
-        }
+        client.announced.erase(uid);
     }
 }
 

@@ -68,7 +68,6 @@ private:
 
     // Broadcast, or delivery to the registered client named by dst.
     std::vector<delivery> to_dst(peer_id gw, common::json body, std::string_view what);
-    void forget_client(peer_id id);
     // A `new` reaches each client once until the node's `out`.
     void once_per_client(const std::string& uid, std::vector<delivery>& out);
     void node_gone(const std::string& uid);

@@ -181,9 +181,12 @@ void server::schedule_idle_check()
     });
 }
 
-common::refusal_decision server::refusal(std::string_view address)
+std::chrono::milliseconds server::refused(std::string_view address, std::string_view what,
+                                          spdlog::logger& log)
 {
-    return refusals_.refused(address, std::chrono::steady_clock::now());
+    const auto decision = refusals_.refused(address, std::chrono::steady_clock::now());
+    log.log(decision.log ? spdlog::level::warn : spdlog::level::debug, "{}", what);
+    return decision.delay;
 }
 
 void server::schedule_refusal_summary()
@@ -208,13 +211,10 @@ std::optional<common::message> server::parse(ws_session& s, std::string_view tex
 {
     auto parsed = common::parse_message(text);
     if (!parsed) {
-        const auto why = fmt::format("{}: invalid message ({}): '{}'; closing with 1003",
-                                     s.describe(), parsed.problem, common::printable(text));
-        if (refusal(s.peer_address()).log) {
-            log_->warn("{}", why);
-        } else {
-            log_->debug("{}", why);
-        }
+        refused(s.peer_address(),
+                fmt::format("{}: invalid message ({}): '{}'; closing with 1003", s.describe(),
+                            parsed.problem, common::printable(text)),
+                *log_);
         s.close(ws::close_code::unsupported_data, parsed.error);
     }
     return std::move(parsed.msg);

@@ -83,9 +83,11 @@ public:
     std::span<char> read_buffer() { return read_buffer_; }
     peer_id next_id() { return ++last_id_; }
 
-    // A connection from `address` is refused: whether to log it, and how
-    // long to wait before answering (common::refusal_log).
-    common::refusal_decision refusal(std::string_view address);
+    // Input from `address` is refused: logs `what` to `log` (at debug level
+    // once the address has had its lines) and says how long to wait before
+    // answering (common::refusal_log).
+    std::chrono::milliseconds refused(std::string_view address, std::string_view what,
+                                      spdlog::logger& log);
 
     // Backpressure: every change of a web client's queue, and whether
     // gateways are read at the moment.

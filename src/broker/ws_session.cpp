@@ -33,11 +33,12 @@ void trim(std::vector<T>& v)
 } // namespace
 
 ws_session::ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
-                       std::string peer_name, std::string uuid)
+                       std::string peer_name, std::string peer_address, std::string uuid)
     : server_(srv),
       id_(id),
       role_(role),
       peer_name_(std::move(peer_name)),
+      peer_address_(std::move(peer_address)),
       uuid_(std::move(uuid)),
       socket_(std::move(socket)),
       decoder_(ws::role::server, srv.config().max_message_size),
@@ -121,10 +122,7 @@ void ws_session::on_readable(const error_code& ec)
         }
         liveness_ = liveness::heard;
         decoder_.feed(buffer.first(n), [this](const ws::event& e) { on_event(e); });
-        if (n < buffer.size()) {
-            break;
-        }
-        if (!deferred_.empty()) {
+        if (n < buffer.size() || !deferred_.empty()) {
             break;
         }
     }
@@ -148,8 +146,7 @@ void ws_session::resume_reading()
     if (!parked_) {
         return;
     }
-    auto self = std::move(parked_);
-    parked_.reset();
+    auto self = std::move(parked_); // leaves parked_ empty
     while (!deferred_.empty() && phase_ != phase::finished) {
         if (server_.gateway_reads_paused()) {
             parked_ = std::move(self);
@@ -230,7 +227,9 @@ void ws_session::send(const frame_ptr& frame)
     const auto& cfg = server_.config();
     if (queue_.size() + writing_.size() >= cfg.max_queue_messages ||
         queued_bytes_ + frame->size() > cfg.max_queue_bytes) {
-        overflow();
+        drop_as_stuck(fmt::format("too slow, {} messages / {} bytes waiting (limits {} / {})",
+                                  queue_.size() + writing_.size(), queued_bytes_,
+                                  cfg.max_queue_messages, cfg.max_queue_bytes));
         return;
     }
     grow_queue(frame->size());
@@ -250,9 +249,6 @@ void ws_session::send_control(std::string frame)
 
 void ws_session::send_pong(std::string frame)
 {
-    if (phase_ == phase::finished) {
-        return;
-    }
     if (pong_slot_ != no_pong) {
         auto& waiting = queue_[pong_slot_];
         shrink_queue(waiting->size());
@@ -260,25 +256,8 @@ void ws_session::send_pong(std::string frame)
         waiting = std::make_shared<const std::string>(std::move(frame));
         return;
     }
-    const auto& cfg = server_.config();
-    if (queue_.size() + writing_.size() >= cfg.max_queue_messages ||
-        queued_bytes_ + frame.size() > cfg.max_queue_bytes) {
-        overflow();
-        return;
-    }
-    pong_slot_ = queue_.size();
-    send_control(std::move(frame));
-}
-
-std::string ws_session::peer_address() const
-{
-    // peer_name_ is "1.2.3.4:port" or "[::1]:port".
-    const auto colon = peer_name_.rfind(':');
-    auto address = peer_name_.substr(0, colon == std::string::npos ? peer_name_.size() : colon);
-    if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-        address = address.substr(1, address.size() - 2);
-    }
-    return address;
+    pong_slot_ = queue_.size(); // reset if send() drops the queue instead
+    send(std::make_shared<const std::string>(std::move(frame)));
 }
 
 void ws_session::schedule_write()
@@ -363,17 +342,6 @@ void ws_session::on_write(const error_code& ec)
     do_write();
 }
 
-void ws_session::overflow()
-{
-    const auto& cfg = server_.config();
-    server_.log().warn("{}: too slow, {} messages / {} bytes waiting (limits {} / {}), dropping it",
-                       describe(), queue_.size() + writing_.size(), queued_bytes_,
-                       cfg.max_queue_messages, cfg.max_queue_bytes);
-    drop_queue();
-    // It is not reading: its close reply is not worth a long wait.
-    close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
-}
-
 void ws_session::drop_as_stuck(std::string_view why)
 {
     if (closing()) {
@@ -381,6 +349,7 @@ void ws_session::drop_as_stuck(std::string_view why)
     }
     server_.log().warn("{}: {}, dropping it", describe(), why);
     drop_queue();
+    // It is not reading: its close reply is not worth a long wait.
     close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
 }
 
@@ -472,8 +441,7 @@ void ws_session::finish(std::string_view why)
     }
     enter(phase::finished);
     // A parked session may be held only by itself: alive until we return.
-    const auto keep_alive = std::move(parked_);
-    parked_.reset();
+    const auto keep_alive = std::move(parked_); // leaves parked_ empty
     deferred_.clear();
     server_.log().debug("{}: connection ends ({})", describe(), why);
     error_code ec;

@@ -33,10 +33,11 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using frame_ptr = std::shared_ptr<const std::string>;
 
-    // uuid: the id the protocol knows a web client by ("src", "dst");
-    // empty for a gateway.
+    // peer_name: "address:port"; peer_address: the address alone (for
+    // per-address limits). uuid: the id the protocol knows a web client by
+    // ("src", "dst"); empty for a gateway.
     ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
-               std::string peer_name, std::string uuid = {});
+               std::string peer_name, std::string peer_address, std::string uuid = {});
     ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
@@ -71,8 +72,7 @@ public:
 
     peer_id id() const { return id_; }
     const std::string& peer_name() const { return peer_name_; }
-    // The peer's address without the port (for per-address limits).
-    std::string peer_address() const;
+    const std::string& peer_address() const { return peer_address_; }
     peer_role role() const { return role_; }
     const std::string& uuid() const { return uuid_; }
     bool closing() const { return phase_ != phase::open; }
@@ -109,15 +109,15 @@ private:
     void on_readable(const error_code& ec);
     void on_event(const ws::event& e);
     void send_control(std::string frame);
-    // Answers a ping. At most one pong waits in the queue: a newer ping
-    // replaces the waiting answer (RFC 6455 5.5.3 allows answering only
-    // the latest), so a peer that pings and never reads cannot grow it.
+    // Answers a ping (while open). At most one pong waits in the queue: a
+    // newer ping replaces the waiting answer (RFC 6455 5.5.3 allows
+    // answering only the latest), so a peer that pings and never reads
+    // cannot grow it.
     void send_pong(std::string frame);
     void schedule_write();
     void do_write();
     void on_write(const error_code& ec);
     void arm_close_timer(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
-    void overflow();
     void drop_queue();
     // Every change of queued_bytes_ goes through these (the server sums
     // the clients' bytes).
@@ -130,6 +130,7 @@ private:
     peer_id id_;
     peer_role role_;
     std::string peer_name_;
+    std::string peer_address_;
     std::string uuid_;
     tcp::socket socket_;
     ws::decoder decoder_;

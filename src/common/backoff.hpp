@@ -26,7 +26,6 @@ public:
     std::chrono::milliseconds next();
     // A connection held long enough: the next failure starts over.
     void reset() { failures_ = 0; }
-    unsigned failures() const { return failures_; }
 
     // Whether why differs from the last failure noted: a new reason is worth
     // a warning, a repeat only a debug line, so a peer that stays down is

@@ -22,17 +22,11 @@ std::string encode(std::span<const std::uint8_t> in, std::string_view alphabet)
         out += alphabet[(v >> 6) & 63];
         out += alphabet[v & 63];
     }
-    const std::size_t rest = in.size() - i;
-    if (rest == 1) {
-        const std::uint32_t v = in[i] << 16;
+    if (const std::size_t rest = in.size() - i; rest > 0) { // 1 or 2 bytes: padded
+        const std::uint32_t v = (in[i] << 16) | (rest == 2 ? in[i + 1] << 8 : 0);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (rest == 2) {
-        const std::uint32_t v = (in[i] << 16) | (in[i + 1] << 8);
-        out += alphabet[(v >> 18) & 63];
-        out += alphabet[(v >> 12) & 63];
-        out += alphabet[(v >> 6) & 63];
+        out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
         out += '=';
     }
     return out;
@@ -41,9 +35,7 @@ std::string encode(std::span<const std::uint8_t> in, std::string_view alphabet)
 constexpr std::array<std::int8_t, 256> make_decode_table()
 {
     std::array<std::int8_t, 256> t{};
-    for (auto& v : t) {
-        v = -1;
-    }
+    t.fill(-1);
     for (std::size_t i = 0; i < 64; ++i) {
         t[static_cast<unsigned char>(std_alphabet[i])] = static_cast<std::int8_t>(i);
         t[static_cast<unsigned char>(url_alphabet[i])] = static_cast<std::int8_t>(i);

@@ -151,31 +151,19 @@ void append_value(std::string& out, const json& v, std::size_t depth)
         out += "null";
         return;
     }
-    if (v.is_array()) {
-        out += '[';
-        bool first = true;
-        for (const auto& item : v) {
-            if (!first) {
-                out += ", ";
-            }
-            first = false;
-            append_value(out, item, depth + 1);
-        }
-        out += ']';
-        return;
-    }
-    out += '{';
-    bool first = true;
-    for (const auto& [key, item] : v.items()) {
-        if (!first) {
+    const bool object = v.is_object();
+    out += object ? '{' : '[';
+    for (auto it = v.begin(); it != v.end(); ++it) {
+        if (it != v.begin()) {
             out += ", ";
         }
-        first = false;
-        append_string(out, key);
-        out += ": ";
-        append_value(out, item, depth + 1);
+        if (object) {
+            append_string(out, it.key());
+            out += ": ";
+        }
+        append_value(out, *it, depth + 1);
     }
-    out += '}';
+    out += object ? '}' : ']';
 }
 
 } // namespace

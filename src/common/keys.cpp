@@ -4,13 +4,13 @@
 #include "fernet.hpp"
 #include "text.hpp"
 
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <array>
 #include <chrono>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -27,13 +27,6 @@ void random_bytes(std::uint8_t* out, std::size_t n)
     if (RAND_bytes(out, static_cast<int>(n)) != 1) {
         throw key_error("cannot get random bytes from OpenSSL");
     }
-}
-
-std::string fmt_mode(const std::string& what, mode_t mode)
-{
-    char octal[8];
-    std::snprintf(octal, sizeof octal, "%03o", static_cast<unsigned>(mode & 0777));
-    return what + " has mode " + octal;
 }
 
 } // namespace
@@ -195,13 +188,15 @@ std::vector<std::string> key_permission_warnings(const std::filesystem::path& pa
     std::vector<std::string> warnings;
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-        warnings.push_back(fmt_mode("key file " + path.string(), st.st_mode) +
-                           ": other users may read the secret (chmod 600 it)");
+        warnings.push_back(fmt::format("key file {} has mode {:03o}: other users may read the "
+                                       "secret (chmod 600 it)",
+                                       path.string(), st.st_mode & 0777));
     }
     const auto dir = path.parent_path();
     if (!dir.empty() && ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
-        warnings.push_back(fmt_mode("key folder " + dir.string(), st.st_mode) +
-                           ": other users may reach the key file (chmod 700 it)");
+        warnings.push_back(fmt::format("key folder {} has mode {:03o}: other users may reach the "
+                                       "key file (chmod 700 it)",
+                                       dir.string(), st.st_mode & 0777));
     }
     return warnings;
 }
@@ -244,12 +239,6 @@ token_check check_gateway_token(const key_pair& keys, std::string_view token,
         }
     }
     return token_check::valid;
-}
-
-bool verify_gateway_token(const key_pair& keys, std::string_view token,
-                          std::optional<std::uint64_t> max_age_s)
-{
-    return check_gateway_token(keys, token, max_age_s) == token_check::valid;
 }
 
 std::string_view to_string(token_check c)

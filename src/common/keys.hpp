@@ -56,9 +56,4 @@ token_check check_gateway_token(const key_pair& keys, std::string_view token,
                                 std::optional<std::uint64_t> max_age_s = {},
                                 std::optional<std::uint64_t> now = {});
 
-// check_gateway_token(...) == token_check::valid. The original never
-// checks the age; max_age_s is an aiot option.
-bool verify_gateway_token(const key_pair& keys, std::string_view token,
-                          std::optional<std::uint64_t> max_age_s = {});
-
 } // namespace aiot::common

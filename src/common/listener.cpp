@@ -142,15 +142,20 @@ tcp::endpoint listener::local_endpoint() const
     return state_->acceptor.local_endpoint(ec);
 }
 
-std::string endpoint_text(const tcp::endpoint& endpoint)
+std::string address_text(net::ip::address address)
 {
-    auto address = endpoint.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
     }
+    return address.to_string();
+}
+
+std::string endpoint_text(const tcp::endpoint& endpoint)
+{
+    const auto address = address_text(endpoint.address());
     const auto port = std::to_string(endpoint.port());
-    return address.is_v6() ? "[" + address.to_string() + "]:" + port
-                           : address.to_string() + ":" + port;
+    return address.find(':') != std::string::npos ? "[" + address + "]:" + port // IPv6
+                                                  : address + ":" + port;
 }
 
 } // namespace aiot::common

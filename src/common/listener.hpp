@@ -51,7 +51,8 @@ private:
 };
 
 // "1.2.3.4:80" or "[::1]:80" (an IPv4-mapped IPv6 address is shown as
-// IPv4).
+// IPv4); address_text: the address alone, "1.2.3.4" or "::1".
 std::string endpoint_text(const tcp::endpoint& endpoint);
+std::string address_text(net::ip::address address);
 
 } // namespace aiot::common

@@ -32,6 +32,9 @@ std::string to_valid_utf8(std::string_view text);
 // Blanks (space, tab, CR, LF) removed at both ends.
 std::string_view trim(std::string_view text);
 
+// text with its ASCII letters in lower case (for case-insensitive names).
+std::string ascii_lower(std::string_view text);
+
 // Whether text holds a C0 control character or DEL.
 bool has_control(std::string_view text);
 

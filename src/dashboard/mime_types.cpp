@@ -1,9 +1,9 @@
 #include "mime_types.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <string>
 #include <utility>
 
 namespace aiot::dashboard {
@@ -40,20 +40,23 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 24> types{{
 
 std::string_view mime_type(std::string_view file_name)
 {
+    const auto ext = file_extension(file_name);
+    const auto it = std::find_if(types.begin(), types.end(),
+                                 [&](const auto& t) { return t.first == ext; });
+    return it == types.end() ? std::string_view{"application/octet-stream"} : it->second;
+}
+
+std::string file_extension(std::string_view file_name)
+{
     const auto slash = file_name.find_last_of('/');
     if (slash != std::string_view::npos) {
         file_name.remove_prefix(slash + 1);
     }
     const auto dot = file_name.rfind('.');
     if (dot == std::string_view::npos || dot == 0) {
-        return "application/octet-stream";
+        return {};
     }
-    std::string ext{file_name.substr(dot + 1)};
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    const auto it = std::find_if(types.begin(), types.end(),
-                                 [&](const auto& t) { return t.first == ext; });
-    return it == types.end() ? std::string_view{"application/octet-stream"} : it->second;
+    return common::ascii_lower(file_name.substr(dot + 1));
 }
 
 } // namespace aiot::dashboard

@@ -16,12 +16,6 @@ std::string image_url(const std::string& value, std::string_view route,
     return is_local_file(value) ? std::string{route} : value;
 }
 
-std::string tile_url(const std::string& value)
-{
-    return value == "none" ? std::string{} : value;
-}
-
-
 } // namespace
 
 bool is_local_file(const std::string& value)
@@ -41,7 +35,7 @@ common::json page_config(const config& cfg)
         {"favicon", image_url(cfg.favicon, favicon_route, "favicon.svg")},
         {"camera_url", cfg.camera_url},
         {"map_api_key", cfg.map_api_key},
-        {"map_tile_url", tile_url(cfg.map_tile_url)},
+        {"map_tile_url", cfg.map_tile_url == "none" ? std::string{} : cfg.map_tile_url},
         {"broker_host", cfg.common.broker_host},
         {"broker_port", cfg.common.broker_port},
         {"broker_ssl", cfg.broker_ssl},

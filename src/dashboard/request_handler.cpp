@@ -6,8 +6,9 @@
 
 #include "common/text.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -43,17 +44,6 @@ std::string reason_phrase(unsigned status)
     case 500: return "Internal Server Error";
     default: return "Error";
     }
-}
-
-std::string hex(std::uint64_t value)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    do {
-        out.insert(out.begin(), digits[value & 0xf]);
-        value >>= 4;
-    } while (value != 0);
-    return out;
 }
 
 std::uint64_t fnv1a(std::string_view data)
@@ -97,24 +87,26 @@ response not_modified(std::string etag, std::string_view cache_control,
     return res;
 }
 
-std::string lower(std::string_view text)
-{
-    std::string out{text};
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-std::string extension(std::string_view name)
-{
-    const auto dot = name.rfind('.');
-    return dot == std::string_view::npos || dot == 0 ? std::string{} : lower(name.substr(dot + 1));
-}
-
 std::string generated_etag(const std::string& body)
 {
-    return "\"g" + hex(fnv1a(body)) + "-" + hex(body.size()) + "\"";
+    return fmt::format("\"g{:x}-{:x}\"", fnv1a(body), body.size());
+}
+
+// Whether `is` holds for an item of a comma-separated header value
+// (items trimmed, empty ones included).
+template <class Predicate>
+bool any_item(std::string_view list, Predicate is)
+{
+    for (;;) {
+        const auto comma = list.find(',');
+        if (is(common::trim(list.substr(0, comma)))) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            return false;
+        }
+        list.remove_prefix(comma + 1);
+    }
 }
 
 // The page's own folders and the file types each may serve.
@@ -155,65 +147,32 @@ std::int64_t parse_http_date(std::string_view text)
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag)
 {
-    auto strip_weak = [](std::string_view tag) {
-        if (tag.substr(0, 2) == "W/") {
-            tag.remove_prefix(2);
-        }
-        return tag;
+    const auto strip_weak = [](std::string_view tag) {
+        return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag;
     };
-    const auto ours = strip_weak(etag);
-    std::size_t pos = 0;
-    while (pos <= if_none_match.size()) {
-        auto comma = if_none_match.find(',', pos);
-        if (comma == std::string_view::npos) {
-            comma = if_none_match.size();
-        }
-        auto item = if_none_match.substr(pos, comma - pos);
-        pos = comma + 1;
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-            item.remove_suffix(1);
-        }
-        if (item == "*" || (!item.empty() && strip_weak(item) == ours)) {
-            return true;
-        }
-    }
-    return false;
+    return any_item(if_none_match, [&](std::string_view item) {
+        return item == "*" || (!item.empty() && strip_weak(item) == strip_weak(etag));
+    });
 }
 
 bool accepts_gzip(std::string_view accept_encoding)
 {
-    std::size_t pos = 0;
-    while (pos < accept_encoding.size()) {
-        auto comma = accept_encoding.find(',', pos);
-        if (comma == std::string_view::npos) {
-            comma = accept_encoding.size();
-        }
-        auto item = accept_encoding.substr(pos, comma - pos);
-        pos = comma + 1;
-        std::string_view params;
-        if (const auto semi = item.find(';'); semi != std::string_view::npos) {
-            params = item.substr(semi + 1);
-            item = item.substr(0, semi);
-        }
-        const auto coding = lower(common::trim(item));
+    return any_item(accept_encoding, [](std::string_view item) {
+        const auto semi = item.find(';');
+        const auto coding = common::ascii_lower(common::trim(item.substr(0, semi)));
         if (coding != "gzip" && coding != "*") {
-            continue;
+            return false;
         }
-        params = common::trim(params);
-        if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-            const auto q = std::string{common::trim(params.substr(2))};
-            char* end = nullptr;
-            const double value = std::strtod(q.c_str(), &end);
-            if (end == q.c_str() || value <= 0) {
-                continue;
-            }
+        const auto params = semi == std::string_view::npos ? std::string_view{}
+                                                            : common::trim(item.substr(semi + 1));
+        if (params.size() < 2 || (params[0] != 'q' && params[0] != 'Q') || params[1] != '=') {
+            return true;
         }
-        return true;
-    }
-    return false;
+        const auto q = std::string{common::trim(params.substr(2))};
+        char* end = nullptr;
+        const double value = std::strtod(q.c_str(), &end);
+        return end != q.c_str() && value > 0;
+    });
 }
 
 } // namespace detail
@@ -278,7 +237,7 @@ bool request_handler::reload()
 bool request_handler::is_page_asset(const std::vector<std::string>& segs) const
 {
     if (segs.size() == 1) {
-        const auto ext = extension(segs[0]);
+        const auto ext = file_extension(segs[0]);
         return ext == "svg" || ext == "png" || ext == "ico";
     }
     if (segs[0] == "node_modules") {
@@ -291,7 +250,7 @@ bool request_handler::is_page_asset(const std::vector<std::string>& segs) const
     }
     for (const auto& folder : asset_folders) {
         if (segs[0] == folder.name) {
-            const auto ext = extension(segs.back());
+            const auto ext = file_extension(segs.back());
             return std::find(folder.extensions.begin(), folder.extensions.end(), ext) !=
                    folder.extensions.end();
         }
@@ -410,19 +369,15 @@ response request_handler::serve_file(const request& req, const fs::path& path,
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
     const auto nanos =
         std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
-    std::string etag = "\"" + hex(size) + "-" + hex(static_cast<std::uint64_t>(nanos)) +
-                       std::string{etag_suffix} + "\"";
+    std::string etag =
+        fmt::format("\"{:x}-{:x}{}\"", size, static_cast<std::uint64_t>(nanos), etag_suffix);
     std::string last_modified = detail::http_date(seconds);
 
-    if (!req.if_none_match.empty()) {
-        if (detail::etag_matches(req.if_none_match, etag)) {
-            return not_modified(std::move(etag), cache_control, std::move(last_modified));
-        }
-    } else if (!req.if_modified_since.empty()) {
-        const auto since = detail::parse_http_date(req.if_modified_since);
-        if (since >= 0 && seconds <= since) {
-            return not_modified(std::move(etag), cache_control, std::move(last_modified));
-        }
+    // If-Modified-Since counts only without If-None-Match; -1 if absent or invalid.
+    const auto since = detail::parse_http_date(req.if_modified_since);
+    if (req.if_none_match.empty() ? since >= 0 && seconds <= since
+                                  : detail::etag_matches(req.if_none_match, etag)) {
+        return not_modified(std::move(etag), cache_control, std::move(last_modified));
     }
 
     response res;

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         AIOT_FUZZ_CHECK(!keys.secret.empty());
         AIOT_FUZZ_CHECK(fernet::from_key(keys.private_key).has_value());
         // The pair works for a gateway token.
-        AIOT_FUZZ_CHECK(verify_gateway_token(keys, make_gateway_token(keys)));
+        AIOT_FUZZ_CHECK(check_gateway_token(keys, make_gateway_token(keys)) == token_check::valid);
     } catch (const key_error& e) {
         AIOT_FUZZ_CHECK(std::string_view(e.what()).starts_with("fuzz-keys"));
     }

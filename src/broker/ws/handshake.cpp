@@ -24,6 +24,15 @@ std::string_view first_subprotocol(std::string_view header)
     return common::trim(header.substr(0, header.find(',')));
 }
 
+std::string normalized_origin(std::string_view origin)
+{
+    auto out = common::ascii_lower(common::trim(origin));
+    while (!out.empty() && out.back() == '/') {
+        out.pop_back();
+    }
+    return out;
+}
+
 std::string switching_protocols(std::string_view client_key, std::string_view subprotocol)
 {
     std::string r = "HTTP/1.1 101 Switching Protocols\r\n"

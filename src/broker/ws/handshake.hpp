@@ -14,6 +14,10 @@ std::optional<std::string_view> gateway_token(std::string_view protocol_header);
 // The first subprotocol a browser offers (empty if none), to echo back.
 std::string_view first_subprotocol(std::string_view protocol_header);
 
+// An Origin as compared with --allowed-origins: scheme, host and port as
+// the browser sends them, without a trailing slash, case-insensitive.
+std::string normalized_origin(std::string_view origin);
+
 // The 101 answer that accepts an upgrade, with the client's key and the
 // subprotocol to echo (none if empty).
 std::string switching_protocols(std::string_view client_key, std::string_view subprotocol);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 namespace aiot::gw::mqttsn {
 
 namespace {
@@ -15,12 +17,14 @@ class reader {
 public:
     explicit reader(std::string_view body) : rest_(body) {}
 
-    bool u8(std::uint8_t& v)
+    // One octet, as a number or as an enum (a return code).
+    template <class T>
+    bool u8(T& v)
     {
         if (rest_.empty()) {
             return false;
         }
-        v = static_cast<std::uint8_t>(rest_[0]);
+        v = static_cast<T>(static_cast<std::uint8_t>(rest_[0]));
         rest_.remove_prefix(1);
         return true;
     }
@@ -70,6 +74,7 @@ private:
 class writer {
 public:
     void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+    void u8(return_code v) { u8(static_cast<std::uint8_t>(v)); }
     void u16(std::uint16_t v)
     {
         u8(static_cast<std::uint8_t>(v >> 8));
@@ -146,11 +151,10 @@ decode_result decode_body(msg_type t, std::string_view body)
     case msg_type::connack:
     case msg_type::willtopicresp:
     case msg_type::willmsgresp: {
-        std::uint8_t rc;
-        if (!r.u8(rc)) {
+        return_code code;
+        if (!r.u8(code)) {
             return short_or({});
         }
-        const auto code = static_cast<return_code>(rc);
         if (t == msg_type::connack) {
             return done(connack{code});
         }
@@ -195,11 +199,9 @@ decode_result decode_body(msg_type t, std::string_view body)
     }
     case msg_type::regack: {
         regack p;
-        std::uint8_t rc;
-        if (!r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(rc)) {
+        if (!r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(p.rc)) {
             return short_or({});
         }
-        p.rc = static_cast<return_code>(rc);
         return done(p);
     }
     case msg_type::publish: {
@@ -212,11 +214,9 @@ decode_result decode_body(msg_type t, std::string_view body)
     }
     case msg_type::puback: {
         puback p;
-        std::uint8_t rc;
-        if (!r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(rc)) {
+        if (!r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(p.rc)) {
             return short_or({});
         }
-        p.rc = static_cast<return_code>(rc);
         return done(p);
     }
     case msg_type::pubrec:
@@ -277,11 +277,9 @@ decode_result decode_body(msg_type t, std::string_view body)
     }
     case msg_type::suback: {
         suback p;
-        std::uint8_t rc;
-        if (!r.flags_octet(p.f, error) || !r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(rc)) {
+        if (!r.flags_octet(p.f, error) || !r.u16(p.topic_id) || !r.u16(p.msg_id) || !r.u8(p.rc)) {
             return short_or(error);
         }
-        p.rc = static_cast<return_code>(rc);
         return done(p);
     }
     case msg_type::pingreq:
@@ -371,37 +369,16 @@ std::string short_topic_name(std::uint16_t id)
 
 msg_type type_of(const packet& p)
 {
-    return std::visit(
-        overloaded{
-            [](const advertise&) { return msg_type::advertise; },
-            [](const searchgw&) { return msg_type::searchgw; },
-            [](const gwinfo&) { return msg_type::gwinfo; },
-            [](const connect&) { return msg_type::connect; },
-            [](const connack&) { return msg_type::connack; },
-            [](const willtopicreq&) { return msg_type::willtopicreq; },
-            [](const willtopic&) { return msg_type::willtopic; },
-            [](const willmsgreq&) { return msg_type::willmsgreq; },
-            [](const willmsg&) { return msg_type::willmsg; },
-            [](const register_&) { return msg_type::register_; },
-            [](const regack&) { return msg_type::regack; },
-            [](const publish&) { return msg_type::publish; },
-            [](const puback&) { return msg_type::puback; },
-            [](const pubrec&) { return msg_type::pubrec; },
-            [](const pubrel&) { return msg_type::pubrel; },
-            [](const pubcomp&) { return msg_type::pubcomp; },
-            [](const subscribe&) { return msg_type::subscribe; },
-            [](const suback&) { return msg_type::suback; },
-            [](const unsubscribe&) { return msg_type::unsubscribe; },
-            [](const unsuback&) { return msg_type::unsuback; },
-            [](const pingreq&) { return msg_type::pingreq; },
-            [](const pingresp&) { return msg_type::pingresp; },
-            [](const disconnect&) { return msg_type::disconnect; },
-            [](const willtopicupd&) { return msg_type::willtopicupd; },
-            [](const willtopicresp&) { return msg_type::willtopicresp; },
-            [](const willmsgupd&) { return msg_type::willmsgupd; },
-            [](const willmsgresp&) { return msg_type::willmsgresp; },
-        },
-        p);
+    // In the order of the alternatives of `packet`.
+    using enum msg_type;
+    static constexpr msg_type types[] = {
+        advertise, searchgw, gwinfo, connect, connack, willtopicreq, willtopic, willmsgreq,
+        willmsg, register_, regack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback,
+        unsubscribe, unsuback, pingreq, pingresp, disconnect, willtopicupd, willtopicresp,
+        willmsgupd, willmsgresp,
+    };
+    static_assert(std::size(types) == std::variant_size_v<packet>);
+    return types[p.index()];
 }
 
 decode_result decode(std::string_view datagram)
@@ -419,14 +396,10 @@ decode_result decode(std::string_view datagram)
         length = (static_cast<std::size_t>(static_cast<std::uint8_t>(datagram[1])) << 8) |
                  static_cast<std::uint8_t>(datagram[2]);
         header = 3;
-        if (length < 256) {
-            // the spec reserves the 3-octet form for 256 and more; accept
-            // it anyway (it is unambiguous), but never below its own size
-            if (length < 4) {
-                return fail(fmt::format("length field {} is smaller than the header", length));
-            }
-        }
-    } else if (length < 2) {
+        // the spec reserves the 3-octet form for 256 and more; accept it
+        // anyway (it is unambiguous), but never below its own size
+    }
+    if (length <= header) {
         return fail(fmt::format("length field {} is smaller than the header", length));
     }
     if (length != datagram.size()) {
@@ -443,6 +416,27 @@ decode_result decode(std::string_view datagram)
 std::string encode(const packet& p)
 {
     writer w;
+    // Shapes that two packet types share.
+    const auto ack = [&](const auto& x) { // REGACK, PUBACK
+        w.u16(x.topic_id);
+        w.u16(x.msg_id);
+        w.u8(x.rc);
+    };
+    const auto topic_request = [&](const auto& x) { // SUBSCRIBE, UNSUBSCRIBE
+        w.u8(x.f.encode());
+        w.u16(x.msg_id);
+        if (x.f.id_type == topic_id_type::predefined) {
+            w.u16(x.topic_id);
+        } else {
+            w.bytes(x.topic_name);
+        }
+    };
+    const auto will_topic = [&](const auto& x) { // WILLTOPIC, WILLTOPICUPD
+        if (!x.topic.empty()) {
+            w.u8(x.f.encode());
+            w.bytes(x.topic);
+        }
+    };
     std::visit(overloaded{
                    [&](const advertise& x) {
                        w.u8(x.gw_id);
@@ -459,14 +453,9 @@ std::string encode(const packet& p)
                        w.u16(x.duration);
                        w.bytes(x.client_id);
                    },
-                   [&](const connack& x) { w.u8(static_cast<std::uint8_t>(x.rc)); },
+                   [&](const connack& x) { w.u8(x.rc); },
                    [&](const willtopicreq&) {},
-                   [&](const willtopic& x) {
-                       if (!x.topic.empty()) {
-                           w.u8(x.f.encode());
-                           w.bytes(x.topic);
-                       }
-                   },
+                   [&](const willtopic& x) { will_topic(x); },
                    [&](const willmsgreq&) {},
                    [&](const willmsg& x) { w.bytes(x.message); },
                    [&](const register_& x) {
@@ -474,49 +463,25 @@ std::string encode(const packet& p)
                        w.u16(x.msg_id);
                        w.bytes(x.topic_name);
                    },
-                   [&](const regack& x) {
-                       w.u16(x.topic_id);
-                       w.u16(x.msg_id);
-                       w.u8(static_cast<std::uint8_t>(x.rc));
-                   },
+                   [&](const regack& x) { ack(x); },
                    [&](const publish& x) {
                        w.u8(x.f.encode());
                        w.u16(x.topic_id);
                        w.u16(x.msg_id);
                        w.bytes(x.data);
                    },
-                   [&](const puback& x) {
-                       w.u16(x.topic_id);
-                       w.u16(x.msg_id);
-                       w.u8(static_cast<std::uint8_t>(x.rc));
-                   },
+                   [&](const puback& x) { ack(x); },
                    [&](const pubrec& x) { w.u16(x.msg_id); },
                    [&](const pubrel& x) { w.u16(x.msg_id); },
                    [&](const pubcomp& x) { w.u16(x.msg_id); },
-                   [&](const subscribe& x) {
-                       w.u8(x.f.encode());
-                       w.u16(x.msg_id);
-                       if (x.f.id_type == topic_id_type::predefined) {
-                           w.u16(x.topic_id);
-                       } else {
-                           w.bytes(x.topic_name);
-                       }
-                   },
+                   [&](const subscribe& x) { topic_request(x); },
                    [&](const suback& x) {
                        w.u8(x.f.encode());
                        w.u16(x.topic_id);
                        w.u16(x.msg_id);
-                       w.u8(static_cast<std::uint8_t>(x.rc));
+                       w.u8(x.rc);
                    },
-                   [&](const unsubscribe& x) {
-                       w.u8(x.f.encode());
-                       w.u16(x.msg_id);
-                       if (x.f.id_type == topic_id_type::predefined) {
-                           w.u16(x.topic_id);
-                       } else {
-                           w.bytes(x.topic_name);
-                       }
-                   },
+                   [&](const unsubscribe& x) { topic_request(x); },
                    [&](const unsuback& x) { w.u16(x.msg_id); },
                    [&](const pingreq& x) { w.bytes(x.client_id); },
                    [&](const pingresp&) {},
@@ -525,15 +490,10 @@ std::string encode(const packet& p)
                            w.u16(*x.duration);
                        }
                    },
-                   [&](const willtopicupd& x) {
-                       if (!x.topic.empty()) {
-                           w.u8(x.f.encode());
-                           w.bytes(x.topic);
-                       }
-                   },
-                   [&](const willtopicresp& x) { w.u8(static_cast<std::uint8_t>(x.rc)); },
+                   [&](const willtopicupd& x) { will_topic(x); },
+                   [&](const willtopicresp& x) { w.u8(x.rc); },
                    [&](const willmsgupd& x) { w.bytes(x.message); },
-                   [&](const willmsgresp& x) { w.u8(static_cast<std::uint8_t>(x.rc)); },
+                   [&](const willmsgresp& x) { w.u8(x.rc); },
                },
                p);
     const auto& body = w.body();

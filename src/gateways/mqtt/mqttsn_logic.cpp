@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "common/overloaded.hpp"
+#include "common/text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,19 +14,8 @@ namespace {
 
 using common::overloaded;
 
-// Printable excerpt of untrusted text for a log line.
-std::string excerpt(std::string_view text, std::size_t max = 40)
-{
-    std::string out;
-    for (std::size_t i = 0; i < text.size() && i < max; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        out += (c < 0x20 || c >= 0x7f) ? '.' : static_cast<char>(c);
-    }
-    if (text.size() > max) {
-        out += "...";
-    }
-    return out;
-}
+// Untrusted text in a log line: common::printable, kept short.
+std::string excerpt(std::string_view text) { return common::printable(text, 40); }
 
 } // namespace
 

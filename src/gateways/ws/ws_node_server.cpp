@@ -15,6 +15,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace aiot::gw::ws {
 
@@ -299,9 +300,8 @@ private:
             }
             return;
         }
-        if (close_after_write_) {
-            close_after_write_ = false;
-            return do_close();
+        if (closing_) {
+            return do_close(); // the write close_with() waited for is done
         }
         do_write();
     }
@@ -315,10 +315,8 @@ private:
         close_reason_ = websocket::close_reason(code, common::truncate_close_reason(reason));
         // Drop what waits; the message being written must live until it completes.
         queue_.drop_waiting();
-        if (queue_.writing()) {
-            close_after_write_ = true;
-        } else {
-            do_close();
+        if (!queue_.writing()) {
+            do_close(); // else on_write() does, once the message is out
         }
     }
 
@@ -355,7 +353,6 @@ private:
     common::write_queue<std::string> queue_;
     bool open_ = false;
     bool closing_ = false;
-    bool close_after_write_ = false;
     bool finished_ = false;
     websocket::close_reason close_reason_;
 };
@@ -380,38 +377,31 @@ void detail::node_hub::on_accept(tcp::socket socket)
     const std::size_t from_address = it == per_address_.end() ? 0 : it->second;
     if (ep_ec) {
         log_->debug("accepted connection already gone: {}", ep_ec.message());
-        beast::error_code ignored;
-        socket.close(ignored);
     } else if (connections_.size() >= config_.max_connections) {
         if (!full_) {
             log_->warn("{} connections already (limit): refusing new ones until one ends",
                        connections_.size());
             full_ = true;
         }
-        beast::error_code ignored;
-        socket.close(ignored);
     } else if (config_.max_connections_per_address > 0 &&
                from_address >= config_.max_connections_per_address) {
         // One address cannot take the whole table (issue: node-table lockout).
         refused(address, fmt::format("{}: connection refused: {} connections from this address "
                                      "already (--max-nodes-per-address)",
                                      address.to_string(), from_address));
-        beast::error_code ignored;
-        socket.close(ignored);
     } else {
         full_ = false;
         std::make_shared<node_connection>(shared_from_this(), std::move(socket))->start();
+        return;
     }
+    beast::error_code ignored;
+    socket.close(ignored);
 }
 
 void detail::node_hub::refused(const net::ip::address& address, std::string_view what)
 {
     const auto decision = refusals_.refused(address.to_string(), std::chrono::steady_clock::now());
-    if (decision.log) {
-        log_->warn("{}", what);
-    } else {
-        log_->debug("{}", what);
-    }
+    log_->log(decision.log ? spdlog::level::warn : spdlog::level::debug, "{}", what);
 }
 
 void detail::node_hub::schedule_summaries()
@@ -431,11 +421,9 @@ void detail::node_hub::schedule_summaries()
 
 void detail::node_hub::stop()
 {
-    if (stopping_ || !started_) {
-        stopping_ = true;
+    if (std::exchange(stopping_, true) || !started_) {
         return;
     }
-    stopping_ = true;
     listener_.close();
     summary_timer_.cancel();
     log_->info("stopping: closing {} connections", connections_.size());

@@ -116,8 +116,9 @@ private:
         const auto comma = last_subprotocol.find(',');
         const bool token_ok = req.target() == "/gw" && comma != std::string::npos &&
                               last_subprotocol.substr(0, comma) == "token" &&
-                              common::verify_gateway_token(
-                                  keys_, last_subprotocol.substr(comma + 2));
+                              common::check_gateway_token(
+                                  keys_, last_subprotocol.substr(comma + 2)) ==
+                                  common::token_check::valid;
         if (refuse_all || !token_ok) {
             ++refused;
             http::response<http::string_body> res{http::status::unauthorized, req.version()};

@@ -39,7 +39,8 @@ TEST(fernet, vectors_decrypt_as_python_cryptography)
         const auto plain = f->decrypt(c.at("token").get<std::string>());
         EXPECT_EQ(plain.has_value(), c.at("fernet_valid").get<bool>());
         const aiot::common::key_pair keys{c.at("secret"), c.at("key")};
-        EXPECT_EQ(aiot::common::verify_gateway_token(keys, c.at("token").get<std::string>()),
+        EXPECT_EQ(aiot::common::check_gateway_token(keys, c.at("token").get<std::string>()) ==
+                      aiot::common::token_check::valid,
                   c.at("pyaiot_accepts").get<bool>());
         if (plain && c.contains("plaintext")) {
             EXPECT_EQ(*plain, c.at("plaintext").get<std::string>());
@@ -74,10 +75,11 @@ TEST(fernet, random_tokens_round_trip_and_differ)
     const auto t2 = aiot::common::make_gateway_token(keys);
     EXPECT_NE(t1, t2);
     EXPECT_EQ(t1.size(), 140u); // 105 bytes for a 32-character secret
-    EXPECT_TRUE(aiot::common::verify_gateway_token(keys, t1));
-    EXPECT_TRUE(aiot::common::verify_gateway_token(keys, t2));
+    using aiot::common::token_check;
+    EXPECT_EQ(aiot::common::check_gateway_token(keys, t1), token_check::valid);
+    EXPECT_EQ(aiot::common::check_gateway_token(keys, t2), token_check::valid);
     const auto other = aiot::common::generate_keys();
-    EXPECT_FALSE(aiot::common::verify_gateway_token(other, t1));
+    EXPECT_EQ(aiot::common::check_gateway_token(other, t1), token_check::invalid);
 }
 
 TEST(fernet, lenient_base64_like_python)
