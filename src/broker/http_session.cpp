@@ -5,6 +5,7 @@
 #include "broker/ws/handshake.hpp"
 #include "broker/ws_session.hpp"
 #include "common/listener.hpp"
+#include "common/metrics.hpp"
 #include "common/system.hpp"
 #include "common/text.hpp"
 
@@ -70,6 +71,11 @@ void http_session::on_read(beast::error_code ec)
     const auto& req = parser_->get();
     const std::string_view target(req.target().data(), req.target().size());
     const auto path = target.substr(0, target.find('?'));
+    if (path == "/metrics") {
+        serve_metrics(req.method() == http::verb::get || req.method() == http::verb::head,
+                      req.method() == http::verb::head);
+        return;
+    }
     const bool is_client = path == "/ws";
     if (!is_client && path != "/gw") {
         refuse(http::status::not_found, "not found",
@@ -143,8 +149,34 @@ void http_session::upgrade(peer_role role, std::string_view subprotocol, std::st
     session->start(std::move(response), std::move(early));
 }
 
+void http_session::serve_metrics(bool allowed, bool head)
+{
+    response_ = {};
+    response_.version(11);
+    response_.set(http::field::server, "aiot-broker");
+    response_.set(http::field::connection, "close");
+    response_.set(http::field::cache_control, "no-store");
+    if (!allowed) {
+        response_.result(http::status::method_not_allowed);
+        response_.set(http::field::allow, "GET, HEAD");
+        response_.set(http::field::content_type, "text/plain");
+        response_.body() = "GET /metrics\n";
+        response_.prepare_payload();
+    } else {
+        response_.result(http::status::ok);
+        response_.set(http::field::content_type, std::string(common::metrics_content_type));
+        auto text = server_.render_metrics();
+        response_.content_length(text.size());
+        if (!head) {
+            response_.body() = std::move(text);
+        }
+    }
+    send_refusal(); // written, then the connection half-closes like a refusal
+}
+
 void http_session::refuse(http::status status, std::string_view why, const std::string& reason)
 {
+    server_.count_refusal(static_cast<unsigned>(status));
     const auto delay = server_.refused(peer_address_, reason, server_.log());
     response_ = {};
     response_.version(11);

@@ -33,6 +33,8 @@ private:
     // had enough lines), then answers `status` after the delay it asks for.
     void refuse(http::status status, std::string_view why, const std::string& reason);
     void send_refusal();
+    // GET /metrics: the registry's text (405 for other methods), then close.
+    void serve_metrics(bool allowed, bool head);
     void on_refused(beast::error_code ec);
     void drain();
     void upgrade(peer_role role, std::string_view subprotocol, std::string uuid = {});

@@ -44,6 +44,67 @@ server::server(net::io_context& ioc, server_config cfg)
       close_timeout_(cfg_.close_timeout),
       read_buffer_(read_buffer_size)
 {
+    const char* from[] = {"client", "gateway"};
+    const char* types[] = {"new", "update", "out", "reset", "invalid"};
+    for (std::size_t f = 0; f < 2; ++f) {
+        for (std::size_t t = 0; t < 5; ++t) {
+            messages_in_[f][t] = &metrics_.counter(
+                "aiot_broker_messages_received_total",
+                "Messages received, by sender and type (invalid: refused with 1003)",
+                {{"from", from[f]}, {"type", types[t]}});
+        }
+    }
+    deliveries_client_ = &metrics_.counter("aiot_broker_messages_sent_total",
+                                           "Messages queued for sending, by recipient",
+                                           {{"to", "client"}});
+    deliveries_gateway_ = &metrics_.counter("aiot_broker_messages_sent_total", "",
+                                            {{"to", "gateway"}});
+    bytes_out_ = &metrics_.counter("aiot_broker_sent_bytes_total",
+                                   "Bytes of messages queued for sending (frames included)");
+    lag_ = &metrics_.gauge("aiot_broker_event_loop_lag_seconds",
+                           "How late the event loop ran a timer, the most in the last second");
+    using kind = common::metrics::kind;
+    metrics_.computed("aiot_broker_clients", "Connected web clients", kind::gauge,
+                      [this] { return static_cast<double>(clients_.size()); });
+    metrics_.computed("aiot_broker_gateways", "Connected gateways", kind::gauge,
+                      [this] { return static_cast<double>(gateways_.size()); });
+    metrics_.computed("aiot_broker_nodes", "Nodes announced by the connected gateways",
+                      kind::gauge, [this] {
+                          double n = 0;
+                          for (const auto& [id, s] : gateways_) {
+                              n += static_cast<double>(router_.node_count(id));
+                          }
+                          return n;
+                      });
+    metrics_.computed("aiot_broker_gateway_reads_paused",
+                      "1 while the web clients' queues are over the high-water mark",
+                      kind::gauge, [this] { return backpressure_.paused() ? 1.0 : 0.0; });
+    metrics_.computed("aiot_broker_gateway_read_pauses_total",
+                      "Times the broker stopped reading gateways (backpressure)", kind::counter,
+                      [this] { return static_cast<double>(pauses_); });
+    lag_probe_ = std::make_unique<common::loop_lag>(ioc, *lag_);
+}
+
+std::string server::render_metrics()
+{
+    return metrics_.render();
+}
+
+void server::count_close(std::string_view reason)
+{
+    metrics_
+        .counter("aiot_broker_closed_connections_total",
+                 "Websocket connections the broker closed, by reason",
+                 {{"reason", std::string(reason)}})
+        .inc();
+}
+
+void server::count_refusal(unsigned status)
+{
+    metrics_
+        .counter("aiot_broker_handshake_refusals_total", "HTTP requests refused, by status",
+                 {{"status", std::to_string(status)}})
+        .inc();
 }
 
 server::~server()
@@ -65,6 +126,7 @@ void server::start()
     });
     schedule_idle_check();
     schedule_refusal_summary();
+    lag_probe_->start();
 }
 
 void server::stop()
@@ -79,6 +141,7 @@ void server::stop()
     idle_timer_.cancel();
     refusal_timer_.cancel();
     stall_timer_.cancel();
+    lag_probe_->stop();
     close_timeout_ = std::min(close_timeout_, shutdown_close_timeout);
     for (auto* h : std::vector<http_session*>(handshakes_.begin(), handshakes_.end())) {
         h->cancel();
@@ -210,7 +273,10 @@ void server::http_ended(http_session& s) { handshakes_.erase(&s); }
 std::optional<common::message> server::parse(ws_session& s, std::string_view text)
 {
     auto parsed = common::parse_message(text);
+    const std::size_t from = s.role() == peer_role::client ? 0 : 1;
+    messages_in_[from][parsed ? static_cast<std::size_t>(parsed.msg->type) : 4]->inc();
     if (!parsed) {
+        count_close("invalid_message");
         refused(s.peer_address(),
                 fmt::format("{}: invalid message ({}): '{}'; closing with 1003", s.describe(),
                             parsed.problem, common::printable(text)),
@@ -264,10 +330,12 @@ void server::deliver(std::vector<delivery> deliveries)
         // Serialised (the original's bytes) and framed once; every
         // recipient shares the same frame.
         const auto frame = text_frame(common::serialize(d.payload));
+        std::size_t sent = 0;
         switch (d.target) {
         case delivery::target_kind::client:
             if (const auto it = clients_.find(d.client); it != clients_.end()) {
                 it->second->send(frame);
+                ++sent;
             }
             break;
         case delivery::target_kind::all_clients:
@@ -277,6 +345,7 @@ void server::deliver(std::vector<delivery> deliveries)
                 }
                 if (const auto it = clients_.find(id); it != clients_.end()) {
                     it->second->send(frame);
+                    ++sent;
                 }
             }
             break;
@@ -284,10 +353,15 @@ void server::deliver(std::vector<delivery> deliveries)
             for (const auto id : router_.gateways()) {
                 if (const auto it = gateways_.find(id); it != gateways_.end()) {
                     it->second->send(frame);
+                    ++sent;
                 }
             }
             break;
         }
+        (d.target == delivery::target_kind::all_gateways ? deliveries_gateway_
+                                                         : deliveries_client_)
+            ->inc(static_cast<double>(sent));
+        bytes_out_->inc(static_cast<double>(sent * frame->size()));
     }
     delivering_.reset();
 }

@@ -18,11 +18,14 @@
 #include "broker/router.hpp"
 #include "common/keys.hpp"
 #include "common/listener.hpp"
+#include "common/metrics.hpp"
+#include "common/metrics_http.hpp"
 #include "common/net.hpp"
 #include "common/refusal_log.hpp"
 
 #include <spdlog/logger.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -113,6 +116,14 @@ public:
         return delivering_ ? *delivering_ : std::chrono::steady_clock::now();
     }
 
+    // Prometheus metrics (GET /metrics on the broker's port; docs/API.md).
+    const common::metrics& metrics() const { return metrics_; }
+    std::string render_metrics();
+    // A connection closed by the broker for `reason` ("too_slow", "idle",
+    // "protocol_error", "invalid_message"), and a refused handshake.
+    void count_close(std::string_view reason);
+    void count_refusal(unsigned status);
+
     // Called by the sessions.
     void http_started(http_session& s);
     void http_ended(http_session& s);
@@ -133,6 +144,15 @@ private:
 
     net::io_context& ioc_;
     server_config cfg_;
+    common::metrics metrics_;
+    // Cells found once, for what is counted per message: [from][type],
+    // from 0 = client, 1 = gateway; type index of message_type, 4: invalid.
+    std::array<std::array<common::metric_cell*, 5>, 2> messages_in_{};
+    common::metric_cell* deliveries_client_ = nullptr;
+    common::metric_cell* deliveries_gateway_ = nullptr;
+    common::metric_cell* bytes_out_ = nullptr;
+    common::metric_cell* lag_ = nullptr;
+    std::unique_ptr<common::loop_lag> lag_probe_;
     std::shared_ptr<spdlog::logger> log_;
     std::shared_ptr<spdlog::logger> ws_log_;
     router router_;

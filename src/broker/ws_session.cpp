@@ -203,6 +203,7 @@ void ws_session::on_event(const ws::event& e)
         arm_close_timer();
         return;
     case ws::event::kind::error:
+        server_.count_close("protocol_error");
         server_.log().warn("{}: websocket protocol error ({}), closing with {}", describe(),
                            e.reason, e.code);
         if (phase_ == phase::open) {
@@ -350,6 +351,7 @@ void ws_session::drop_as_stuck(std::string_view why)
     server_.log().warn("{}: {}, dropping it", describe(), why);
     drop_queue();
     // It is not reading: its close reply is not worth a long wait.
+    server_.count_close("too_slow");
     close(ws::close_code::try_again_later, "too slow, messages dropped", quick_close);
 }
 
@@ -422,6 +424,7 @@ void ws_session::idle_check()
         break;
     }
     server_.log().info("{}: silent for too long, closing", describe());
+    server_.count_close("idle");
     close(ws::close_code::going_away, "idle timeout", quick_close);
 }
 

@@ -189,6 +189,13 @@ async def scenario(run):
     gw_metrics = await asyncio.to_thread(scrape, metrics_port)
     assert gw_metrics["aiot_ws_gateway_nodes"] == 1, gw_metrics
     assert gw_metrics["aiot_ws_gateway_broker_connected"] == 1, gw_metrics
+    broker = await asyncio.to_thread(scrape, run.broker_port)
+    assert broker["aiot_broker_gateways"] == 2 and broker["aiot_broker_nodes"] == 2, broker
+    assert broker["aiot_broker_clients"] == 1, broker  # the dashboard
+    assert broker['aiot_broker_messages_received_total{from="client",type="update"}'] >= 1, broker
+    assert broker['aiot_broker_messages_received_total{from="gateway",type="update"}'] >= 8, broker
+    assert broker['aiot_broker_messages_sent_total{to="gateway"}'] >= 2, broker
+    assert broker['aiot_broker_sent_bytes_total'] > 0, broker
     values = await asyncio.to_thread(scrape, port)
     assert values["aiot_dashboard_nodes"] == 2, values
     assert values["aiot_dashboard_broker_connected"] == 1, values
