@@ -212,6 +212,66 @@ private:
     int fd_ = -1;
 };
 
+// The index of the simulated node a broker message is about ("bench-<i>"),
+// -1 for anything else.
+int bench_node(const nlohmann::json& m, int nodes)
+{
+    if (!m.is_object()) {
+        return -1;
+    }
+    const auto uid = m.value("uid", "");
+    if (!uid.starts_with("bench-")) {
+        return -1;
+    }
+    int node = -1;
+    std::from_chars(uid.data() + 6, uid.data() + uid.size(), node);
+    return node < nodes ? node : -1;
+}
+
+// The broker and the gateway of one run, on fresh ports; false (with their
+// log on stderr) when one does not start.
+struct daemons {
+    std::unique_ptr<test::temp_dir> dir;
+    std::unique_ptr<test::process> broker;
+    std::unique_ptr<test::process> gateway;
+    std::uint16_t broker_port = 0;
+    std::uint16_t coap_port = 0;
+    std::uint16_t node_port = 0;
+};
+
+bool launch(const options& o, daemons& d)
+{
+    d.dir = std::make_unique<test::temp_dir>();
+    const auto logs = o.log_dir.empty() ? d.dir->path() : std::filesystem::path(o.log_dir);
+    d.broker_port = test::free_tcp_port();
+    d.coap_port = test::free_udp_port();
+    d.node_port = test::free_udp_port();
+    d.broker = std::make_unique<test::process>(
+        o.broker_bin,
+        std::vector<std::string>{"--broker-port", std::to_string(d.broker_port), "--bind",
+                                 "127.0.0.1", "--key-file", AIOT_TEST_KEY_FILE},
+        logs / "broker.log");
+    if (!d.broker->wait_for_tcp_port(d.broker_port)) {
+        std::fprintf(stderr, "broker did not start:\n%s\n", d.broker->log().c_str());
+        return false;
+    }
+    std::vector<std::string> args{"--broker-host", "127.0.0.1",
+                                  "--broker-port", std::to_string(d.broker_port),
+                                  "--key-file",    AIOT_TEST_KEY_FILE,
+                                  "--coap-bind",   "127.0.0.1",
+                                  "--coap-port",   std::to_string(d.coap_port),
+                                  "--node-port",   std::to_string(d.node_port),
+                                  "--max-nodes",   std::to_string(o.nodes + 16),
+                                  "--max-time",    "600"};
+    args.insert(args.end(), o.gateway_args.begin(), o.gateway_args.end());
+    d.gateway = std::make_unique<test::process>(o.gateway_bin, args, logs / "gateway.log");
+    if (!d.gateway->wait_for_log("connected to broker")) {
+        std::fprintf(stderr, "gateway did not start:\n%s\n", d.gateway->log().c_str());
+        return false;
+    }
+    return true;
+}
+
 class load {
 public:
     explicit load(options o) : o_(std::move(o)), seen_(o_.nodes) {}
@@ -232,12 +292,7 @@ private:
     void report_gateway(const char* when);
 
     options o_;
-    std::unique_ptr<test::temp_dir> dir_;
-    std::unique_ptr<test::process> broker_;
-    std::unique_ptr<test::process> gateway_;
-    std::uint16_t broker_port_ = 0;
-    std::uint16_t coap_port_ = 0;
-    std::uint16_t node_port_ = 0;
+    daemons d_; // the broker and the gateway
     sockaddr_in gateway_addr_{};
     std::vector<int> fds_;
     int epoll_ = -1;
@@ -255,36 +310,11 @@ private:
 
 bool load::start_daemons()
 {
-    dir_ = std::make_unique<test::temp_dir>();
-    const auto logs = o_.log_dir.empty() ? dir_->path() : std::filesystem::path(o_.log_dir);
-    broker_port_ = test::free_tcp_port();
-    coap_port_ = test::free_udp_port();
-    node_port_ = test::free_udp_port();
-    broker_ = std::make_unique<test::process>(
-        o_.broker_bin,
-        std::vector<std::string>{"--broker-port", std::to_string(broker_port_), "--bind",
-                                 "127.0.0.1", "--key-file", AIOT_TEST_KEY_FILE},
-        logs / "broker.log");
-    if (!broker_->wait_for_tcp_port(broker_port_)) {
-        std::fprintf(stderr, "broker did not start:\n%s\n", broker_->log().c_str());
-        return false;
-    }
-    std::vector<std::string> args{"--broker-host", "127.0.0.1",
-                                  "--broker-port", std::to_string(broker_port_),
-                                  "--key-file",    AIOT_TEST_KEY_FILE,
-                                  "--coap-bind",   "127.0.0.1",
-                                  "--coap-port",   std::to_string(coap_port_),
-                                  "--node-port",   std::to_string(node_port_),
-                                  "--max-nodes",   std::to_string(o_.nodes + 16),
-                                  "--max-time",    "600"};
-    args.insert(args.end(), o_.gateway_args.begin(), o_.gateway_args.end());
-    gateway_ = std::make_unique<test::process>(o_.gateway_bin, args, logs / "gateway.log");
-    if (!gateway_->wait_for_log("connected to broker")) {
-        std::fprintf(stderr, "gateway did not start:\n%s\n", gateway_->log().c_str());
+    if (!launch(o_, d_)) {
         return false;
     }
     gateway_addr_.sin_family = AF_INET;
-    gateway_addr_.sin_port = htons(coap_port_);
+    gateway_addr_.sin_port = htons(d_.coap_port);
     ::inet_pton(AF_INET, "127.0.0.1", &gateway_addr_.sin_addr);
     return true;
 }
@@ -301,7 +331,7 @@ bool load::open_sockets()
         const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
-        a.sin_port = htons(node_port_);
+        a.sin_port = htons(d_.node_port);
         a.sin_addr.s_addr = htonl(ntohl(base.s_addr) + static_cast<std::uint32_t>(i));
         if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
             std::fprintf(stderr, "node %d: socket/bind failed: %s\n", i, std::strerror(errno));
@@ -321,16 +351,8 @@ bool load::open_sockets()
 void load::on_message(std::string_view text)
 {
     const auto m = nlohmann::json::parse(text, nullptr, false);
-    if (!m.is_object()) {
-        return;
-    }
-    const auto uid = m.value("uid", "");
-    if (!uid.starts_with("bench-")) {
-        return;
-    }
-    int node = -1;
-    std::from_chars(uid.data() + 6, uid.data() + uid.size(), node);
-    if (node < 0 || node >= o_.nodes) {
+    const int node = bench_node(m, o_.nodes);
+    if (node < 0) {
         return;
     }
     const auto type = m.value("type", "");
@@ -508,8 +530,8 @@ void load::paced_values()
     }
     const auto first = seen_.values.load();
     const auto start = steady::now();
-    const double cpu0 = cpu_seconds(gateway_->pid());
-    const double broker_cpu0 = cpu_seconds(broker_->pid());
+    const double cpu0 = cpu_seconds(d_.gateway->pid());
+    const double broker_cpu0 = cpu_seconds(d_.broker->pid());
     std::uint64_t sent = 0;
     int node = 0;
     while (seconds_since(start) < o_.latency_seconds) {
@@ -526,8 +548,8 @@ void load::paced_values()
     while (seen_.values - first < sent && seconds_since(wait) < 2) {
         poll_sockets(1);
     }
-    const double cpu = cpu_seconds(gateway_->pid()) - cpu0;
-    const double broker_cpu = cpu_seconds(broker_->pid()) - broker_cpu0;
+    const double cpu = cpu_seconds(d_.gateway->pid()) - cpu0;
+    const double broker_cpu = cpu_seconds(d_.broker->pid()) - broker_cpu0;
     std::lock_guard lock(seen_.mutex);
     std::printf("paced %.0f values/s for %.1f s: %llu sent, %llu received; latency p50 %.0f us, "
                 "p99 %.0f us, max %.0f us; CPU: gateway %.0f%%, broker %.0f%%\n",
@@ -548,8 +570,8 @@ void load::windowed_values()
     const auto sent_before = sent_values_;
     std::uint64_t lost = 0;
     const auto start = steady::now();
-    const double cpu0 = cpu_seconds(gateway_->pid());
-    const double broker_cpu0 = cpu_seconds(broker_->pid());
+    const double cpu0 = cpu_seconds(d_.gateway->pid());
+    const double broker_cpu0 = cpu_seconds(d_.broker->pid());
     auto last_progress = steady::now();
     std::uint64_t last_seen = first;
     int node = 0;
@@ -572,8 +594,8 @@ void load::windowed_values()
         }
     }
     const double elapsed = seconds_since(start);
-    const double cpu = cpu_seconds(gateway_->pid()) - cpu0;
-    const double broker_cpu = cpu_seconds(broker_->pid()) - broker_cpu0;
+    const double cpu = cpu_seconds(d_.gateway->pid()) - cpu0;
+    const double broker_cpu = cpu_seconds(d_.broker->pid()) - broker_cpu0;
     const auto received = seen_.values.load() - first;
     std::lock_guard lock(seen_.mutex);
     std::printf("window %d for %.1f s: %llu sent, %llu received, %.0f values/s; latency p50 "
@@ -588,7 +610,7 @@ void load::windowed_values()
 
 void load::report_gateway(const char* when)
 {
-    const auto [rss, hwm] = memory_kb(gateway_->pid());
+    const auto [rss, hwm] = memory_kb(d_.gateway->pid());
     std::printf("gateway memory %s: RSS %ld kB, peak RSS %ld kB\n", when, rss, hwm);
 }
 
@@ -606,7 +628,7 @@ int load::run()
     }
     report_gateway("at start");
     web_client client;
-    if (!client.open(broker_port_)) {
+    if (!client.open(d_.broker_port)) {
         std::fprintf(stderr, "web client: cannot connect to the broker's /ws\n");
         return 1;
     }
@@ -615,7 +637,7 @@ int load::run()
         return 1;
     }
     std::printf("%d node sockets on %s... port %u opened in %.3f s\n", o_.nodes, o_.base.c_str(),
-                node_port_, seconds_since(opened));
+                d_.node_port, seconds_since(opened));
     std::thread receiver(
         [&] { client.run(stop_, [this](std::string_view text) { on_message(text); }); });
     const bool announced = announce();
@@ -631,8 +653,8 @@ int load::run()
         ::close(fd);
     }
     ::close(epoll_);
-    gateway_->terminate();
-    broker_->terminate();
+    d_.gateway->terminate();
+    d_.broker->terminate();
     return announced ? 0 : 2;
 }
 
@@ -706,12 +728,7 @@ private:
     void report();
 
     options o_;
-    std::unique_ptr<test::temp_dir> dir_;
-    std::unique_ptr<test::process> broker_;
-    std::unique_ptr<test::process> gateway_;
-    std::uint16_t broker_port_ = 0;
-    std::uint16_t coap_port_ = 0;
-    std::uint16_t node_port_ = 0;
+    daemons d_; // the broker and the gateway
     std::unique_ptr<test::coap_fleet> fleet_;
     // Written by the web client's thread (ns on the steady clock, 0: not yet).
     std::unique_ptr<std::atomic<std::uint64_t>[]> new_at_;
@@ -726,32 +743,7 @@ private:
 
 bool burst_load::start_daemons()
 {
-    dir_ = std::make_unique<test::temp_dir>();
-    const auto logs = o_.log_dir.empty() ? dir_->path() : std::filesystem::path(o_.log_dir);
-    broker_port_ = test::free_tcp_port();
-    coap_port_ = test::free_udp_port();
-    node_port_ = test::free_udp_port();
-    broker_ = std::make_unique<test::process>(
-        o_.broker_bin,
-        std::vector<std::string>{"--broker-port", std::to_string(broker_port_), "--bind",
-                                 "127.0.0.1", "--key-file", AIOT_TEST_KEY_FILE},
-        logs / "broker.log");
-    if (!broker_->wait_for_tcp_port(broker_port_)) {
-        std::fprintf(stderr, "broker did not start:\n%s\n", broker_->log().c_str());
-        return false;
-    }
-    std::vector<std::string> args{"--broker-host", "127.0.0.1",
-                                  "--broker-port", std::to_string(broker_port_),
-                                  "--key-file",    AIOT_TEST_KEY_FILE,
-                                  "--coap-bind",   "127.0.0.1",
-                                  "--coap-port",   std::to_string(coap_port_),
-                                  "--node-port",   std::to_string(node_port_),
-                                  "--max-nodes",   std::to_string(o_.nodes + 16),
-                                  "--max-time",    "600"};
-    args.insert(args.end(), o_.gateway_args.begin(), o_.gateway_args.end());
-    gateway_ = std::make_unique<test::process>(o_.gateway_bin, args, logs / "gateway.log");
-    if (!gateway_->wait_for_log("connected to broker")) {
-        std::fprintf(stderr, "gateway did not start:\n%s\n", gateway_->log().c_str());
+    if (!launch(o_, d_)) {
         return false;
     }
     return true;
@@ -760,16 +752,8 @@ bool burst_load::start_daemons()
 void burst_load::on_message(std::string_view text)
 {
     const auto m = nlohmann::json::parse(text, nullptr, false);
-    if (!m.is_object()) {
-        return;
-    }
-    const auto uid = m.value("uid", "");
-    if (!uid.starts_with("bench-")) {
-        return;
-    }
-    int node = -1;
-    std::from_chars(uid.data() + 6, uid.data() + uid.size(), node);
-    if (node < 0 || node >= o_.nodes) {
+    const int node = bench_node(m, o_.nodes);
+    if (node < 0) {
         return;
     }
     const auto now = test::coap_fleet::now_ns();
@@ -822,8 +806,8 @@ int burst_load::run()
     test::fleet_config fc;
     fc.nodes = o_.nodes;
     fc.base = o_.base;
-    fc.node_port = node_port_;
-    fc.gateway_port = coap_port_;
+    fc.node_port = d_.node_port;
+    fc.gateway_port = d_.coap_port;
     fc.uid_prefix = "bench-";
     fc.resource = "bench";
     fc.values_per_node = o_.burst_values;
@@ -834,7 +818,7 @@ int burst_load::run()
     named_at_ = std::make_unique<std::atomic<std::uint64_t>[]>(o_.nodes);
     seen_at_ = std::make_unique<std::atomic<std::uint64_t>[]>(fleet_->total_values());
     web_client client;
-    if (!client.open(broker_port_)) {
+    if (!client.open(d_.broker_port)) {
         std::fprintf(stderr, "web client: cannot connect to the broker's /ws\n");
         return 1;
     }
@@ -846,13 +830,13 @@ int burst_load::run()
         client.run(stop_, [this](std::string_view text) { on_message(text); });
         client_closed_ = !stop_;
     });
-    const long drops0 = udp_socket_drops(coap_port_);
+    const long drops0 = udp_socket_drops(d_.coap_port);
     const long rcvbuf0 = udp_rcvbuf_errors();
-    const double cpu0 = cpu_seconds(gateway_->pid());
-    const double broker_cpu0 = cpu_seconds(broker_->pid());
+    const double cpu0 = cpu_seconds(d_.gateway->pid());
+    const double broker_cpu0 = cpu_seconds(d_.broker->pid());
     const double own_cpu0 = cpu_seconds(::getpid());
     std::printf("burst: %d nodes on %s... port %u, %d %s values each, alives every %.0f s\n",
-                o_.nodes, o_.base.c_str(), node_port_, o_.burst_values, o_.non ? "NON" : "CON",
+                o_.nodes, o_.base.c_str(), d_.node_port, o_.burst_values, o_.non ? "NON" : "CON",
                 o_.alive_interval);
     fleet_->boot();
     const auto start = fleet_->booted_at();
@@ -885,16 +869,16 @@ int burst_load::run()
         }
         if (steady::now() >= next_sample) {
             next_sample += 100ms;
-            max_rss = std::max(max_rss, memory_kb(gateway_->pid()).first);
+            max_rss = std::max(max_rss, memory_kb(d_.gateway->pid()).first);
         }
     }
     const double wall = seconds_since(start);
-    const double cpu = cpu_seconds(gateway_->pid()) - cpu0;
-    const double broker_cpu = cpu_seconds(broker_->pid()) - broker_cpu0;
+    const double cpu = cpu_seconds(d_.gateway->pid()) - cpu0;
+    const double broker_cpu = cpu_seconds(d_.broker->pid()) - broker_cpu0;
     const double own_cpu = cpu_seconds(::getpid()) - own_cpu0;
-    const long drops = udp_socket_drops(coap_port_) - drops0;
+    const long drops = udp_socket_drops(d_.coap_port) - drops0;
     const long rcvbuf = udp_rcvbuf_errors() - rcvbuf0;
-    const auto [rss, hwm] = memory_kb(gateway_->pid());
+    const auto [rss, hwm] = memory_kb(d_.gateway->pid());
     stop_ = true;
     receiver.join();
 
@@ -971,8 +955,8 @@ int burst_load::run()
                 100 * own_cpu / wall);
     std::printf("kernel: gateway socket drops %ld, Udp RcvbufErrors %ld; web client %s\n", drops,
                 rcvbuf, client_closed_ ? "CLOSED by the broker" : "kept");
-    gateway_->terminate();
-    broker_->terminate();
+    d_.gateway->terminate();
+    d_.broker->terminate();
     const bool ok = names.size() == static_cast<std::size_t>(o_.nodes) && !client_closed_;
     return ok ? 0 : 2;
 }

@@ -87,26 +87,14 @@ metrics::family& metrics::family_of(std::string_view name, std::string_view help
     return it->second;
 }
 
-metric_cell& metrics::counter(std::string_view name, std::string_view help,
-                              const metric_labels& labels)
+metric_cell& metrics::cell(std::string_view name, std::string_view help, kind k,
+                           const metric_labels& labels)
 {
-    auto& f = family_of(name, help, kind::counter);
-    auto& cell = f.cells[label_text(labels)];
-    if (!cell) {
-        cell = std::make_unique<metric_cell>();
+    auto& slot = family_of(name, help, k).cells[label_text(labels)];
+    if (!slot) {
+        slot = std::make_unique<metric_cell>();
     }
-    return *cell;
-}
-
-metric_cell& metrics::gauge(std::string_view name, std::string_view help,
-                            const metric_labels& labels)
-{
-    auto& f = family_of(name, help, kind::gauge);
-    auto& cell = f.cells[label_text(labels)];
-    if (!cell) {
-        cell = std::make_unique<metric_cell>();
-    }
-    return *cell;
+    return *slot;
 }
 
 void metrics::computed(std::string_view name, std::string_view help, kind k,

@@ -39,9 +39,17 @@ public:
     // valid as long as the registry. The first call for a name fixes its
     // help text and kind.
     metric_cell& counter(std::string_view name, std::string_view help,
-                         const metric_labels& labels = {});
+                         const metric_labels& labels = {})
+    {
+        return cell(name, help, kind::counter, labels);
+    }
     metric_cell& gauge(std::string_view name, std::string_view help,
-                       const metric_labels& labels = {});
+                       const metric_labels& labels = {})
+    {
+        return cell(name, help, kind::gauge, labels);
+    }
+    metric_cell& cell(std::string_view name, std::string_view help, kind k,
+                      const metric_labels& labels);
     // A gauge (or counter) read at each render().
     void computed(std::string_view name, std::string_view help, kind k,
                   std::function<double()> read, const metric_labels& labels = {});

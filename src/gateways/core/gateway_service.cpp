@@ -3,6 +3,7 @@
 #include "common/keys.hpp"
 #include "common/logging.hpp"
 #include "common/net.hpp"
+#include "common/metrics.hpp"
 #include "gateways/core/broker_uplink.hpp"
 
 #include <spdlog/spdlog.h>
@@ -64,6 +65,7 @@ struct gateway_service::impl {
     void flush()
     {
         auto out = core.take_output();
+        count(out.to_broker.size(), out.writes.size(), out.expired.size());
         for (auto& text : out.to_broker) {
             uplink.send(std::move(text));
         }
@@ -89,6 +91,7 @@ struct gateway_service::impl {
     R sent(R result)
     {
         auto out = core.take_output();
+        count(out.to_broker.size(), 0, 0);
         for (auto& text : out.to_broker) {
             uplink.send(std::move(text));
         }
@@ -118,7 +121,19 @@ struct gateway_service::impl {
         });
     }
 
+    void count(std::size_t to_broker, std::size_t writes, std::size_t expired)
+    {
+        if (sent_cell != nullptr) {
+            sent_cell->inc(static_cast<double>(to_broker));
+            writes_cell->inc(static_cast<double>(writes));
+            expired_cell->inc(static_cast<double>(expired));
+        }
+    }
+
     std::shared_ptr<spdlog::logger> log;
+    common::metric_cell* sent_cell = nullptr;    // set_metrics()
+    common::metric_cell* writes_cell = nullptr;
+    common::metric_cell* expired_cell = nullptr;
     gateway_core core;
     steady::duration tick_interval;
     net::steady_timer timer;
@@ -147,6 +162,16 @@ void gateway_service::on_write(std::function<void(const write_command&)> handler
 void gateway_service::on_node_expired(std::function<void(const std::string&)> handler)
 {
     impl_->on_node_expired = std::move(handler);
+}
+
+void gateway_service::set_metrics(common::metrics& registry, const std::string& prefix)
+{
+    impl_->sent_cell = &registry.counter(prefix + "messages_sent_total",
+                                         "Messages queued for the broker (new, update, out...)");
+    impl_->writes_cell = &registry.counter(prefix + "writes_total",
+                                           "Writes from web clients handed to nodes");
+    impl_->expired_cell = &registry.counter(prefix + "nodes_expired_total",
+                                            "Nodes removed after --max-time of silence");
 }
 
 void gateway_service::on_broker_drained(std::function<void()> handler)

@@ -19,6 +19,10 @@
 #include <string_view>
 #include <vector>
 
+namespace aiot::common {
+class metrics;
+}
+
 namespace aiot::gw {
 
 class gateway_service {
@@ -42,6 +46,10 @@ public:
     // connection, which empties the queue): input held for a backlog can
     // be taken again.
     void on_broker_drained(std::function<void()> handler);
+    // Counts messages to the broker, writes and expiries in `registry`,
+    // named <prefix>messages_sent_total... (the registry must outlive the
+    // service).
+    void set_metrics(common::metrics& registry, const std::string& prefix);
     // The service's periodic tick (tick_interval), after the core's: the
     // adapter's own periodic work, so a gateway has one tick.
     void on_tick(std::function<void(time_point now)> handler);

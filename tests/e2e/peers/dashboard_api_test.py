@@ -189,6 +189,8 @@ async def scenario(run):
     gw_metrics = await asyncio.to_thread(scrape, metrics_port)
     assert gw_metrics["aiot_ws_gateway_nodes"] == 1, gw_metrics
     assert gw_metrics["aiot_ws_gateway_broker_connected"] == 1, gw_metrics
+    assert gw_metrics["aiot_ws_gateway_writes_total"] == 1, gw_metrics  # the PUT
+    assert gw_metrics["aiot_ws_gateway_messages_sent_total"] >= 4, gw_metrics
     broker = await asyncio.to_thread(scrape, run.broker_port)
     assert broker["aiot_broker_gateways"] == 2 and broker["aiot_broker_nodes"] == 2, broker
     assert broker["aiot_broker_clients"] == 1, broker  # the dashboard
