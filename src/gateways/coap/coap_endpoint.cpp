@@ -1,6 +1,7 @@
 #include "coap_endpoint.hpp"
 
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "gateways/coap/coap_io.hpp"
 #include "gateways/coap/payload.hpp"
@@ -499,6 +500,23 @@ void coap_endpoint::stop()
 const coap_logic& coap_endpoint::logic() const
 {
     return impl_->logic;
+}
+
+void coap_endpoint::add_metrics(common::metrics& registry, const std::string& prefix)
+{
+    using kind = common::metrics::kind;
+    const auto& stats = impl_->logic.stats();
+    registry.computed(prefix + "requests_refused_total",
+                      "POSTs from nodes answered with an error (bad payload, table full...)",
+                      kind::counter, [&stats] { return static_cast<double>(stats.refused); });
+    registry.computed(prefix + "discovery_failures_total",
+                      "Discoveries of a node's resources that failed (retries included)",
+                      kind::counter,
+                      [&stats] { return static_cast<double>(stats.discovery_failures); });
+    registry.computed(prefix + "discoveries_abandoned_total",
+                      "Failed discoveries with no retry left (tried again at the next alive)",
+                      kind::counter,
+                      [&stats] { return static_cast<double>(stats.discoveries_abandoned); });
 }
 
 } // namespace aiot::gw::coap

@@ -47,6 +47,7 @@ public:
     void start() override;
     // Stops serving; requests in flight are abandoned.
     void stop() override;
+    void add_metrics(common::metrics& registry, const std::string& prefix) override;
 
     const coap_logic& logic() const;
 

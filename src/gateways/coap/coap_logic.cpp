@@ -79,6 +79,7 @@ coap_reply coap_logic::refuse(std::string_view what, const peer& from, std::uint
 {
     // The reply goes out at once (libcoap answers in the handler): an
     // address that keeps failing costs log lines, not a delay.
+    ++stats_.refused;
     if (refusals_.refused(from.address, clock_()).log) {
         log_->warn("{} from {} refused ({}): {}", what, from.address, code_text(code), reason);
     } else {
@@ -294,7 +295,9 @@ void coap_logic::discovery_failed(const std::string& uid, const std::string& add
                                   const std::string& why)
 {
     const auto next = retries_.failed(uid, clock_());
+    ++stats_.discovery_failures;
     if (!next) {
+        ++stats_.discoveries_abandoned;
         log_->warn("node '{}' at {}: discovery failed ({}); no retry left, tried again at its "
                    "next alive",
                    uid, address, why);

@@ -115,6 +115,14 @@ public:
     const node_table& nodes() const { return table_; }
     const request_queue& requests() const { return queue_; }
 
+    // Running totals, for the metrics.
+    struct counters {
+        std::uint64_t refused = 0;              // POSTs answered with an error
+        std::uint64_t discovery_failures = 0;   // discoveries (or retries) that failed
+        std::uint64_t discoveries_abandoned = 0; // failed with no retry left
+    };
+    const counters& stats() const { return stats_; }
+
 private:
     void start_discovery(const coap_node& n);
     void on_well_known(const coap_request& req, const coap_result& r);
@@ -150,6 +158,7 @@ private:
     std::function<time_point()> clock_;
     common::refusal_log refusals_;
     time_point next_summary_{};
+    counters stats_;
 };
 
 } // namespace aiot::gw::coap

@@ -46,6 +46,7 @@ int run_gateway(const gateway_config& config, std::string protocol,
         const std::string prefix = "aiot_" + service_name(protocol_name) + "_gateway_";
         using kind = common::metrics::kind;
         service.set_metrics(metrics, prefix);
+        adapter->add_metrics(metrics, prefix);
         metrics.computed(prefix + "nodes", "Nodes known", kind::gauge,
                          [&] { return static_cast<double>(service.nodes().size()); });
         metrics.computed(prefix + "broker_connected", "1 while connected to the broker",

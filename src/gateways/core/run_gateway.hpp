@@ -10,6 +10,10 @@
 #include <memory>
 #include <string>
 
+namespace aiot::common {
+class metrics;
+}
+
 namespace aiot::gw {
 
 class gateway_service;
@@ -20,6 +24,9 @@ public:
     virtual ~gateway_adapter() = default;
     virtual void start() = 0; // may throw (e.g. cannot listen)
     virtual void stop() = 0;  // close everything so run() can return
+    // Registers the protocol's own metrics (names start with prefix, e.g.
+    // "aiot_coap_gateway_"); the registry outlives the adapter's use of it.
+    virtual void add_metrics(common::metrics& /*registry*/, const std::string& /*prefix*/) {}
 };
 
 using adapter_factory = std::function<std::unique_ptr<gateway_adapter>(

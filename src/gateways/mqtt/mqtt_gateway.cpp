@@ -1,6 +1,7 @@
 #include "mqtt_gateway.hpp"
 
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/overloaded.hpp"
 #include "gateways/core/gateway_service.hpp"
@@ -122,6 +123,21 @@ void mqtt_gateway::stop()
 const mqtt_logic& mqtt_gateway::logic() const
 {
     return impl_->logic;
+}
+
+void mqtt_gateway::add_metrics(common::metrics& registry, const std::string& prefix)
+{
+    using kind = common::metrics::kind;
+    const auto& logic = impl_->logic;
+    registry.computed(prefix + "messages_rejected_total",
+                      "MQTT messages ignored as invalid (topic, size, payload)", kind::counter,
+                      [&logic] { return static_cast<double>(logic.rejected()); });
+    registry.computed(prefix + "discovery_failures_total",
+                      "Resource lists asked again because the last ask went unanswered",
+                      kind::counter, [&logic] { return static_cast<double>(logic.rediscoveries()); });
+    registry.computed(prefix + "nodes_evicted_total",
+                      "Undiscovered nodes removed to admit new ones while the table was full",
+                      kind::counter, [&logic] { return static_cast<double>(logic.evicted()); });
 }
 
 } // namespace aiot::gw::mqtt

@@ -32,6 +32,7 @@ public:
 
     void start() override;
     void stop() override;
+    void add_metrics(common::metrics& registry, const std::string& prefix) override;
 
     const mqtt_logic& logic() const;
 

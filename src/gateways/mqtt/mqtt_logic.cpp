@@ -111,7 +111,9 @@ void mqtt_logic::connected(time_point now)
 void mqtt_logic::ask_resources(const std::string& node_id, node_state& n)
 {
     n.asked = now_;
-    ++n.asks;
+    if (++n.asks > 1) {
+        ++rediscoveries_;
+    }
     discover(node_id, "resources");
 }
 

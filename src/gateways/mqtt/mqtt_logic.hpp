@@ -105,6 +105,9 @@ public:
     std::uint64_t rejected() const { return rejected_; }
     // Undiscovered nodes removed to admit new ones while the table was full.
     std::uint64_t evicted() const { return evicted_; }
+    // Resource lists asked again because the last ask went unanswered
+    // (failed discoveries).
+    std::uint64_t rediscoveries() const { return rediscoveries_; }
 
 private:
     void on_check(std::string_view payload);
@@ -149,6 +152,7 @@ private:
     std::size_t warning_budget_;
     std::uint64_t unlogged_ = 0;
     std::uint64_t rejected_ = 0;
+    std::uint64_t rediscoveries_ = 0;
     bool full_ = false; // max_nodes reached with every node discovered (logged once per episode)
 };
 

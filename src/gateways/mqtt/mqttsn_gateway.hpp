@@ -63,6 +63,12 @@ public:
             a->stop();
         }
     }
+    void add_metrics(common::metrics& registry, const std::string& prefix) override
+    {
+        for (auto& a : adapters_) {
+            a->add_metrics(registry, prefix);
+        }
+    }
 
 private:
     std::vector<std::unique_ptr<gateway_adapter>> adapters_;

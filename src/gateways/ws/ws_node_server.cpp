@@ -2,6 +2,7 @@
 
 #include "common/listener.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "common/message.hpp"
 #include "common/net_ws.hpp"
 #include "common/refusal_log.hpp"
@@ -48,7 +49,15 @@ public:
     void connection_gone(std::uint64_t id);
     // Logs a refusal of what `address` sent, aggregated per address
     // (common::refusal_log): a flood from one peer costs a few lines.
-    void refused(const net::ip::address& address, std::string_view what);
+    // A refused handshake (connection) or message counts in the metrics.
+    enum class refusal { handshake, message };
+    void refused(const net::ip::address& address, std::string_view what, refusal kind);
+    // Counts a refusal logged elsewhere (or not at all).
+    void count(refusal kind) { ++(kind == refusal::handshake ? handshakes_refused_ : messages_refused_); }
+    std::uint64_t refusals(refusal kind) const
+    {
+        return kind == refusal::handshake ? handshakes_refused_ : messages_refused_;
+    }
     registry_status node_opened(const std::string& uid, const std::shared_ptr<node_connection>& c);
     void node_closed(const std::string& uid);
 
@@ -78,6 +87,8 @@ private:
     bool stopping_ = false;
     bool full_ = false;
     std::uint64_t next_id_ = 0;
+    std::uint64_t handshakes_refused_ = 0;
+    std::uint64_t messages_refused_ = 0;
     std::map<std::uint64_t, connection_entry> connections_;
     std::map<net::ip::address, std::size_t> per_address_; // open connections
     std::map<std::string, std::weak_ptr<node_connection>, std::less<>> nodes_; // uid ->
@@ -180,8 +191,10 @@ private:
         });
     }
 
+    // A refusal of the HTTP request (not a websocket upgrade, wrong path).
     void respond(http::status status, unsigned version, std::string body)
     {
+        server_->count(detail::node_hub::refusal::handshake);
         auto res = std::make_shared<http::response<http::string_body>>(status, version);
         res->set(http::field::server, "aiot-ws-gateway");
         res->set(http::field::content_type, "text/plain; charset=utf-8");
@@ -201,7 +214,8 @@ private:
     {
         if (ec) {
             server_->refused(address_,
-                             fmt::format("{}: websocket handshake failed: {}", peer_, ec.message()));
+                             fmt::format("{}: websocket handshake failed: {}", peer_, ec.message()),
+                             detail::node_hub::refusal::handshake);
             return finish();
         }
         open_ = true;
@@ -237,7 +251,8 @@ private:
                 server_->refused(address_,
                                  fmt::format("node '{}' ({}): message larger than {} bytes: closed "
                                              "with 1009",
-                                             uid_, peer_, server_->config().max_message_bytes));
+                                             uid_, peer_, server_->config().max_message_bytes),
+                                 detail::node_hub::refusal::message);
             } else if (ec == net::error::operation_aborted || closing_) {
                 log.debug("node '{}': read ended: {}", uid_, ec.message());
             } else {
@@ -251,7 +266,8 @@ private:
         if (ws_.got_binary()) {
             server_->refused(address_, fmt::format("node '{}' ({}): binary message of {} bytes; "
                                                    "closing (1003)",
-                                                   uid_, peer_, buffer_.size()));
+                                                   uid_, peer_, buffer_.size()),
+                             detail::node_hub::refusal::message);
             buffer_.consume(buffer_.size());
             close_with(websocket::close_code::unknown_data, "Binary messages are not accepted.");
             return;
@@ -261,7 +277,8 @@ private:
         auto msg = parse_node_message(text, server_->config().max_updates_per_message);
         if (!msg.valid()) {
             server_->refused(address_, fmt::format("node '{}' ({}): {} Closing (1003).", uid_,
-                                                   peer_, common::printable(msg.error, 200)));
+                                                   peer_, common::printable(msg.error, 200)),
+                             detail::node_hub::refusal::message);
             close_with(websocket::close_code::unknown_data, msg.error);
             return;
         }
@@ -378,6 +395,7 @@ void detail::node_hub::on_accept(tcp::socket socket)
     if (ep_ec) {
         log_->debug("accepted connection already gone: {}", ep_ec.message());
     } else if (connections_.size() >= config_.max_connections) {
+        count(refusal::handshake);
         if (!full_) {
             log_->warn("{} connections already (limit): refusing new ones until one ends",
                        connections_.size());
@@ -388,7 +406,8 @@ void detail::node_hub::on_accept(tcp::socket socket)
         // One address cannot take the whole table (issue: node-table lockout).
         refused(address, fmt::format("{}: connection refused: {} connections from this address "
                                      "already (--max-nodes-per-address)",
-                                     address.to_string(), from_address));
+                                     address.to_string(), from_address),
+                refusal::handshake);
     } else {
         full_ = false;
         std::make_shared<node_connection>(shared_from_this(), std::move(socket))->start();
@@ -398,8 +417,10 @@ void detail::node_hub::on_accept(tcp::socket socket)
     socket.close(ignored);
 }
 
-void detail::node_hub::refused(const net::ip::address& address, std::string_view what)
+void detail::node_hub::refused(const net::ip::address& address, std::string_view what,
+                               refusal kind)
 {
+    count(kind);
     const auto decision = refusals_.refused(address.to_string(), std::chrono::steady_clock::now());
     log_->log(decision.log ? spdlog::level::warn : spdlog::level::debug, "{}", what);
 }
@@ -510,6 +531,22 @@ void ws_node_server::start()
 void ws_node_server::stop()
 {
     hub_->stop();
+}
+
+void ws_node_server::add_metrics(common::metrics& registry, const std::string& prefix)
+{
+    using kind = common::metrics::kind;
+    using refusal = detail::node_hub::refusal;
+    const auto* hub = hub_.get();
+    registry.computed(prefix + "handshakes_refused_total",
+                      "Connections refused before a node was admitted (not an upgrade, wrong "
+                      "path, failed handshake, per-address or table limit)",
+                      kind::counter,
+                      [hub] { return static_cast<double>(hub->refusals(refusal::handshake)); });
+    registry.computed(prefix + "messages_refused_total",
+                      "Node messages refused (invalid, binary, too large); the node is closed",
+                      kind::counter,
+                      [hub] { return static_cast<double>(hub->refusals(refusal::message)); });
 }
 
 std::uint16_t ws_node_server::port() const

@@ -50,6 +50,7 @@ public:
     void start() override;
     // Stops accepting and closes every connection (going away).
     void stop() override;
+    void add_metrics(common::metrics& registry, const std::string& prefix) override;
 
     std::uint16_t port() const;
     std::size_t connection_count() const;

@@ -9,9 +9,7 @@ dashboard keeps its history and retention deletes what is too old."""
 import asyncio
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -34,37 +32,6 @@ def http(port, method, path, body=None):
 
 async def api(port, method, path, body=None):
     return await asyncio.to_thread(http, port, method, path, body)
-
-
-async def poll(what, fn, timeout=p.DEADLINE):
-    """Calls fn() (a coroutine function) until it returns a true value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await fn()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        await asyncio.sleep(0.05)
-
-
-def scrape(port):
-    """The text of GET /metrics, checked by Prometheus's own promtool."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=p.DEADLINE) as r:
-        assert r.status == 200, r.status
-        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
-        text = r.read().decode()
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool not found (Debian package prometheus; scripts/install-deps --test)"
-    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
-                           capture_output=True, timeout=30)
-    assert check.returncode == 0, f"promtool: {check.stdout.decode()}{check.stderr.decode()}\n{text}"
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
 
 
 async def start_dashboard(run, name, db, extra=()):
@@ -108,7 +75,7 @@ async def scenario(run):
         with sqlite3.connect(db) as c:
             return c.execute("SELECT count(*) FROM samples WHERE at < ?",
                              (old + 1000,)).fetchone()[0] == 0
-    await run.step("retention deletes the 30-day-old rows", poll("retention", old_rows_gone))
+    await run.step("retention deletes the 30-day-old rows", p.poll("retention", old_rows_gone))
     status, body, _ = await api(port, "GET", "/api/nodes/coap:OLD/temperature/history")
     assert status == 200, (status, body)
     assert [v["text"] for v in body["values"]] == ["21°C"], body
@@ -122,7 +89,7 @@ async def scenario(run):
         status, body, headers = await api(port, "GET", "/api/nodes")
         assert status == 200 and headers["Content-Type"] == "application/json", (status, headers)
         return any(n["uid"] == "PYNODE1" for n in body["nodes"])
-    await run.step("the node is listed by /api/nodes", poll("node in /api/nodes", node_listed))
+    await run.step("the node is listed by /api/nodes", p.poll("node in /api/nodes", node_listed))
     sent = []
     for i in range(5):
         t = time.time()
@@ -133,7 +100,7 @@ async def scenario(run):
     async def five_values():
         status, body, _ = await api(port, "GET", "/api/nodes/PYNODE1/temperature/history")
         return body if status == 200 and len(body["values"]) == 5 else None
-    body = await run.step("the five values come back from the history", poll("5 values", five_values))
+    body = await run.step("the five values come back from the history", p.poll("5 values", five_values))
     assert body["key"] == "coap:PYNODE1", body
     for (t, text), v in zip(sent, body["values"]):
         assert v["text"] == text, (v, text)
@@ -176,7 +143,7 @@ async def scenario(run):
             if n["resources"].get("name") == "Kitchen" and n["resources"].get("led") == "0":
                 return n["uid"]
         return None
-    uid = await run.step("the ws node is listed", poll("ws node", ws_node_uid))
+    uid = await run.step("the ws node is listed", p.poll("ws node", ws_node_uid))
     status, body, _ = await api(port, "PUT", f"/api/nodes/{uid}/led", {"value": "1"})
     assert status == 202, (status, body)
     await run.step("the node receives the write", node.wait_received(
@@ -185,20 +152,31 @@ async def scenario(run):
     async def led_on():
         _, body, _ = await api(port, "GET", f"/api/nodes/{uid}")
         return body.get("resources", {}).get("led") == "1"
-    await run.step("the API shows the LED on", poll("led = 1", led_on))
-    gw_metrics = await asyncio.to_thread(scrape, metrics_port)
+    await run.step("the API shows the LED on", p.poll("led = 1", led_on))
+    # A plain HTTP GET on the nodes' port is refused (404): counted as a
+    # refused handshake; no node message was refused.
+    def plain_get():
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{ws_port}/nope", timeout=p.DEADLINE)
+        except urllib.error.HTTPError as e:
+            return e.code
+        return 200
+    assert await asyncio.to_thread(plain_get) == 404
+    gw_metrics = await asyncio.to_thread(p.scrape, metrics_port)
+    assert gw_metrics["aiot_ws_gateway_handshakes_refused_total"] == 1, gw_metrics
+    assert gw_metrics["aiot_ws_gateway_messages_refused_total"] == 0, gw_metrics
     assert gw_metrics["aiot_ws_gateway_nodes"] == 1, gw_metrics
     assert gw_metrics["aiot_ws_gateway_broker_connected"] == 1, gw_metrics
     assert gw_metrics["aiot_ws_gateway_writes_total"] == 1, gw_metrics  # the PUT
     assert gw_metrics["aiot_ws_gateway_messages_sent_total"] >= 4, gw_metrics
-    broker = await asyncio.to_thread(scrape, run.broker_port)
+    broker = await asyncio.to_thread(p.scrape, run.broker_port)
     assert broker["aiot_broker_gateways"] == 2 and broker["aiot_broker_nodes"] == 2, broker
     assert broker["aiot_broker_clients"] == 1, broker  # the dashboard
     assert broker['aiot_broker_messages_received_total{from="client",type="update"}'] >= 1, broker
     assert broker['aiot_broker_messages_received_total{from="gateway",type="update"}'] >= 8, broker
     assert broker['aiot_broker_messages_sent_total{to="gateway"}'] >= 2, broker
     assert broker['aiot_broker_sent_bytes_total'] > 0, broker
-    values = await asyncio.to_thread(scrape, port)
+    values = await asyncio.to_thread(p.scrape, port)
     assert values["aiot_dashboard_nodes"] == 2, values
     assert values["aiot_dashboard_broker_connected"] == 1, values
     assert values['aiot_dashboard_api_requests_total{route="write"}'] >= 1, values

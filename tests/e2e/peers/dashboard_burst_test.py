@@ -9,7 +9,7 @@ import os
 import time
 
 import peerlib as p
-from dashboard_api_test import api, poll, scrape, start_dashboard
+from dashboard_api_test import api, start_dashboard
 
 BURST = 20_000
 RATE = 20_000  # updates a second
@@ -29,7 +29,7 @@ async def scenario(run):
     async def listed():
         _, body, _ = await api(port, "GET", "/api/nodes/BURST1")
         return body.get("uid") == "BURST1"
-    await poll("the node in /api/nodes", listed)
+    await p.poll("the node in /api/nodes", listed)
 
     texts = [gw.compact(p.gw_update("BURST1", "counter", str(i))) for i in range(BURST)]
     t0 = time.monotonic()
@@ -44,10 +44,10 @@ async def scenario(run):
     run.log(f"sent {BURST} updates in {sent_s:.2f} s ({BURST / sent_s:.0f}/s)")
 
     async def all_written():
-        values = await asyncio.to_thread(scrape, port)
+        values = await asyncio.to_thread(p.scrape, port)
         assert values["aiot_dashboard_broker_connected"] == 1, "the dashboard lost the broker"
         return values if values["aiot_dashboard_history_written_total"] >= BURST + 2 else None
-    values = await run.step("every update is recorded", poll("all updates recorded", all_written,
+    values = await run.step("every update is recorded", p.poll("all updates recorded", all_written,
                                                             timeout=30))
     run.log(f"recorded {BURST} updates {time.monotonic() - t0:.2f} s after the first was sent")
     assert values["aiot_dashboard_history_dropped_total"] == 0, values

@@ -2,7 +2,9 @@
 """mosquitto_pub/mosquitto_sub (Debian mosquitto-clients) as an MQTT node,
 through Debian's mosquitto on a free port, towards the real
 aiot-mqtt-gateway; checked through a web client of the real aiot-broker.
-mosquitto_sub captures every publish of the gateway."""
+mosquitto_sub captures every publish of the gateway. The gateway's
+metrics (checked by promtool) count an invalid publish."""
+import asyncio
 import uuid
 
 import peerlib as p
@@ -14,7 +16,8 @@ async def scenario(run):
     await web.new()
     mqtt = p.Mqtt(run)
     await mqtt.start()
-    await p.start_mqtt_gateway(run, mqtt)
+    await p.start_mqtt_gateway(run, mqtt, ["--metrics-port", "0"])
+    metrics_port = await run.wait_bound_port("aiot-mqtt-gateway", "metrics on http://")
     node_id = "peer-" + uuid.uuid4().hex[:8]
     node = p.MqttNode(mqtt, node_id, {"name": "mosquitto-node", "led": "0", "temperature": "22.5°C"})
     # the gateway subscribes node/check at connect: publish until it answers
@@ -47,6 +50,17 @@ async def scenario(run):
     disc = [pl for t, pl in pubs if t == f"gateway/{node_id}/discover"]
     assert disc[:2] == [b"resources", b"values"], f"discover payloads {disc!r}"
     run.log(f"gateway publishes captured: {pubs!r}")
+
+    # A publish on a node topic with no resource list is invalid: counted.
+    await mqtt.pub(f"node/{node_id}/resources", "not a list")
+
+    async def rejected():
+        m = await asyncio.to_thread(p.scrape, metrics_port)
+        return m if m["aiot_mqtt_gateway_messages_rejected_total"] >= 1 else None
+    m = await run.step("the metrics count the invalid publish", p.poll("rejected message", rejected))
+    assert m["aiot_mqtt_gateway_nodes"] == 1, m
+    assert m["aiot_mqtt_gateway_writes_total"] == 1, m
+    assert m["aiot_mqtt_gateway_discovery_failures_total"] == 0, m
     node.stop()
     web.assert_clean()
 

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import websockets  # python3-websockets (asyncio)
 import websockets.exceptions
@@ -590,9 +591,10 @@ def check_mqtt_payload(topic, payload):
     return check_byte_rule(text, f"aiot-mqtt-gateway publish on {topic}")
 
 
-async def start_mqtt_gateway(run, mqtt):
+async def start_mqtt_gateway(run, mqtt, extra=()):
     run.start("aiot-mqtt-gateway", [run.args.mqtt_gateway, "--mqtt-host", "127.0.0.1",
-                                    "--mqtt-port", str(mqtt.port)] + run.gateway_common())
+                                    "--mqtt-port", str(mqtt.port)] + list(extra)
+              + run.gateway_common())
 
 
 class MqttNode:
@@ -640,6 +642,37 @@ class MqttNode:
     def stop(self):
         if self.task:
             self.task.cancel()
+
+
+async def poll(what, fn, timeout=DEADLINE):
+    """Calls fn() (a coroutine function) until it returns a true value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await fn()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+def scrape(port):
+    """The text of GET /metrics, checked by Prometheus's own promtool."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=DEADLINE) as r:
+        assert r.status == 200, r.status
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+        text = r.read().decode()
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool not found (Debian package prometheus; scripts/install-deps --test)"
+    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+    assert check.returncode == 0, f"promtool: {check.stdout.decode()}{check.stderr.decode()}\n{text}"
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
 
 
 async def coap_post(run, port, path, payload, timeout=DEADLINE):
