@@ -6,7 +6,11 @@
 // --window updates not yet received by every client, so the broker is
 // measured, not a queue); a fixed offered --rate; --idle-clients N holds N
 // subscribed clients and checks that every one still gets a broadcast.
+// --tls: the broker started with a certificate made here (openssl command
+// line), every peer speaking TLS through Asio's ssl::stream.
 #include "latency_histogram.hpp"
+
+#include "broker/transport.hpp"
 
 #include "common/keys.hpp"
 #include "common/net_http.hpp"
@@ -15,6 +19,7 @@
 #include "support/ws_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
+#include "support/test_pki.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -63,6 +68,7 @@ struct options {
     int payload = 0;
     int idle_clients = 0;
     int parallel_connects = 256;
+    bool tls = false;
 };
 
 struct memory {
@@ -133,8 +139,14 @@ bool all_saw(const std::vector<std::unique_ptr<peer>>& peers, int n);
 // re-arm per read, so the tool spends little per delivery.
 class peer {
 public:
-    peer(fanout& b, net::io_context& ioc, bool gateway, int index)
-        : b_(b), socket_(ioc), gateway_(gateway), index_(index),
+    // tls: a client context (wss://), nullptr for ws://.
+    peer(fanout& b, net::io_context& ioc, bool gateway, int index, ssl::context* tls)
+        : b_(b),
+          stream_(tls ? broker::transport(tcp::socket(ioc), *tls)
+                      : broker::transport(tcp::socket(ioc))),
+          socket_(stream_.socket()),
+          gateway_(gateway),
+          index_(index),
           decoder_(ws::role::client, 64 * 1024 * 1024)
     {
         const auto x = static_cast<std::uint32_t>(index * 2654435761u + (gateway ? 7 : 3));
@@ -147,8 +159,7 @@ public:
     void flush();
     void close()
     {
-        beast::error_code ec;
-        socket_.close(ec);
+        stream_.close();
         state_ = state::closed;
     }
 
@@ -176,9 +187,11 @@ private:
     void do_read();
     void on_read(const beast::error_code& ec, std::size_t n);
     void fail(const std::string& why);
+    void on_connected();
 
     fanout& b_;
-    tcp::socket socket_;
+    broker::transport stream_;
+    tcp::socket& socket_; // stream_'s
     bool gateway_;
     int index_;
     state state_ = state::connecting;
@@ -206,6 +219,9 @@ public:
 
 private:
     bool start_broker();
+    // --tls: a certificate for the broker (its options added to args) and
+    // the peers' client context trusting it.
+    bool make_certificate(std::vector<std::string>& args);
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
     bool connect(std::vector<std::unique_ptr<peer>>& peers, int count, bool gateway);
     void start_more();
@@ -222,6 +238,7 @@ private:
     net::io_context ioc_{1};
     std::unique_ptr<test::temp_dir> dir_;
     std::unique_ptr<test::process> broker_;
+    std::unique_ptr<ssl::context> tls_; // --tls: the peers' client context
     tcp::endpoint ep_;
     std::string gateway_request_;
     std::string client_request_;
@@ -264,10 +281,25 @@ void peer::start(const tcp::endpoint& ep, std::string request, std::size_t read_
         }
         beast::error_code ignored;
         socket_.set_option(tcp::no_delay(true), ignored);
-        state_ = state::handshaking;
-        flush();
-        do_read();
+        if (auto* tls = stream_.tls()) {
+            tls->async_handshake(ssl::stream_base::client, [this](const beast::error_code& e) {
+                if (e) {
+                    fail("TLS handshake: " + e.message());
+                    return;
+                }
+                on_connected();
+            });
+            return;
+        }
+        on_connected();
     });
+}
+
+void peer::on_connected()
+{
+    state_ = state::handshaking;
+    flush();
+    do_read();
 }
 
 void peer::flush()
@@ -278,7 +310,7 @@ void peer::flush()
     writing_.swap(out_);
     out_.clear();
     write_busy_ = true;
-    net::async_write(socket_, net::buffer(writing_),
+    net::async_write(stream_, net::buffer(writing_),
                      [this](const beast::error_code& ec, std::size_t) {
                          write_busy_ = false;
                          writing_.clear();
@@ -309,7 +341,7 @@ bool peer::closed_by_peer()
 
 void peer::do_read()
 {
-    socket_.async_read_some(net::buffer(buffer_), [this](const beast::error_code& ec,
+    stream_.async_read_some(net::buffer(buffer_), [this](const beast::error_code& ec,
                                                          std::size_t n) { on_read(ec, n); });
 }
 
@@ -329,7 +361,9 @@ void peer::on_read(const beast::error_code& ec, std::size_t n)
         return;
     }
     if (ec) {
-        fail(ec == net::error::eof ? "closed by the broker" : "read: " + ec.message());
+        fail(ec == net::error::eof || ec == ssl::error::stream_truncated
+                 ? "closed by the broker"
+                 : "read: " + ec.message());
         return;
     }
     std::span<char> data(buffer_.data(), n);
@@ -406,6 +440,21 @@ bool fanout::run_until(const std::function<bool()>& done, std::chrono::milliseco
     return true;
 }
 
+bool fanout::make_certificate(std::vector<std::string>& args)
+{
+    try {
+        const auto pki = test::make_test_pki(dir_->path());
+        args.insert(args.end(), {"--tls-cert", pki.cert.string(), "--tls-key", pki.key.string()});
+        tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+        tls_->load_verify_file(pki.ca.string());
+        tls_->set_verify_mode(ssl::verify_peer);
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << "\n";
+        return false;
+    }
+    return true;
+}
+
 bool fanout::start_broker()
 {
     common::key_pair keys;
@@ -416,6 +465,9 @@ bool fanout::start_broker()
         o_.port = test::free_tcp_port();
         std::vector<std::string> args = {"--key-file", (dir_->path() / "keys").string(), "--bind",
                                          o_.host, "--broker-port", std::to_string(o_.port)};
+        if (o_.tls && !make_certificate(args)) {
+            return false;
+        }
         args.insert(args.end(), o_.broker_args.begin(), o_.broker_args.end());
         broker_ = std::make_unique<test::process>(o_.broker_bin, args, dir_->path() / "broker.log");
         if (!broker_->wait_for_log("listening on")) {
@@ -442,7 +494,7 @@ bool fanout::connect(std::vector<std::unique_ptr<peer>>& peers, int count, bool 
     const int before_opened = opened_;
     const int before_failed = failed_;
     for (int i = 0; i < count; ++i) {
-        peers.push_back(std::make_unique<peer>(*this, ioc_, gateway, i));
+        peers.push_back(std::make_unique<peer>(*this, ioc_, gateway, i, tls_.get()));
         to_start_.emplace_back(peers.back().get(), gateway);
     }
     start_more();
@@ -765,11 +817,11 @@ int fanout::run_load()
                 "/" + std::to_string(o_.stuck_clients);
     }
     std::printf("RESULT M=%d G=%d rate=%.0f deliveries_per_s=%.0f p50_us=%.0f p99_us=%.0f "
-                "broker_cpu=%.0f%% tool_cpu=%.0f%% idle_rss_kb=%ld peak_rss_kb=%ld dropped=%d%s%s%s\n",
+                "broker_cpu=%.0f%% tool_cpu=%.0f%% idle_rss_kb=%ld peak_rss_kb=%ld dropped=%d%s%s%s%s\n",
                 m, g, o_.rate, per_s, latency_.percentile_us(0.5), latency_.percentile_us(0.99),
                 100 * broker_cpu / seconds, 100 * own_cpu / seconds, idle_.rss_kb, mem.hwm_kb,
                 dropped_, saturated_ ? " saturated" : "", o_.no_window ? " no_window" : "",
-                extra.c_str());
+                extra.c_str(), o_.tls ? " tls" : "");
     const bool no_window_ok = lost == 0 && stuck_closed == o_.stuck_clients;
     return dropped_ == 0 && !saturated_ && no_window_ok ? 0 : 2;
 }
@@ -787,7 +839,8 @@ int fanout::run_idle()
         return 1;
     }
     const double connect_s = std::chrono::duration<double>(steady::now() - t0).count();
-    std::printf("%d clients connected and subscribed in %.2f s\n", n, connect_s);
+    std::printf("%d clients connected and subscribed in %.2f s (%.0f %shandshakes/s)\n", n,
+                connect_s, n / connect_s, o_.tls ? "TLS + websocket " : "websocket ");
     report_memory("with the clients connected");
     ioc_.run_for(std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(o_.duration)));
@@ -810,8 +863,10 @@ int fanout::run_idle()
     std::printf("broker RSS: idle %ld kB, with clients %ld kB (%.2f kB per client), peak %ld kB\n",
                 idle_.rss_kb, mem.rss_kb,
                 static_cast<double>(mem.rss_kb - idle_.rss_kb) / n, mem.hwm_kb);
-    std::printf("RESULT idle_clients=%d held=%d idle_rss_kb=%ld rss_kb=%ld peak_rss_kb=%ld\n", n,
-                got, idle_.rss_kb, mem.rss_kb, mem.hwm_kb);
+    std::printf("RESULT idle_clients=%d held=%d connects_per_s=%.0f idle_rss_kb=%ld rss_kb=%ld "
+                "peak_rss_kb=%ld%s\n",
+                n, got, n / connect_s, idle_.rss_kb, mem.rss_kb, mem.hwm_kb,
+                o_.tls ? " tls" : "");
     return got == n && dropped_ == 0 ? 0 : 2;
 }
 
@@ -878,9 +933,16 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0, 15000));
     app.add_option("--parallel-connects", o.parallel_connects, "Handshakes under way at once")
         ->check(CLI::Range(1, 4096));
+    app.add_flag("--tls", o.tls,
+                 "Start the broker with a certificate made here (openssl command line); every "
+                 "peer speaks TLS");
     CLI11_PARSE(app, argc, argv);
     if (o.window == 0) {
         o.window = std::clamp(65536 / o.clients, 16, 256);
+    }
+    if (o.tls && o.port != 0) {
+        std::cerr << "--tls starts its own broker: no --port\n";
+        return 1;
     }
     if (o.port != 0 && o.key_file.empty()) {
         std::cerr << "--port needs --key-file\n";

@@ -1,6 +1,7 @@
 #include "broker/http_session.hpp"
 
 #include "broker/server.hpp"
+#include "broker/tls.hpp"
 #include "broker/ws/frame.hpp"
 #include "broker/ws/handshake.hpp"
 #include "broker/ws_session.hpp"
@@ -23,8 +24,11 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
 } // namespace
 
-http_session::http_session(server& srv, tcp::socket socket)
-    : server_(srv), stream_(std::move(socket)), delay_timer_(stream_.get_executor())
+http_session::http_session(server& srv, transport stream)
+    : server_(srv),
+      stream_(std::move(stream)),
+      deadline_(stream_.get_executor()),
+      delay_timer_(stream_.get_executor())
 {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec); // 0.0.0.0:0 if gone
@@ -37,25 +41,83 @@ http_session::~http_session() { server_.http_ended(*this); }
 
 void http_session::run()
 {
+    auto* tls = stream_.tls();
+    if (!tls) {
+        read_request();
+        return;
+    }
+    // Each connection's handshake runs on its own, bounded by its own
+    // deadline: a client that stalls holds nobody else up.
+    set_deadline(server_.config().tls_handshake_timeout);
+    tls->async_handshake(ssl::stream_base::server,
+                         [self = shared_from_this()](const error_code& ec) {
+                             self->on_tls_handshake(ec);
+                         });
+}
+
+void http_session::on_tls_handshake(const error_code& ec)
+{
+    if (server_.stopping() || (ec == net::error::operation_aborted && !timed_out_)) {
+        return;
+    }
+    if (ec) {
+        const auto reason = tls_refusal_reason(ec, timed_out_);
+        server_.count_tls_refusal(reason);
+        const auto what =
+            timed_out_ ? fmt::format("no TLS handshake within {} ms",
+                                     server_.config().tls_handshake_timeout.count())
+                       : ec.message();
+        // Nothing to answer: without TLS there is no channel to answer on.
+        server_.refused(peer_address_,
+                        fmt::format("{}: TLS handshake failed ({}: {}), connection closed",
+                                    peer_name_, reason, what),
+                        server_.log());
+        stream_.close();
+        clear_deadline();
+        return;
+    }
+    read_request();
+}
+
+void http_session::read_request()
+{
     parser_.emplace();
     parser_->body_limit(max_request_body);
-    stream_.expires_after(server_.config().handshake_timeout);
+    set_deadline(server_.config().handshake_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          self->on_read(ec);
                      });
 }
 
+void http_session::set_deadline(std::chrono::milliseconds limit)
+{
+    timed_out_ = false;
+    deadline_.expires_after(limit);
+    // Weak: a session whose work is over is not kept for its deadline.
+    deadline_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        if (ec) {
+            return;
+        }
+        if (const auto self = weak.lock()) {
+            self->timed_out_ = true;
+            self->stream_.close();
+        }
+    });
+}
+
+void http_session::clear_deadline() { deadline_.cancel(); }
+
 void http_session::cancel()
 {
-    beast::error_code ec;
     delay_timer_.cancel();
-    stream_.socket().close(ec);
+    clear_deadline();
+    stream_.close();
 }
 
 void http_session::on_read(beast::error_code ec)
 {
-    if (ec == beast::error::timeout) {
+    if (timed_out_) {
         server_.log().warn("{}: no complete HTTP request in time, closed", peer_name_);
         return;
     }
@@ -142,9 +204,9 @@ void http_session::upgrade(peer_role role, std::string_view subprotocol, std::st
     auto response = switching_protocols(sv(req[http::field::sec_websocket_key]), subprotocol);
     // Bytes the client sent after its request belong to the websocket.
     std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    stream_.expires_never();
+    clear_deadline();
     auto session = std::make_shared<ws_session>(server_, server_.next_id(), role,
-                                                stream_.release_socket(), peer_name_,
+                                                std::move(stream_), peer_name_,
                                                 peer_address_, std::move(uuid));
     session->start(std::move(response), std::move(early));
 }
@@ -195,7 +257,7 @@ void http_session::refuse(http::status status, std::string_view why, const std::
         return;
     }
     // An address that keeps failing waits for its answer; nobody else does.
-    stream_.expires_after(server_.config().handshake_timeout + delay);
+    set_deadline(server_.config().handshake_timeout + delay);
     delay_timer_.expires_after(delay);
     delay_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
         if (!ec && !self->server_.stopping()) {
@@ -206,7 +268,7 @@ void http_session::refuse(http::status status, std::string_view why, const std::
 
 void http_session::send_refusal()
 {
-    stream_.expires_after(server_.config().handshake_timeout);
+    set_deadline(server_.config().handshake_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                           self->on_refused(ec);
@@ -220,8 +282,8 @@ void http_session::on_refused(beast::error_code ec)
     }
     // Half-close, then read until the client closes, so that unread request
     // bytes do not turn our close into a reset that loses the answer.
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(2));
+    stream_.shutdown_send();
+    set_deadline(std::chrono::seconds(2));
     drain();
 }
 

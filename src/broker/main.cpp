@@ -47,6 +47,14 @@ int main(int argc, char** argv)
     app.add_option("--handshake-timeout", handshake_timeout_s,
                    "Seconds a new connection has to complete its upgrade request")
         ->check(CLI::PositiveNumber);
+    double tls_handshake_timeout_s = 10;
+    app.add_option("--tls-cert", cfg.tls_cert,
+                   "PEM certificate (chain) of the broker: with --tls-key, the port speaks "
+                   "TLS only (wss://, https:// for /metrics)");
+    app.add_option("--tls-key", cfg.tls_key, "PEM private key of --tls-cert (unencrypted)");
+    app.add_option("--tls-handshake-timeout", tls_handshake_timeout_s,
+                   "Seconds a new connection has to complete its TLS handshake")
+        ->check(CLI::Range(0.01, 3600.0));
     std::vector<std::string> allowed_origins;
     app.add_option("--allowed-origins", allowed_origins,
                    "Web clients (/ws) are accepted only from these page origins, e.g. "
@@ -88,6 +96,8 @@ int main(int argc, char** argv)
     }
     cfg.idle_timeout = std::chrono::seconds(idle_timeout_s);
     cfg.handshake_timeout = std::chrono::seconds(handshake_timeout_s);
+    cfg.tls_handshake_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(tls_handshake_timeout_s * 1000));
     const auto fds = common::raise_fd_limit();
     log->info("open file limit: {} before, {} now", fds.before, fds.after);
 

@@ -1,6 +1,7 @@
 #include "broker/server.hpp"
 
 #include "broker/http_session.hpp"
+#include "broker/tls.hpp"
 #include "broker/ws/frame.hpp"
 #include "broker/ws_session.hpp"
 #include "common/logging.hpp"
@@ -14,6 +15,9 @@ namespace aiot::broker {
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
+constexpr std::string_view refusals_help =
+    "Connections refused before the websocket upgrade: HTTP requests by status, failed TLS "
+    "handshakes (status tls) by reason";
 // On SIGTERM, how long a peer may take to answer our close: the broker
 // must be gone within 1 s of the signal (faults_e2e), and a peer busy with
 // a burst (or not reading at all) would otherwise hold it for the full wait.
@@ -99,10 +103,18 @@ void server::count_close(std::string_view reason)
         .inc();
 }
 
+void server::count_tls_refusal(std::string_view reason)
+{
+    metrics_
+        .counter("aiot_broker_handshake_refusals_total", refusals_help,
+                 {{"status", "tls"}, {"reason", std::string(reason)}})
+        .inc();
+}
+
 void server::count_refusal(unsigned status)
 {
     metrics_
-        .counter("aiot_broker_handshake_refusals_total", "HTTP requests refused, by status",
+        .counter("aiot_broker_handshake_refusals_total", refusals_help,
                  {{"status", std::to_string(status)}})
         .inc();
 }
@@ -117,13 +129,28 @@ server::~server()
 
 void server::start()
 {
+    if (const auto problem = tls_options_problem(cfg_.tls_cert, cfg_.tls_key)) {
+        throw std::runtime_error(*problem);
+    }
+    if (!cfg_.tls_cert.empty()) {
+        tls_ = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
+    }
     const auto local = listener_.open(cfg_.bind_address, cfg_.port);
     port_ = local.port();
-    log_->info("listening on {} (/ws for web clients, /gw for gateways)",
-               common::endpoint_text(local));
-    listener_.start([this](tcp::socket socket) {
-        std::make_shared<http_session>(*this, std::move(socket))->run();
-    });
+    if (tls_) {
+        log_->info("listening on {} with TLS only, certificate {} (wss:// /ws for web clients, "
+                   "/gw for gateways; https:// /metrics)",
+                   common::endpoint_text(local), cfg_.tls_cert);
+        listener_.start([this](tcp::socket socket) {
+            std::make_shared<http_session>(*this, transport(std::move(socket), *tls_))->run();
+        });
+    } else {
+        log_->info("listening on {} (/ws for web clients, /gw for gateways)",
+                   common::endpoint_text(local));
+        listener_.start([this](tcp::socket socket) {
+            std::make_shared<http_session>(*this, transport(std::move(socket)))->run();
+        });
+    }
     schedule_idle_check();
     schedule_refusal_summary();
     lag_probe_->start();

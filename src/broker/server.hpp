@@ -20,7 +20,7 @@
 #include "common/listener.hpp"
 #include "common/metrics.hpp"
 #include "common/metrics_http.hpp"
-#include "common/net.hpp"
+#include "common/net_ssl.hpp"
 #include "common/refusal_log.hpp"
 
 #include <spdlog/logger.h>
@@ -56,6 +56,11 @@ struct server_config {
     // All web clients' queues together (backpressure.hpp).
     backpressure_config client_queues{};
     std::chrono::milliseconds handshake_timeout{10000};
+    // TLS (wss:// and https:// on the port) when both are set: PEM files,
+    // the certificate chain and its key (tls.hpp).
+    std::string tls_cert;
+    std::string tls_key;
+    std::chrono::milliseconds tls_handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{120000}; // ping at half, close at full; 0: off
     std::chrono::milliseconds close_timeout{5000};
     // Origins web clients may come from ("https://dash.example.org"), lower
@@ -123,6 +128,8 @@ public:
     // "protocol_error", "invalid_message"), and a refused handshake.
     void count_close(std::string_view reason);
     void count_refusal(unsigned status);
+    // A failed TLS handshake, by reason (tls_refusal_reason()).
+    void count_tls_refusal(std::string_view reason);
 
     // Called by the sessions.
     void http_started(http_session& s);
@@ -144,6 +151,7 @@ private:
 
     net::io_context& ioc_;
     server_config cfg_;
+    std::unique_ptr<ssl::context> tls_; // set by start() when configured
     common::metrics metrics_;
     // Cells found once, for what is counted per message: [from][type],
     // from 0 = client, 1 = gateway; type index of message_type, 4: invalid.

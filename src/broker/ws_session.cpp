@@ -10,6 +10,8 @@ namespace aiot::broker {
 
 namespace {
 
+// A TLS session's read buffer: one TLS record's worth of plaintext.
+constexpr std::size_t tls_read_size = 16 * 1024;
 // Reads per readiness wake-up before others get a turn.
 constexpr int max_reads_per_wakeup = 4;
 // How long a peer presumed gone (silent, or not reading) gets for its close
@@ -32,7 +34,7 @@ void trim(std::vector<T>& v)
 
 } // namespace
 
-ws_session::ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
+ws_session::ws_session(server& srv, peer_id id, peer_role role, transport stream,
                        std::string peer_name, std::string peer_address, std::string uuid)
     : server_(srv),
       id_(id),
@@ -40,7 +42,8 @@ ws_session::ws_session(server& srv, peer_id id, peer_role role, tcp::socket sock
       peer_name_(std::move(peer_name)),
       peer_address_(std::move(peer_address)),
       uuid_(std::move(uuid)),
-      socket_(std::move(socket)),
+      stream_(std::move(stream)),
+      socket_(stream_.socket()),
       decoder_(ws::role::server, srv.config().max_message_size),
       close_timer_(socket_.get_executor())
 {
@@ -90,6 +93,16 @@ void ws_session::start(std::string handshake_response, std::string early_bytes)
 
 void ws_session::do_wait_read()
 {
+    if (stream_.is_tls()) {
+        if (!tls_buffer_) {
+            tls_buffer_ = std::make_unique<char[]>(tls_read_size);
+        }
+        stream_.async_read_some(net::buffer(tls_buffer_.get(), tls_read_size),
+                                [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                    self->on_tls_read(ec, n);
+                                });
+        return;
+    }
     socket_.async_wait(tcp::socket::wait_read,
                        [self = shared_from_this()](const error_code& ec) {
                            self->on_readable(ec);
@@ -120,13 +133,35 @@ void ws_session::on_readable(const error_code& ec)
             finish(read_ec == net::error::eof ? "connection closed by peer" : read_ec.message());
             return;
         }
-        liveness_ = liveness::heard;
-        decoder_.feed(buffer.first(n), [this](const ws::event& e) { on_event(e); });
+        consume(buffer.first(n));
         if (n < buffer.size() || !deferred_.empty()) {
             break;
         }
     }
     wait_or_park();
+}
+
+void ws_session::on_tls_read(const error_code& ec, std::size_t n)
+{
+    if (phase_ == phase::finished) {
+        return;
+    }
+    if (ec) {
+        finish(ec == net::error::eof || ec == ssl::error::stream_truncated
+                   ? "connection closed by peer"
+                   : ec.message());
+        return;
+    }
+    // A gateway's bytes read after a pause began are decoded into
+    // deferred_ (at most one read's worth), routed on resume_reading().
+    consume(std::span<char>(tls_buffer_.get(), n));
+    wait_or_park();
+}
+
+void ws_session::consume(std::span<char> bytes)
+{
+    liveness_ = liveness::heard;
+    decoder_.feed(bytes, [this](const ws::event& e) { on_event(e); });
 }
 
 void ws_session::wait_or_park()
@@ -136,6 +171,10 @@ void ws_session::wait_or_park()
     }
     if (!deferred_.empty()) {
         parked_ = shared_from_this(); // resume_reading() routes them, then waits
+        return;
+    }
+    if (stream_.is_tls() && role_ == peer_role::gateway && server_.gateway_reads_paused()) {
+        parked_ = shared_from_this(); // a read now would only fill deferred_
         return;
     }
     do_wait_read();
@@ -311,7 +350,7 @@ void ws_session::do_write()
     if (copied_.size() > run_start) {
         buffers_.emplace_back(copied_.data() + run_start, copied_.size() - run_start);
     }
-    net::async_write(socket_, buffers_,
+    net::async_write(stream_, buffers_,
                      [self = shared_from_this()](const error_code& ec, std::size_t) {
                          self->on_write(ec);
                      });
@@ -433,8 +472,7 @@ void ws_session::half_close()
     // Our last frame is out: send FIN and read (discarding) until the peer
     // closes too, so that unread bytes cannot turn into a reset that loses
     // the close frame. The close timer bounds the wait.
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.shutdown_send();
 }
 
 void ws_session::finish(std::string_view why)
@@ -447,9 +485,7 @@ void ws_session::finish(std::string_view why)
     const auto keep_alive = std::move(parked_); // leaves parked_ empty
     deferred_.clear();
     server_.log().debug("{}: connection ends ({})", describe(), why);
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_.close();
     close_timer_.cancel();
     queue_.clear();
     pong_slot_ = no_pong;

@@ -1,7 +1,11 @@
 #pragma once
 // One accepted websocket connection: our own framing (broker/ws/frame) on a
-// plain TCP socket. Reads wait for readability and then read into the
-// server's shared buffer, so an idle connection holds no buffer. Sends are
+// plain TCP socket or on TLS (transport.hpp). Plain reads wait for
+// readability and then read into the server's shared buffer, so an idle
+// plain connection holds no buffer. TLS reads are async_read_some into the
+// session's own buffer (tls_read_size bytes, made on the first read):
+// bytes waiting inside OpenSSL do not make the socket readable, so waiting
+// for readability could sleep on a message already received. Sends are
 // shared, already framed messages; everything queued is written with one
 // gathered write (small frames copied into one block, large ones by
 // reference). The queue is bounded by count and bytes: a peer that
@@ -12,6 +16,7 @@
 // its queue counts in the backpressure (clients) or its reads may be
 // paused (gateways).
 #include "broker/router.hpp"
+#include "broker/transport.hpp"
 #include "broker/ws/frame.hpp"
 #include "common/net.hpp"
 
@@ -19,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +42,7 @@ public:
     // peer_name: "address:port"; peer_address: the address alone (for
     // per-address limits). uuid: the id the protocol knows a web client by
     // ("src", "dst"); empty for a gateway.
-    ws_session(server& srv, peer_id id, peer_role role, tcp::socket socket,
+    ws_session(server& srv, peer_id id, peer_role role, transport stream,
                std::string peer_name, std::string peer_address, std::string uuid = {});
     ~ws_session();
     ws_session(const ws_session&) = delete;
@@ -107,6 +113,10 @@ private:
     // Waits for readability, or parks when messages wait in deferred_.
     void wait_or_park();
     void on_readable(const error_code& ec);
+    // TLS: one async_read_some finished (n bytes in tls_buffer_).
+    void on_tls_read(const error_code& ec, std::size_t n);
+    // Bytes read (either way): decoded, their events handled.
+    void consume(std::span<char> bytes);
     void on_event(const ws::event& e);
     void send_control(std::string frame);
     // Answers a ping (while open). At most one pong waits in the queue: a
@@ -132,7 +142,9 @@ private:
     std::string peer_name_;
     std::string peer_address_;
     std::string uuid_;
-    tcp::socket socket_;
+    transport stream_;
+    tcp::socket& socket_; // stream_'s TCP socket
+    std::unique_ptr<char[]> tls_buffer_; // TLS reads only
     ws::decoder decoder_;
     net::steady_timer close_timer_;
 

@@ -105,6 +105,20 @@ void add_common_options(CLI::App& app, common_options& opts, const std::string& 
     own_options_follow(app, program);
 }
 
+void add_uplink_options(CLI::App& app, common_options& opts)
+{
+    app.add_flag("--broker-ssl", opts.broker_ssl,
+                 "Reach the broker with wss:// (TLS), verifying its certificate")
+        ->group(every_service);
+    app.add_option("--broker-ca", opts.broker_ca,
+                   "PEM file of the CA(s) the broker's certificate is checked against "
+                   "(default: the system's store)")
+        ->group(every_service);
+    app.add_flag("--broker-insecure", opts.broker_insecure,
+                 "With --broker-ssl, do not verify the broker's certificate (tests only)")
+        ->group(every_service);
+}
+
 CLI::Option* command_line_only(CLI::Option* opt, const std::string& file_key)
 {
     opt->configurable(false);

@@ -17,6 +17,12 @@ struct common_options {
     std::uint16_t broker_port = 8000;
     std::string key_file; // set to default_key_path() by add_common_options
     bool debug = false;
+    // How a gateway or the dashboard reaches the broker (add_uplink_options):
+    // wss:// instead of ws://, its certificate checked against broker_ca
+    // (PEM; empty: the system's store), or not at all (broker_insecure).
+    bool broker_ssl = false;
+    std::string broker_ca;
+    bool broker_insecure = false;
 };
 
 // One config file can serve every daemon, so an option name (the file's
@@ -36,6 +42,11 @@ inline constexpr const char* every_gateway = "Every aiot gateway";
 // after this call are listed under "<program> only" (no heading when
 // program is empty). Call it before adding the service's own options.
 void add_common_options(CLI::App& app, common_options& opts, const std::string& program = {});
+
+// Adds --broker-ssl, --broker-ca and --broker-insecure under the
+// every_service heading (the daemons that connect to the broker: the
+// gateways and the dashboard).
+void add_uplink_options(CLI::App& app, common_options& opts);
 
 // Lists the options added after this call under "<program> only".
 void own_options_follow(CLI::App& app, const std::string& program);

@@ -43,6 +43,10 @@ live_feed::live_feed(net::io_context& ioc, const config& cfg, common::metrics& r
     gw::uplink_config uc;
     uc.host = cfg.common.broker_host;
     uc.port = cfg.common.broker_port;
+    // The same broker as the page's, by the same scheme (--broker-ssl).
+    uc.tls = cfg.broker_ssl;
+    uc.ca_file = cfg.common.broker_ca;
+    uc.insecure = cfg.common.broker_insecure;
     uc.target = "/ws";
     uc.send_token = false;
     uc.user_agent = "aiot-dashboard";

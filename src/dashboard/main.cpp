@@ -18,6 +18,7 @@ int main(int argc, char** argv)
     dashboard::config cfg;
     CLI::App app{"aiot-dashboard: the web page showing the nodes known to the aiot broker"};
     common::add_common_options(app, cfg.common, "aiot-dashboard");
+    common::add_uplink_options(app, cfg.common);
     std::string static_path;
     int http_timeout = static_cast<int>(cfg.http_timeout.count());
     app.add_option("--web-port", cfg.web_port, "HTTP port of the dashboard");
@@ -35,7 +36,6 @@ int main(int argc, char** argv)
                    "Map tile URL template ({z}/{x}/{y}) of a tile server; by default (or "
                    "'none') the map is drawn from country shapes served by the dashboard "
                    "and the page makes no request to another machine");
-    app.add_flag("--broker-ssl", cfg.broker_ssl, "The page reaches the broker with wss://");
     app.add_option("--http-timeout", http_timeout, "Seconds an idle or slow connection is kept")
         ->check(CLI::Range(1, 3600));
     std::string history_db;
@@ -57,6 +57,7 @@ int main(int argc, char** argv)
     cfg.static_path =
         static_path.empty() ? dashboard::default_static_path() : std::filesystem::path{static_path};
     cfg.http_timeout = std::chrono::seconds(http_timeout);
+    cfg.broker_ssl = cfg.common.broker_ssl; // the page and the live feed alike
     cfg.history = !no_history;
     cfg.history_db = history_db.empty() ? dashboard::default_history_db()
                                         : std::filesystem::path{history_db};

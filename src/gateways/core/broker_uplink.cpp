@@ -1,29 +1,97 @@
 #include "broker_uplink.hpp"
 
 #include "common/logging.hpp"
+#include "common/net_ssl.hpp"
 #include "common/net_ws.hpp"
 #include "common/write_queue.hpp"
 
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <variant>
 
 namespace aiot::gw {
 
 namespace {
 
+using plain_ws = websocket::stream<beast::tcp_stream>;
+using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
 // One connection attempt: its stream, buffers and write queue. Every
 // pending operation holds it, so it outlives its last handler even after
 // the uplink has moved on to the next attempt.
 struct connection {
-    connection(net::io_context& ioc, const uplink_config& config)
-        : ws(ioc), queue(config.max_queued_messages, config.max_queued_bytes)
+    // tls: the context of a wss:// connection; nullptr: ws://.
+    connection(net::io_context& ioc, const uplink_config& config, ssl::context* tls)
+        : queue(config.max_queued_messages, config.max_queued_bytes)
     {
+        if (tls) {
+            ws.emplace<tls_ws>(ioc, *tls);
+        } else {
+            ws.emplace<plain_ws>(ioc);
+        }
     }
 
-    websocket::stream<beast::tcp_stream> ws;
+    // Calls f with the websocket stream, whichever it is.
+    template <class F>
+    void with_ws(F&& f)
+    {
+        if (auto* p = std::get_if<plain_ws>(&ws)) {
+            f(*p);
+        } else {
+            f(std::get<tls_ws>(ws));
+        }
+    }
+    beast::tcp_stream& tcp()
+    {
+        if (auto* p = std::get_if<plain_ws>(&ws)) {
+            return beast::get_lowest_layer(*p);
+        }
+        return beast::get_lowest_layer(std::get<tls_ws>(ws));
+    }
+
+    std::variant<std::monostate, plain_ws, tls_ws> ws;
     beast::flat_buffer buffer;
     websocket::response_type response;
     common::write_queue<std::string> queue;
 };
+
+std::unique_ptr<ssl::context> make_client_context(const uplink_config& config)
+{
+    if (!config.tls) {
+        return nullptr;
+    }
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                     ssl::context::no_tlsv1_1);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    if (config.insecure) {
+        ctx->set_verify_mode(ssl::verify_none);
+        return ctx;
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    error_code ec;
+    if (!config.ca_file.empty()) {
+        ctx->load_verify_file(config.ca_file, ec);
+        if (ec) {
+            throw std::runtime_error(fmt::format("cannot use --broker-ca '{}': {}",
+                                                 config.ca_file, ec.message()));
+        }
+    } else {
+        ctx->set_default_verify_paths(ec);
+        if (ec) {
+            throw std::runtime_error("cannot load the system's certificate store: " +
+                                     ec.message());
+        }
+    }
+    return ctx;
+}
 
 using connection_ptr = std::shared_ptr<connection>;
 
@@ -39,13 +107,23 @@ public:
           log_(log ? std::move(log) : common::get_logger("gw")),
           resolver_(ioc),
           retry_timer_(ioc),
-          backoff_(config_.retry)
+          backoff_(config_.retry),
+          tls_(make_client_context(config_))
     {
     }
 
     void start()
     {
         stopping_ = false;
+        if (config_.tls && config_.insecure) {
+            log_->warn("--broker-insecure: the broker's TLS certificate is NOT verified; anyone "
+                       "between here and the broker can pose as it and read the traffic. For "
+                       "tests only: use --broker-ca instead");
+        } else if (config_.tls) {
+            log_->info("the broker's certificate is verified against {}",
+                       config_.ca_file.empty() ? std::string("the system's store")
+                                               : "--broker-ca " + config_.ca_file);
+        }
         log_->info("connecting to broker {}", url());
         connect();
     }
@@ -67,14 +145,16 @@ public:
             // until its close frame: under load that is its whole queue for
             // us, so the wait is bounded by close_timeout, not the 5 s
             // handshake timeout.
-            websocket::stream_base::timeout timeouts{};
-            c->ws.get_option(timeouts);
-            timeouts.handshake_timeout = config_.close_timeout;
-            c->ws.set_option(timeouts);
-            c->ws.async_close(websocket::close_code::going_away,
-                              [c](beast::error_code) { beast::get_lowest_layer(c->ws).close(); });
+            c->with_ws([&](auto& ws) {
+                websocket::stream_base::timeout timeouts{};
+                ws.get_option(timeouts);
+                timeouts.handshake_timeout = config_.close_timeout;
+                ws.set_option(timeouts);
+                ws.async_close(websocket::close_code::going_away,
+                               [c](beast::error_code) { c->tcp().close(); });
+            });
         } else {
-            beast::get_lowest_layer(c->ws).close();
+            c->tcp().close();
         }
     }
 
@@ -110,7 +190,8 @@ public:
 private:
     std::string url() const
     {
-        return fmt::format("ws://{}:{}{}", config_.host, config_.port, config_.target);
+        return fmt::format("{}://{}:{}{}", config_.tls ? "wss" : "ws", config_.host,
+                           config_.port, config_.target);
     }
 
     void connect()
@@ -118,9 +199,9 @@ private:
         if (stopping_) {
             return;
         }
-        auto c = std::make_shared<connection>(ioc_, config_);
+        auto c = std::make_shared<connection>(ioc_, config_, tls_.get());
         conn_ = c;
-        c->ws.read_message_max(config_.max_incoming_bytes);
+        c->with_ws([&](auto& ws) { ws.read_message_max(config_.max_incoming_bytes); });
         resolver_.async_resolve(
             config_.host, std::to_string(config_.port),
             [self = shared_from_this(), c](beast::error_code ec,
@@ -138,8 +219,8 @@ private:
         if (ec) {
             return failed(c, "resolve: " + ec.message());
         }
-        beast::get_lowest_layer(c->ws).expires_after(config_.connect_timeout);
-        beast::get_lowest_layer(c->ws).async_connect(
+        c->tcp().expires_after(config_.connect_timeout);
+        c->tcp().async_connect(
             results, [self = shared_from_this(), c](beast::error_code e, const tcp::endpoint&) {
                 self->on_connect(c, e);
             });
@@ -154,7 +235,48 @@ private:
             return failed(c, "connect: " + ec.message());
         }
         beast::error_code ignored;
-        beast::get_lowest_layer(c->ws).socket().set_option(tcp::no_delay(true), ignored);
+        c->tcp().socket().set_option(tcp::no_delay(true), ignored);
+        auto* tls = std::get_if<tls_ws>(&c->ws);
+        if (!tls) {
+            return upgrade(c);
+        }
+        // SNI and the name (or address) the certificate must carry.
+        SSL* ssl_handle = tls->next_layer().native_handle();
+        error_code not_ip;
+        net::ip::make_address(config_.host, not_ip);
+        if (not_ip) {
+            SSL_set_tlsext_host_name(ssl_handle, config_.host.c_str());
+        }
+        if (!config_.insecure) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+            if (not_ip) {
+                X509_VERIFY_PARAM_set1_host(param, config_.host.c_str(), 0);
+            } else {
+                X509_VERIFY_PARAM_set1_ip_asc(param, config_.host.c_str());
+            }
+        }
+        tls->next_layer().async_handshake(
+            ssl::stream_base::client,
+            [self = shared_from_this(), c](beast::error_code e) { self->on_tls_handshake(c, e); });
+    }
+
+    void on_tls_handshake(const connection_ptr& c, beast::error_code ec)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            auto& tls = std::get<tls_ws>(c->ws);
+            const long verify = SSL_get_verify_result(tls.next_layer().native_handle());
+            return failed(c, tls_failure_text(verify, ec.message()),
+                          verify != X509_V_OK);
+        }
+        upgrade(c);
+    }
+
+    // The websocket handshake, once connected (and TLS established).
+    void upgrade(const connection_ptr& c)
+    {
         // A fresh token for every attempt: a broker with --token-max-age
         // would refuse one made at start-up once it is old enough.
         std::string token = config_.token;
@@ -165,16 +287,21 @@ private:
                 return failed(c, e.what(), true);
             }
         }
-        c->ws.set_option(websocket::stream_base::decorator(
-            [token = std::move(token), agent = config_.user_agent](websocket::request_type& req) {
-                if (!token.empty()) {
-                    req.set(http::field::sec_websocket_protocol, "token, " + token);
-                }
-                req.set(http::field::user_agent, agent);
-            }));
-        c->ws.async_handshake(
-            c->response, config_.host + ":" + std::to_string(config_.port), config_.target,
-            [self = shared_from_this(), c](beast::error_code e) { self->on_handshake(c, e); });
+        c->with_ws([&](auto& ws) {
+            ws.set_option(websocket::stream_base::decorator(
+                [token = std::move(token),
+                 agent = config_.user_agent](websocket::request_type& req) {
+                    if (!token.empty()) {
+                        req.set(http::field::sec_websocket_protocol, "token, " + token);
+                    }
+                    req.set(http::field::user_agent, agent);
+                }));
+            ws.async_handshake(c->response, config_.host + ":" + std::to_string(config_.port),
+                               config_.target,
+                               [self = shared_from_this(), c](beast::error_code e) {
+                                   self->on_handshake(c, e);
+                               });
+        });
     }
 
     void on_handshake(const connection_ptr& c, beast::error_code ec)
@@ -199,13 +326,15 @@ private:
         if (ec) {
             return failed(c, "handshake: " + ec.message());
         }
-        beast::get_lowest_layer(c->ws).expires_never();
+        c->tcp().expires_never();
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = std::chrono::seconds(5);
         timeouts.idle_timeout = config_.idle_timeout;
         timeouts.keep_alive_pings = true;
-        c->ws.set_option(timeouts);
-        c->ws.text(true);
+        c->with_ws([&](auto& ws) {
+            ws.set_option(timeouts);
+            ws.text(true);
+        });
         connected_ = true;
         connected_at_ = std::chrono::steady_clock::now();
         backoff_.forget_failure();
@@ -218,9 +347,11 @@ private:
 
     void do_read(const connection_ptr& c)
     {
-        c->ws.async_read(c->buffer, [self = shared_from_this(), c](beast::error_code ec,
-                                                                   std::size_t) {
-            self->on_read(c, ec);
+        c->with_ws([&](auto& ws) {
+            ws.async_read(c->buffer,
+                          [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
+                              self->on_read(c, ec);
+                          });
         });
     }
 
@@ -236,7 +367,9 @@ private:
         }
         const std::string text = beast::buffers_to_string(c->buffer.data());
         c->buffer.consume(c->buffer.size());
-        if (!c->ws.got_text()) {
+        bool text_frame = true;
+        c->with_ws([&](auto& ws) { text_frame = ws.got_text(); });
+        if (!text_frame) {
             log_->warn("binary message from the broker ignored ({} bytes)", text.size());
         } else if (handlers_.message) {
             handlers_.message(text);
@@ -253,10 +386,12 @@ private:
         if (!text) {
             return;
         }
-        c->ws.async_write(net::buffer(*text),
-                          [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
-                              self->on_write(c, ec);
-                          });
+        c->with_ws([&](auto& ws) {
+            ws.async_write(net::buffer(*text),
+                           [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
+                               self->on_write(c, ec);
+                           });
+        });
     }
 
     void on_write(const connection_ptr& c, beast::error_code ec)
@@ -317,7 +452,7 @@ private:
             conn_.reset();
         }
         beast::error_code ignored;
-        beast::get_lowest_layer(c->ws).socket().close(ignored);
+        c->tcp().socket().close(ignored);
     }
 
     void schedule_retry()
@@ -346,6 +481,7 @@ private:
     bool stopping_ = false;
     common::backoff backoff_;
     std::chrono::steady_clock::time_point connected_at_{};
+    std::unique_ptr<ssl::context> tls_; // wss:// only
 };
 
 broker_uplink::broker_uplink(net::io_context& ioc, uplink_config config, handlers h,
@@ -382,6 +518,15 @@ bool broker_uplink::connected() const
 std::size_t broker_uplink::queued() const
 {
     return impl_->queued();
+}
+
+std::string tls_failure_text(long verify_result, std::string_view handshake_error)
+{
+    if (verify_result != X509_V_OK) {
+        return fmt::format("broker certificate not trusted: {}",
+                           X509_verify_cert_error_string(verify_result));
+    }
+    return fmt::format("TLS handshake: {}", handshake_error);
 }
 
 } // namespace aiot::gw

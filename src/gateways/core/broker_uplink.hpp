@@ -1,6 +1,7 @@
 #pragma once
 // The gateway's websocket connection to the broker (ws://host:port/gw with
-// the token subprotocol; the dashboard uses it as a web client of /ws). Connects, retries forever with backoff and jitter
+// the token subprotocol, or wss:// with `tls`; the dashboard uses it as a
+// web client of /ws). Connects, retries forever with backoff and jitter
 // (a quick first retry, then growing delays up to a cap), makes a fresh
 // token for every attempt,
 // sends through a bounded queue (one write in flight) and hands every text
@@ -31,6 +32,13 @@ struct uplink_config {
     // dashboard's own).
     bool send_token = true;
     std::string user_agent = "aiot-gateway";
+    // wss://: TLS 1.2 or 1.3, the broker's certificate verified against
+    // ca_file (PEM) or, when empty, the system's store, and its name (or
+    // address) checked against `host`, which is also sent as SNI.
+    // insecure: no verification at all (tests; logged loudly).
+    bool tls = false;
+    std::string ca_file;
+    bool insecure = false;
     common::backoff_config retry{};
     // A connection that lasted this long resets the backoff to a quick retry.
     std::chrono::seconds stable_after{10};
@@ -56,6 +64,7 @@ public:
         std::function<void()> drained;
     };
 
+    // Throws std::runtime_error when config.ca_file cannot be used.
     broker_uplink(boost::asio::io_context& ioc, uplink_config config, handlers h,
                   std::shared_ptr<spdlog::logger> log);
     ~broker_uplink(); // stops; no handler is called afterwards
@@ -77,5 +86,11 @@ private:
     class impl;
     std::shared_ptr<impl> impl_;
 };
+
+// Why a TLS handshake with the broker failed, for the log:
+// "broker certificate not trusted: <OpenSSL's words>" when the
+// certificate check failed (verify_result is OpenSSL's X509_V_ERR_*; 0 is
+// X509_V_OK), else "TLS handshake: <handshake_error>".
+std::string tls_failure_text(long verify_result, std::string_view handshake_error);
 
 } // namespace aiot::gw

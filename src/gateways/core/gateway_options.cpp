@@ -8,6 +8,7 @@ void add_gateway_options(CLI::App& app, gateway_config& config, const std::strin
                          bool with_max_time)
 {
     common::add_common_options(app, config.common, program);
+    common::add_uplink_options(app, config.common);
     app.option_defaults()->group(common::every_gateway);
     if (with_max_time) {
         app.add_option("--max-time", config.max_time,

@@ -31,6 +31,9 @@ uplink_config make_uplink_config(const gateway_config& config)
     uplink_config u;
     u.host = config.common.broker_host;
     u.port = config.common.broker_port;
+    u.tls = config.common.broker_ssl;
+    u.ca_file = config.common.broker_ca;
+    u.insecure = config.common.broker_insecure;
     u.key_file = config.common.key_file;
     u.keys = common::load_keys(config.common.key_file);
     u.retry = config.retry;

@@ -205,6 +205,23 @@ class Run:
                                      f"after {timeout} s")
             await asyncio.sleep(0.05)
 
+    def log_text(self, name):
+        path = next(p for n, _, p, _ in self.procs if n == name)
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    async def wait_log(self, name, marker, timeout=DEADLINE):
+        """The first complete line of `name`'s log that contains marker."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_text(name).splitlines(keepends=True):
+                if marker in line and line.endswith("\n"):
+                    return line.rstrip("\n")
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} logged no line with '{marker}' after {timeout} s")
+            await asyncio.sleep(0.05)
+
     async def start_broker(self, extra=()):
         self.start("aiot-broker", [self.args.broker, "--bind", "127.0.0.1",
                                    "--broker-port", "0", "--key-file", self.key_file, "--debug",
@@ -224,6 +241,40 @@ class Run:
         result = await coro
         self.timings.append((what, time.monotonic() - t))
         return result
+
+
+def make_test_pki(run, name="pki"):
+    """A test CA and a server certificate for localhost and 127.0.0.1 signed
+    by it (ECDSA P-256), made with the openssl command line in the test's
+    temporary folder. Returns (ca_file, cert_file, key_file)."""
+    d = os.path.join(run.tmp, name)
+    os.makedirs(d, exist_ok=True)
+    ca_key, ca, key, csr, cert = (os.path.join(d, f) for f in
+                                  ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = DNS:localhost, IP:127.0.0.1\n"
+                "basicConstraints = CA:FALSE\n"
+                "keyUsage = digitalSignature\n"
+                "extendedKeyUsage = serverAuth\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for argv in (
+            ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+             "-subj", f"/CN=aiot test CA {name}"],
+            ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+            ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+             "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext]):
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=20, cwd=d)
+    return ca, cert, key
+
+
+def tls_client_context(ca_file):
+    """A client context that verifies the server against ca_file only."""
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 def main(name, scenario):
@@ -340,9 +391,11 @@ class Peer:
 
 class WebClient(Peer):
     @classmethod
-    async def connect(cls, run, name):
-        ws = await websockets.connect(f"ws://127.0.0.1:{run.broker_port}/ws", open_timeout=DEADLINE, close_timeout=1,
-                                      ping_interval=None, max_size=None)
+    async def connect(cls, run, name, ssl_context=None, host="127.0.0.1"):
+        """ssl_context: wss:// verified with it (tls_client_context)."""
+        scheme = "wss" if ssl_context is not None else "ws"
+        ws = await websockets.connect(f"{scheme}://{host}:{run.broker_port}/ws", open_timeout=DEADLINE, close_timeout=1,
+                                      ping_interval=None, max_size=None, ssl=ssl_context)
         return cls(run, name, ws, f"broker -> web client {name}")
 
     async def new(self):
