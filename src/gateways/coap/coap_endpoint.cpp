@@ -175,6 +175,7 @@ struct coap_endpoint::impl {
                                              common::printable(id, 64)));
             return nullptr;
         }
+        self->note_handshake(s, it->first);
         self->psk_answer = {it->second.size(),
                             reinterpret_cast<const std::uint8_t*>(it->second.data())};
         return &self->psk_answer; // libcoap copies it
@@ -188,8 +189,12 @@ struct coap_endpoint::impl {
             return 0;
         }
         if (event == COAP_EVENT_DTLS_ERROR) {
+            self->handshakes.erase(s);
             self->refuse_dtls(s, "DTLS handshake failed (wrong key for the identity?)");
+        } else if (event == COAP_EVENT_SERVER_SESSION_DEL || event == COAP_EVENT_DTLS_CLOSED) {
+            self->handshakes.erase(s);
         } else if (event == COAP_EVENT_DTLS_CONNECTED) {
+            self->handshakes.erase(s);
             const auto* id = coap_session_get_psk_identity(s);
             self->log->debug("DTLS session with {} up (identity '{}')", remote_text(s),
                              id ? common::printable({reinterpret_cast<const char*>(id->s),
@@ -197,6 +202,41 @@ struct coap_endpoint::impl {
                                 : std::string("?"));
         }
         return 0;
+    }
+
+    // A known identity got its key: the handshake should end soon. With a
+    // wrong key it stalls (DTLS drops what it cannot decrypt): drain()
+    // logs those still open after handshake_limit.
+    static constexpr auto handshake_limit = std::chrono::seconds(3);
+    struct handshake {
+        std::string identity;
+        std::string remote;
+        steady::time_point since;
+    };
+    void note_handshake(coap_session_t* s, const std::string& identity)
+    {
+        if (handshakes.size() >= 1024) {
+            handshakes.erase(handshakes.begin()); // bounded
+        }
+        handshakes[s] = {identity, remote_text(s), steady::now()};
+    }
+    void check_handshakes()
+    {
+        const auto now = steady::now();
+        for (auto it = handshakes.begin(); it != handshakes.end();) {
+            if (now - it->second.since < handshake_limit) {
+                ++it;
+                continue;
+            }
+            const auto address = it->second.remote.substr(0, it->second.remote.find(' '));
+            if (dtls_refusals.refused(address, now).log) {
+                log->warn("DTLS from {} refused: handshake as '{}' not finished after {} s "
+                          "(wrong key for the identity?)",
+                          it->second.remote, common::printable(it->second.identity, 64),
+                          handshake_limit.count());
+            }
+            it = handshakes.erase(it);
+        }
     }
 
     static std::string remote_text(coap_session_t* s)
@@ -423,6 +463,7 @@ struct coap_endpoint::impl {
             return;
         }
         logic.flush_refusals();
+        check_handshakes();
         for (const auto& sum : dtls_refusals.take_summaries(steady::now())) {
             log->warn("DTLS from {}: {} more refusals", sum.address, sum.count);
         }
@@ -598,6 +639,7 @@ struct coap_endpoint::impl {
     std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
     std::map<std::string, session_ptr> dtls_sessions; // "address%scope" -> a node's DTLS session
     coap_bin_const_t psk_answer{};                    // psk_for_identity's answer
+    std::map<const coap_session_t*, handshake> handshakes; // keyed, not finished (bounded)
     common::refusal_log dtls_refusals;
     net::steady_timer timer;
     steady::time_point held_since{}; // input held for the uplink since

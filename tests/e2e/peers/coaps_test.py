@@ -51,10 +51,10 @@ async def scenario(run):
         lambda v: v.get("uid") == uid and v.get("endpoint") == "temperature", "temperature")
     p.expect_bytes(text, p.gw_update(uid, "temperature", "20.5°C"), "temperature to web client")
 
-    # A wrong key and an unknown identity: refused, no node; the unknown
-    # identity is logged (a wrong key is not yet: DTLS drops the records
-    # it cannot decrypt, and the handshake just stalls).
-    for who, psk, reason in [("wrong key", (CLIENT[0], "not the key"), None),
+    # A wrong key and an unknown identity: refused, logged, no node (a wrong
+    # key stalls the handshake: DTLS drops what it cannot decrypt).
+    for who, psk, reason in [("wrong key", (CLIENT[0], "not the key"),
+                              "handshake as 'coap-client' not finished"),
                              ("unknown identity", ("stranger", CLIENT[1]),
                               "unknown PSK identity 'stranger'")]:
         bad = "bad-" + uuid.uuid4().hex[:8]
