@@ -19,6 +19,11 @@ struct config {
     std::filesystem::path static_path; // empty: default_static_path()
     std::chrono::seconds http_timeout{30}; // idle keep-alive and one request/response
     std::size_t max_connections = 512;
+    // https only when both are set (--tls-cert, --tls-key: PEM files; the
+    // certificate file may hold the chain). TLS 1.2 at least.
+    std::filesystem::path tls_cert;
+    std::filesystem::path tls_key;
+    std::chrono::seconds handshake_timeout{10};
 
     // Page options
     std::string title = "IoT Dashboard";

@@ -36,6 +36,15 @@ int main(int argc, char** argv)
                    "Map tile URL template ({z}/{x}/{y}) of a tile server; by default (or "
                    "'none') the map is drawn from country shapes served by the dashboard "
                    "and the page makes no request to another machine");
+    // The same names as the broker's on purpose: one host certificate.
+    auto* cert = app.add_option("--tls-cert", cfg.tls_cert,
+                                "Certificate (PEM, chain allowed): serve https only (with "
+                                "--tls-key)")
+                     ->check(CLI::ExistingFile);
+    auto* key = app.add_option("--tls-key", cfg.tls_key, "Private key (PEM) of --tls-cert")
+                    ->check(CLI::ExistingFile);
+    cert->needs(key);
+    key->needs(cert);
     app.add_option("--http-timeout", http_timeout, "Seconds an idle or slow connection is kept")
         ->check(CLI::Range(1, 3600));
     std::string history_db;
@@ -90,12 +99,14 @@ int main(int argc, char** argv)
             hangup.cancel(ignored);
         });
         server.start();
-        log->info("the page reaches the broker at {}://{}:{}/ws", cfg.broker_ssl ? "wss" : "ws",
-                  cfg.common.broker_host, cfg.common.broker_port);
+        const bool https = !cfg.tls_cert.empty();
+        log->info("the page reaches the broker at {}://{}:{}/ws",
+                  cfg.broker_ssl || https ? "wss" : "ws", cfg.common.broker_host,
+                  cfg.common.broker_port);
         log->info("to accept only this page's web clients, start the broker with "
-                  "--allowed-origins http://<this host>:{} (the address you open the page at; "
+                  "--allowed-origins {}://<this host>:{} (the address you open the page at; "
                   "https:// behind a TLS proxy)",
-                  server.local_endpoint().port());
+                  https ? "https" : "http", server.local_endpoint().port());
 
         ioc.run();
     } catch (const std::exception& e) {

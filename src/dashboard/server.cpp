@@ -6,6 +6,11 @@
 #include "common/text.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
 
 #include <array>
 #include <boost/asio/co_spawn.hpp>
@@ -96,7 +101,42 @@ auto async_history(history::writer& w, std::string key, api::route route, Token&
         token, std::move(key), std::move(route));
 }
 
+// The https context: TLS 1.2 at least, the certificate chain and its key
+// (checked against each other).
+std::unique_ptr<net::ssl::context> make_tls_context(const config& cfg)
+{
+    if (cfg.tls_cert.empty() || cfg.tls_key.empty()) {
+        throw std::runtime_error("--tls-cert and --tls-key go together");
+    }
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    error_code ec;
+    ctx->use_certificate_chain_file(cfg.tls_cert.string(), ec);
+    if (ec) {
+        throw std::runtime_error("--tls-cert " + cfg.tls_cert.string() + ": " + ec.message());
+    }
+    ctx->use_private_key_file(cfg.tls_key.string(), net::ssl::context::pem, ec);
+    if (ec) {
+        throw std::runtime_error("--tls-key " + cfg.tls_key.string() + ": " + ec.message());
+    }
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        throw std::runtime_error("--tls-key " + cfg.tls_key.string() +
+                                 " is not the key of --tls-cert " + cfg.tls_cert.string());
+    }
+    return ctx;
+}
+
+bool is_quiet_tls_error(const beast::error_code& ec)
+{
+    return is_quiet_error(ec) || ec == net::ssl::error::stream_truncated;
+}
+
 } // namespace
+
+server::~server() = default;
 
 server::server(net::io_context& ioc, const config& cfg)
     : ioc_(ioc),
@@ -109,6 +149,9 @@ server::server(net::io_context& ioc, const config& cfg)
       feed_(std::make_unique<live_feed>(ioc, cfg, metrics_, common::get_logger("dashboard.feed"))),
       listener_(ioc, log_)
 {
+    if (!cfg_.tls_cert.empty() || !cfg_.tls_key.empty()) {
+        tls_ = make_tls_context(cfg_);
+    }
     metrics_.computed("aiot_dashboard_connections", "Open HTTP connections",
                       common::metrics::kind::gauge,
                       [this] { return static_cast<double>(sessions_.size()); });
@@ -122,8 +165,8 @@ void server::start()
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(std::string(e.what()) + " (--bind, --web-port)");
     }
-    log_->info("listening on http://{}/, serving {}", common::endpoint_text(ep),
-               handler_.root().string());
+    log_->info("listening on {}://{}/, serving {}", tls_ ? "https" : "http",
+               common::endpoint_text(ep), handler_.root().string());
     listener_.start([this](tcp::socket socket) { on_accept(std::move(socket)); });
     feed_->start();
     lag_->start();
@@ -203,11 +246,90 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
     log_->debug("connection {} from {}", id, ec ? "?" : peer.address().to_string());
 
     beast::flat_buffer buffer;
+    if (!tls_) {
+        co_await serve(stream, buffer, id, false);
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        log_->debug("connection {} closed", id);
+        co_return;
+    }
+    // https: the first bytes say whether this is a TLS client hello.
+    stream.expires_after(cfg_.handshake_timeout);
+    const bool hello = co_await beast::async_detect_ssl(
+        stream, buffer, net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+        if (!is_quiet_error(ec)) {
+            log_->debug("connection {}: {}", id, ec.message());
+        }
+        co_return;
+    }
+    if (!hello) {
+        co_await refuse_plain(stream, buffer, id);
+        co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *tls_);
+    sessions_[id] = &beast::get_lowest_layer(tls);
+    const auto used = co_await tls.async_handshake(net::ssl::stream_base::server, buffer.data(),
+                                                   net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+        metrics_
+            .counter("aiot_dashboard_tls_handshake_failures_total",
+                     "TLS handshakes that failed or timed out")
+            .inc();
+        log_->debug("connection {}: TLS handshake failed: {}", id, ec.message());
+        co_return;
+    }
+    buffer.consume(used);
+    co_await serve(tls, buffer, id, true);
+    beast::get_lowest_layer(tls).expires_after(cfg_.handshake_timeout);
+    co_await tls.async_shutdown(net::redirect_error(net::use_awaitable, ec));
+    if (ec && !is_quiet_tls_error(ec)) {
+        log_->debug("connection {}: TLS shutdown: {}", id, ec.message());
+    }
+    log_->debug("connection {} closed", id);
+}
+
+net::awaitable<void> server::refuse_plain(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                          std::uint64_t id)
+{
+    metrics_
+        .counter("aiot_dashboard_plain_http_refused_total",
+                 "Plain HTTP requests on the https port, answered 400")
+        .inc();
+    if (plain_refused_++ == 0) {
+        log_->warn("connection {}: a plain HTTP request on the https port: answered 400 (open "
+                   "the page with https://; further ones are counted in "
+                   "aiot_dashboard_plain_http_refused_total)",
+                   id);
+    } else {
+        log_->debug("connection {}: plain HTTP on the https port: answered 400", id);
+    }
+    beast::error_code ec;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(header_limit);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     net::redirect_error(net::use_awaitable, ec));
+    response res;
+    res.status = 400;
+    res.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    res.body = "400 Bad Request: this port speaks https only; open the page with https://\n";
+    res.content_length = res.body.size();
+    auto out = to_beast(std::move(res), 11, false);
+    stream.expires_after(cfg_.handshake_timeout);
+    co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+template <class Stream>
+net::awaitable<void> server::serve(Stream& stream, beast::flat_buffer& buffer, std::uint64_t id,
+                                   bool https)
+{
+    auto& lowest = beast::get_lowest_layer(stream);
+    beast::error_code ec;
     while (!stopping_) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(header_limit);
         parser.body_limit(body_limit);
-        stream.expires_after(cfg_.http_timeout);
+        lowest.expires_after(cfg_.http_timeout);
         co_await http::async_read(stream, buffer, parser,
                                   net::redirect_error(net::use_awaitable, ec));
         if (ec) {
@@ -225,7 +347,7 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
             res.body = std::to_string(status) + " " + ec.message() + "\n";
             res.content_length = res.body.size();
             auto out = to_beast(std::move(res), 11, false);
-            stream.expires_after(cfg_.http_timeout);
+            lowest.expires_after(cfg_.http_timeout);
             co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
             break;
         }
@@ -250,6 +372,9 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
                      {{"status", std::to_string(res.status)}})
             .inc();
         log_->debug("connection {}: {} {} -> {}", id, r.method, r.target, res.status);
+        if (https) {
+            res.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+        }
         const bool keep_alive = req.keep_alive() && !stopping_;
         const auto version = req.version();
         // A file is streamed from disk (file_body), never read whole.
@@ -266,7 +391,7 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
                 ec = {};
             }
         }
-        stream.expires_after(cfg_.http_timeout);
+        lowest.expires_after(cfg_.http_timeout);
         if (file.is_open()) {
             http::response<http::file_body> out{static_cast<http::status>(res.status), version};
             copy_head(res, out, keep_alive);
@@ -287,8 +412,6 @@ net::awaitable<void> server::run_session(tcp::socket socket, std::uint64_t id)
             break;
         }
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    log_->debug("connection {} closed", id);
 }
 
 response server::metrics_answer(const request& req)

@@ -168,6 +168,11 @@ test('the broker URL uses the page host for localhost', () => {
     'wss://broker.lan:8000/ws');
   assert.equal(brokerUrl({ broker_host: 'fd00::1', broker_port: 8000 }, location), 'ws://[fd00::1]:8000/ws');
   assert.equal(brokerUrl({ broker_host: 'localhost', broker_port: 8000 }, { hostname: '[::1]' }), 'ws://[::1]:8000/ws');
+  // a page that came over https opens wss:// (ws:// would be mixed content)
+  assert.equal(brokerUrl({ broker_host: 'localhost', broker_port: 8000 },
+    { hostname: 'dash.example', protocol: 'https:' }), 'wss://dash.example:8000/ws');
+  assert.equal(brokerUrl({ broker_host: 'broker.lan', broker_port: 8443 },
+    { hostname: 'dash.example', protocol: 'http:' }), 'ws://broker.lan:8443/ws');
 });
 
 test('reconnect delays grow to 10 s', () => {

@@ -120,7 +120,9 @@ struct coap_test_node::impl {
             }
             coap_address_t local = address;
             coap_address_set_port(&local, 0);
-            n.gateway = coap_new_client_session(ctx.get(), &local, &gateway, COAP_PROTO_UDP);
+            n.gateway = config.psk_identity.empty()
+                            ? coap_new_client_session(ctx.get(), &local, &gateway, COAP_PROTO_UDP)
+                            : psk_session(local);
             if (!n.gateway) {
                 throw std::runtime_error("cannot open a session from " + n.address +
                                          " to the gateway");
@@ -128,6 +130,17 @@ struct coap_test_node::impl {
             by_address.emplace(n.address, i);
             nodes.push_back(std::move(n));
         }
+    }
+
+    coap_session_t* psk_session(const coap_address_t& local)
+    {
+        coap_dtls_cpsk_t setup{};
+        setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+        setup.psk_info.identity = {config.psk_identity.size(),
+                                   reinterpret_cast<const std::uint8_t*>(config.psk_identity.data())};
+        setup.psk_info.key = {config.psk_key.size(),
+                              reinterpret_cast<const std::uint8_t*>(config.psk_key.data())};
+        return coap_new_client_session_psk2(ctx.get(), &local, &gateway, COAP_PROTO_DTLS, &setup);
     }
 
     void add_resources()

@@ -4,7 +4,8 @@
 // (--node-host + i, e.g. 127.0.0.2, 127.0.0.3, ...) at --node-port, posts
 // `reset:<uid>` when it starts, `alive:<uid>` every alive interval and its
 // values to the gateway's /server, and follows PUTs on /led (logged, and
-// posted back as `led:<v>`). Runs on one io_context.
+// posted back as `led:<v>`). Talks coaps with --psk-identity/--psk-key.
+// Runs on one io_context.
 #include "gateways/core/fwd.hpp"
 
 #include <chrono>
@@ -20,6 +21,11 @@ struct coap_test_node_config {
     std::uint16_t gateway_port = 5683;
     std::string node_host = "127.0.0.1"; // address of node 0
     std::uint16_t node_port = 5683;
+    // DTLS with a pre-shared key (coaps) towards the gateway when
+    // psk_identity is set (psk_key: the key bytes); the gateway then
+    // reaches the node through that session.
+    std::string psk_identity;
+    std::string psk_key;
     std::string uid;       // node 0's uid (others: uid-<i>); empty: random
     std::size_t nodes = 1; // more than one: IPv4 node_host only
     bool temperature = false;

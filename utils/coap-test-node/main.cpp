@@ -6,9 +6,12 @@
 #include "common/net.hpp"
 #include "common/system.hpp"
 #include "gateways/coap/coap_io.hpp"
+#include "gateways/coap/psk_file.hpp"
 #include "common/stop_signals.hpp"
 
 #include <CLI/CLI.hpp>
+
+#include <iostream>
 
 namespace {
 
@@ -51,8 +54,27 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0.01, 86400.0));
     app.add_option("--start-rate", c.start_rate, "Nodes started per second")
         ->check(CLI::PositiveNumber);
+    std::string psk_key;
+    auto* identity = app.add_option("--psk-identity", c.psk_identity,
+                                    "Talk coaps (DTLS, pre-shared key) with this identity "
+                                    "(--gateway-port defaults to 5684 then)");
+    auto* key = app.add_option("--psk-key", psk_key, "The pre-shared key: 0x<hex> or text");
+    identity->needs(key);
+    key->needs(identity);
     app.add_flag("--debug", debug, "Log debug messages");
     CLI11_PARSE(app, argc, argv);
+    if (!c.psk_identity.empty()) {
+        std::string why;
+        auto bytes = aiot::gw::coap::decode_psk_key(psk_key, &why);
+        if (!bytes) {
+            std::cerr << "--psk-key: " << why << "\n";
+            return 1;
+        }
+        c.psk_key = std::move(*bytes);
+        if (app.count("--gateway-port") == 0) {
+            c.gateway_port = COAPS_DEFAULT_PORT;
+        }
+    }
     c.alive_interval = seconds(alive);
     c.value_interval = seconds(values);
     c.imu_interval = seconds(imu);

@@ -263,9 +263,11 @@ export function isStale(node, now) {
 
 // The websocket URL of the broker. A broker host of "localhost" (or empty,
 // or a wildcard address) means: the host this page was loaded from, so a
-// dashboard opened from another machine still reaches the broker.
+// dashboard opened from another machine still reaches the broker. wss://
+// with --broker-ssl, and whenever the page itself came over https (a
+// browser refuses ws:// from an https page as mixed content).
 export function brokerUrl(cfg, location) {
-  const scheme = cfg.broker_ssl ? 'wss' : 'ws';
+  const scheme = cfg.broker_ssl || location.protocol === 'https:' ? 'wss' : 'ws';
   let host = (cfg.broker_host || '').trim();
   if (host === '' || host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '[::]') {
     host = location.hostname || 'localhost';

@@ -3,6 +3,8 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/net.hpp"
+#include "common/refusal_log.hpp"
+#include "common/text.hpp"
 #include "gateways/coap/coap_io.hpp"
 #include "gateways/coap/payload.hpp"
 #include "gateways/core/gateway_service.hpp"
@@ -79,14 +81,11 @@ struct coap_endpoint::impl {
                 throw std::runtime_error("unknown network interface '" + config.interface + "'");
             }
         }
-        const auto where = make_address(config.bind_address, config.port);
-        if (!where) {
-            throw std::runtime_error("--coap-bind '" + config.bind_address +
-                                     "' is not a numeric IPv4 or IPv6 address");
+        if (!config.plain && !config.dtls) {
+            throw std::runtime_error("--no-plain-coap leaves no port: give --coap-psk-file too");
         }
-        if (const auto error = check_udp_port_free(*where); !error.empty()) {
-            throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}: {}",
-                                                 config.bind_address, config.port, error));
+        if (config.dtls && !coap_dtls_is_supported()) {
+            throw std::runtime_error("this libcoap has no DTLS support (use libcoap-3-openssl)");
         }
         ctx.reset(coap_new_context(nullptr));
         if (!ctx) {
@@ -97,14 +96,16 @@ struct coap_endpoint::impl {
         coap_context_set_session_timeout(ctx.get(), config.session_timeout_s);
         coap_register_response_handler(ctx.get(), &impl::response_handler);
         coap_register_nack_handler(ctx.get(), &impl::nack_handler);
-        const auto before = udp_sockets();
-        const auto* endpoint = coap_new_endpoint(ctx.get(), &*where, COAP_PROTO_UDP);
-        if (!endpoint) {
-            throw std::runtime_error(fmt::format("cannot listen on UDP [{}]:{}",
-                                                 config.bind_address, config.port));
+        if (config.dtls) {
+            set_up_psk();
         }
-        bound = coap_endpoint_str(endpoint); // "127.0.0.1:5683 UDP": the port bound
-        size_receive_buffer(before);
+        if (config.plain) {
+            bound = open_endpoint(config.port, COAP_PROTO_UDP, "UDP");
+        }
+        if (config.dtls) {
+            bound += (bound.empty() ? "" : " and ") +
+                     open_endpoint(config.coaps_port, COAP_PROTO_DTLS, "DTLS");
+        }
         add_resource("alive", &impl::alive_handler);
         add_resource("server", &impl::server_handler);
         // Packets wait in the kernel while the uplink has a backlog (so it
@@ -122,6 +123,166 @@ struct coap_endpoint::impl {
         });
         service.on_node_expired([this](const std::string& uid) { logic.on_node_expired(uid); });
         service.on_broker_drained([this] { resume_input(); });
+    }
+
+    // Opens one endpoint on --coap-bind; returns it as libcoap prints it
+    // ("127.0.0.1:5683 UDP": the port bound).
+    std::string open_endpoint(std::uint16_t port, coap_proto_t proto, const char* what)
+    {
+        const auto where = make_address(config.bind_address, port);
+        if (!where) {
+            throw std::runtime_error("--coap-bind '" + config.bind_address +
+                                     "' is not a numeric IPv4 or IPv6 address");
+        }
+        if (const auto error = check_udp_port_free(*where); !error.empty()) {
+            throw std::runtime_error(fmt::format("cannot listen on {} [{}]:{}: {}", what,
+                                                 config.bind_address, port, error));
+        }
+        const auto before = udp_sockets();
+        const auto* endpoint = coap_new_endpoint(ctx.get(), &*where, proto);
+        if (!endpoint) {
+            throw std::runtime_error(
+                fmt::format("cannot listen on {} [{}]:{}", what, config.bind_address, port));
+        }
+        size_receive_buffer(before);
+        return coap_endpoint_str(endpoint);
+    }
+
+    // Server PSK: the key is looked up by the identity the node gives
+    // (id_callback); no default key, so an unknown identity is refused.
+    void set_up_psk()
+    {
+        coap_dtls_spsk_t setup{};
+        setup.version = COAP_DTLS_SPSK_SETUP_VERSION;
+        setup.validate_id_call_back = &impl::psk_for_identity;
+        setup.id_call_back_arg = this;
+        static constexpr char hint[] = "aiot";
+        setup.psk_info.hint = {sizeof hint - 1, reinterpret_cast<const std::uint8_t*>(hint)};
+        if (!coap_context_set_psk2(ctx.get(), &setup)) {
+            throw std::runtime_error("libcoap refused the DTLS PSK set-up");
+        }
+        coap_register_event_handler(ctx.get(), &impl::event_handler);
+        log->info("DTLS: {} PSK identities", config.psk_keys.size());
+    }
+
+    static const coap_bin_const_t* psk_for_identity(coap_bin_const_t* identity,
+                                                    coap_session_t* s, void* arg)
+    {
+        auto* self = static_cast<impl*>(arg);
+        const std::string_view id(reinterpret_cast<const char*>(identity->s), identity->length);
+        const auto it = self->config.psk_keys.find(id);
+        if (it == self->config.psk_keys.end()) {
+            self->refuse_dtls(s, fmt::format("unknown PSK identity '{}'",
+                                             common::printable(id, 64)));
+            return nullptr;
+        }
+        self->note_handshake(s, it->first);
+        self->psk_answer = {it->second.size(),
+                            reinterpret_cast<const std::uint8_t*>(it->second.data())};
+        return &self->psk_answer; // libcoap copies it
+    }
+
+    // DTLS failures: a wrong key shows as a failed handshake.
+    static int event_handler(coap_session_t* s, const coap_event_t event)
+    {
+        auto* self = of(s);
+        if (self == nullptr) {
+            return 0;
+        }
+        if (event == COAP_EVENT_DTLS_ERROR) {
+            self->handshakes.erase(s);
+            self->refuse_dtls(s, "DTLS handshake failed (wrong key for the identity?)");
+        } else if (event == COAP_EVENT_SERVER_SESSION_DEL || event == COAP_EVENT_DTLS_CLOSED) {
+            self->handshakes.erase(s);
+        } else if (event == COAP_EVENT_DTLS_CONNECTED) {
+            self->handshakes.erase(s);
+            const auto* id = coap_session_get_psk_identity(s);
+            self->log->debug("DTLS session with {} up (identity '{}')", remote_text(s),
+                             id ? common::printable({reinterpret_cast<const char*>(id->s),
+                                                     id->length}, 64)
+                                : std::string("?"));
+        }
+        return 0;
+    }
+
+    // A known identity got its key: the handshake should end soon. With a
+    // wrong key it stalls (DTLS drops what it cannot decrypt): drain()
+    // logs those still open after handshake_limit.
+    static constexpr auto handshake_limit = std::chrono::seconds(3);
+    struct handshake {
+        std::string identity;
+        std::string remote;
+        steady::time_point since;
+    };
+    void note_handshake(coap_session_t* s, const std::string& identity)
+    {
+        if (handshakes.size() >= 1024) {
+            handshakes.erase(handshakes.begin()); // bounded
+        }
+        handshakes[s] = {identity, remote_text(s), steady::now()};
+    }
+    void check_handshakes()
+    {
+        const auto now = steady::now();
+        for (auto it = handshakes.begin(); it != handshakes.end();) {
+            if (now - it->second.since < handshake_limit) {
+                ++it;
+                continue;
+            }
+            const auto address = it->second.remote.substr(0, it->second.remote.find(' '));
+            if (dtls_refusals.refused(address, now).log) {
+                log->warn("DTLS from {} refused: handshake as '{}' not finished after {} s "
+                          "(wrong key for the identity?)",
+                          it->second.remote, common::printable(it->second.identity, 64),
+                          handshake_limit.count());
+            }
+            it = handshakes.erase(it);
+        }
+    }
+
+    static std::string remote_text(coap_session_t* s)
+    {
+        const auto* a = coap_session_get_addr_remote(s);
+        return a ? fmt::format("{} port {}", address_text(*a), address_port(*a)) : "?";
+    }
+
+    // A refused DTLS peer: logged, at most a few lines per address and
+    // interval (the rest summed up by drain()).
+    void refuse_dtls(coap_session_t* s, const std::string& why)
+    {
+        const auto* a = coap_session_get_addr_remote(s);
+        const auto address = a ? address_text(*a) : std::string("?");
+        if (dtls_refusals.refused(address, steady::now()).log) {
+            log->warn("DTLS from {} refused: {}", remote_text(s), why);
+        }
+    }
+
+    // The DTLS session a node posted over, kept (one reference) to reach
+    // it again (discovery, writes); a plain post from the address drops it.
+    void note_session(coap_session_t* s, const peer& from)
+    {
+        const auto key = from.address + "%" + std::to_string(from.scope_id);
+        if (coap_session_get_proto(s) != COAP_PROTO_DTLS) {
+            dtls_sessions.erase(key);
+            return;
+        }
+        const auto it = dtls_sessions.find(key);
+        if (it != dtls_sessions.end() && it->second.get() == s) {
+            return;
+        }
+        if (it == dtls_sessions.end() && dtls_sessions.size() >= config.logic.max_nodes) {
+            dtls_sessions.erase(dtls_sessions.begin()); // bounded; that node re-posts
+        }
+        dtls_sessions[key] = session_ptr(coap_session_reference(s));
+    }
+
+    session_ptr dtls_session_to(const std::string& address, std::uint32_t scope)
+    {
+        const auto it = dtls_sessions.find(address + "%" + std::to_string(scope));
+        if (it == dtls_sessions.end()) {
+            return nullptr;
+        }
+        return session_ptr(coap_session_reference(it->second.get()));
     }
 
     ~impl()
@@ -261,6 +422,9 @@ struct coap_endpoint::impl {
         const auto* remote = coap_session_get_addr_remote(s);
         const peer from{address_text(*remote), address_scope(*remote),
                         static_cast<std::uint16_t>(coap_pdu_get_mid(req))};
+        if (config.dtls) {
+            note_session(s, from);
+        }
         coap_reply reply;
         coap_opt_iterator_t options;
         if (coap_check_option(req, COAP_OPTION_BLOCK1, &options)) {
@@ -300,6 +464,10 @@ struct coap_endpoint::impl {
             return;
         }
         logic.flush_refusals();
+        check_handshakes();
+        for (const auto& sum : dtls_refusals.take_summaries(steady::now())) {
+            log->warn("DTLS from {}: {} more refusals", sum.address, sum.count);
+        }
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
@@ -354,7 +522,10 @@ struct coap_endpoint::impl {
             fail(r.id, "not a usable address");
             return;
         }
-        session_ptr session = reuse_session(*dst);
+        session_ptr session = dtls_session_to(r.address, r.scope_id);
+        if (!session) {
+            session = reuse_session(*dst);
+        }
         if (!session) {
             session.reset(coap_new_client_session(ctx.get(), nullptr, &*dst, COAP_PROTO_UDP));
         }
@@ -467,6 +638,10 @@ struct coap_endpoint::impl {
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
     std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
+    std::map<std::string, session_ptr> dtls_sessions; // "address%scope" -> a node's DTLS session
+    coap_bin_const_t psk_answer{};                    // psk_for_identity's answer
+    std::map<const coap_session_t*, handshake> handshakes; // keyed, not finished (bounded)
+    common::refusal_log dtls_refusals;
     net::steady_timer timer;
     steady::time_point held_since{}; // input held for the uplink since
     bool timer_armed = false;
@@ -488,8 +663,9 @@ coap_endpoint::~coap_endpoint() = default;
 void coap_endpoint::start()
 {
     impl_->loop->start();
-    impl_->log->info("listening on {}; nodes are asked on port {}", impl_->bound,
-                     impl_->config.node_port);
+    impl_->log->info("listening on {}; nodes are asked on port {}{}", impl_->bound,
+                     impl_->config.node_port,
+                     impl_->config.dtls ? " (DTLS nodes: over their own DTLS session)" : "");
 }
 
 void coap_endpoint::stop()

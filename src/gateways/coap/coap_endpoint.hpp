@@ -1,6 +1,7 @@
 #pragma once
-// aiot-coap-gateway's protocol adapter: a libcoap context with one UDP
-// endpoint serving POST /alive and POST /server, client requests to the
+// aiot-coap-gateway's protocol adapter: a libcoap context with a UDP
+// endpoint and/or a DTLS (PSK) endpoint serving POST /alive and POST
+// /server, client requests to the
 // nodes (discovery reads, writes) and their time limits, all on the
 // daemon's io_context. Every decision is coap_logic's; this class carries
 // them out and feeds back what happened.
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,6 +22,14 @@ namespace aiot::gw::coap {
 struct coap_config {
     std::string bind_address = "::"; // "::" takes IPv4 too
     std::uint16_t port = 5683;
+    bool plain = true;          // the UDP port (--no-plain-coap: false)
+    // DTLS with pre-shared keys (--coap-psk-file): on coaps_port when
+    // dtls is true, a node's identity must be in psk_keys (identity -> key
+    // bytes). Discovery and writes reach a node that posted over DTLS
+    // through the DTLS session it opened (its latest one), not node_port.
+    bool dtls = false;
+    std::uint16_t coaps_port = 5684;
+    std::map<std::string, std::string, std::less<>> psk_keys;
     std::uint16_t node_port = 5683; // where nodes serve their resources
     std::string interface;          // scope of link-local node addresses
     logic_config logic{};

@@ -4,9 +4,13 @@
 #include "common/logging.hpp"
 #include "gateways/coap/coap_endpoint.hpp"
 #include "gateways/coap/coap_io.hpp"
+#include "gateways/coap/psk_file.hpp"
 #include "gateways/core/run_gateway.hpp"
 
 #include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <sstream>
 
 int main(int argc, char** argv)
 {
@@ -19,6 +23,16 @@ int main(int argc, char** argv)
     app.add_option("--coap-port", coap.port, "UDP port the nodes post to");
     app.add_option("--coap-bind", coap.bind_address,
                    "Address to listen on (:: takes IPv4 too; 127.0.0.1 or ::1 for local only)");
+    std::string psk_file;
+    bool no_plain = false;
+    app.add_option("--coaps-port", coap.coaps_port,
+                   "UDP port of DTLS (coaps) nodes; open only with --coap-psk-file");
+    app.add_option("--coap-psk-file", psk_file,
+                   "Pre-shared keys of DTLS nodes, 'identity = key' per line (key: 0x<hex> or "
+                   "text; # comments): turns DTLS on (docs/deployment.md)")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--no-plain-coap", no_plain,
+                 "No plain CoAP port: DTLS nodes only (needs --coap-psk-file)");
     app.add_option("--interface", coap.interface,
                    "Network interface of link-local node addresses (fe80::...%<interface>)");
     app.add_option("--node-port", coap.node_port,
@@ -48,10 +62,23 @@ int main(int argc, char** argv)
         return *code;
     }
     coap.logic.max_nodes = config.limits.max_nodes;
+    coap.plain = !no_plain;
     coap.request_timeout = std::chrono::milliseconds(static_cast<long>(request_timeout_s * 1000));
 
     common::init_logging(config.common.debug);
     const auto log = common::get_logger("gw.coap");
+    if (!psk_file.empty()) {
+        std::ifstream in(psk_file, std::ios::binary);
+        std::stringstream text;
+        text << in.rdbuf();
+        auto keys = gw::coap::parse_psk_file(in ? text.str() : std::string(), coap.logic.max_nodes);
+        if (!in || !keys.error.empty()) {
+            log->error("--coap-psk-file {}: {}", psk_file, in ? keys.error : "cannot read it");
+            return 1;
+        }
+        coap.dtls = true;
+        coap.psk_keys = std::move(keys.keys);
+    }
     const gw::coap::libcoap_runtime libcoap(log, config.common.debug);
     return gw::run_gateway(config, "CoAP", log,
                            [&](boost::asio::io_context& ioc, gw::gateway_service& service) {

@@ -18,6 +18,23 @@ int main(int argc, char** argv)
     gw::add_gateway_options(app, config, "aiot-mqtt-gateway");
     app.add_option("--mqtt-host", mqtt.client.host, "MQTT broker host name or address");
     app.add_option("--mqtt-port", mqtt.client.port, "MQTT broker port");
+    auto* ssl = app.add_flag("--mqtt-ssl", mqtt.client.tls.enabled,
+                             "Reach the MQTT broker over TLS (1.2 or later; the port stays "
+                             "--mqtt-port, e.g. 8883 for mosquitto's usual TLS listener)");
+    app.add_option("--mqtt-ca", mqtt.client.tls.ca_file,
+                   "CA certificate (PEM) the MQTT broker's certificate must chain to (default: "
+                   "the system's trust store)")
+        ->check(CLI::ExistingFile)
+        ->needs(ssl);
+    auto* cert = app.add_option("--mqtt-cert", mqtt.client.tls.cert_file,
+                                "Client certificate (PEM) for an MQTT broker that requires one")
+                     ->check(CLI::ExistingFile)
+                     ->needs(ssl);
+    auto* key = app.add_option("--mqtt-key", mqtt.client.tls.key_file,
+                               "Private key (PEM) of --mqtt-cert")
+                    ->check(CLI::ExistingFile)
+                    ->needs(cert);
+    cert->needs(key);
     app.add_option("--mqtt-client-id", mqtt.client.client_id,
                    "MQTT client id (default: aiot-gw-<random>, unique per instance)");
     app.add_option("--mqtt-max-inflight", mqtt.client.max_in_flight,

@@ -3,6 +3,7 @@
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "common/system.hpp"
+#include "gateways/mqtt/tls_probe.hpp"
 
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
@@ -16,10 +17,11 @@ namespace aiot::gw::mqtt {
 
 namespace {
 
-std::string make_server_uri(const std::string& host, std::uint16_t port)
+std::string make_server_uri(const std::string& host, std::uint16_t port, bool tls)
 {
     const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
-    return fmt::format("tcp://{}{}{}:{}", ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
+    return fmt::format("{}://{}{}{}:{}", tls ? "ssl" : "tcp", ipv6 ? "[" : "", host,
+                       ipv6 ? "]" : "", port);
 }
 
 // Forwards Paho's completion callbacks (on a Paho thread) to a function.
@@ -134,7 +136,7 @@ public:
         : config_(std::move(config)),
           handlers_(std::move(h)),
           log_(log ? std::move(log) : common::get_logger("mqtt")),
-          uri_(make_server_uri(config_.host, config_.port)),
+          uri_(make_server_uri(config_.host, config_.port, config_.tls.enabled)),
           retry_timer_(ioc),
           stop_timer_(ioc),
           paho_(std::make_shared<paho_side>(ioc, config_.max_pending_messages))
@@ -295,17 +297,37 @@ private:
         if (stopping_) {
             return;
         }
-        const auto options = ::mqtt::connect_options_builder()
-                                 .clean_session(true)
-                                 .keep_alive_interval(config_.keep_alive)
-                                 .connect_timeout(config_.connect_timeout)
-                                 .automatic_reconnect(false)
-                                 .finalize();
+        auto options = ::mqtt::connect_options_builder()
+                           .clean_session(true)
+                           .keep_alive_interval(config_.keep_alive)
+                           .connect_timeout(config_.connect_timeout)
+                           .automatic_reconnect(false)
+                           .finalize();
+        if (config_.tls.enabled) {
+            options.set_ssl(tls_options());
+        }
         try {
             client_->connect(options, nullptr, paho_->connect_listener);
         } catch (const ::mqtt::exception& e) {
             on_connect_failed(e.what());
         }
+    }
+
+    ::mqtt::ssl_options tls_options() const
+    {
+        const auto& tls = config_.tls;
+        ::mqtt::ssl_options_builder b;
+        b.enable_server_cert_auth(true)
+            .verify(true) // the certificate must name the host we asked for
+            .ssl_version(MQTT_SSL_VERSION_TLS_1_2); // no error_handler: see tls_probe.hpp
+        if (!tls.ca_file.empty()) {
+            b.trust_store(tls.ca_file);
+        }
+        if (!tls.cert_file.empty()) {
+            b.key_store(tls.cert_file);
+            b.private_key(tls.key_file.empty() ? tls.cert_file : tls.key_file);
+        }
+        return b.finalize();
     }
 
     void on_connected()
@@ -336,10 +358,36 @@ private:
             log_->warn("cannot connect to MQTT broker {}: {}; retrying with backoff (at most "
                        "every {} ms)",
                        uri_, why, config_.retry.cap.count());
+            if (config_.tls.enabled) {
+                explain_tls_failure();
+            }
         } else {
             log_->debug("cannot connect to MQTT broker {}: {}", uri_, why);
         }
         schedule_retry();
+    }
+
+    // Paho does not say why TLS failed: one handshake of our own does
+    // (tls_probe.hpp), once per episode of failures.
+    void explain_tls_failure()
+    {
+        probe_tls(paho_->ioc, config_.host, config_.port, config_.tls,
+                  std::chrono::seconds(3), std::chrono::milliseconds(500),
+                  [w = weak_from_this()](std::string why) {
+                      auto self = w.lock();
+                      if (!self || self->connected_) {
+                          return;
+                      }
+                      if (why.empty()) {
+                          self->log_->warn("MQTT broker {}: a TLS handshake of our own works; "
+                                           "the refusal is at the MQTT level",
+                                           self->uri_);
+                      } else {
+                          self->log_->warn("MQTT broker {}: TLS fails: {} (--mqtt-ca, "
+                                           "--mqtt-cert, --mqtt-key, --mqtt-host)",
+                                           self->uri_, why);
+                      }
+                  });
     }
 
     void on_lost(const std::string& cause)

@@ -21,9 +21,21 @@
 
 namespace aiot::gw::mqtt {
 
+// TLS towards the MQTT broker (--mqtt-ssl): the broker's certificate must
+// chain to ca_file (else the system's trust store) and name the host it
+// is reached at; cert_file/key_file (both or neither) are a client
+// certificate for a broker that requires one. TLS 1.2 at least.
+struct tls_config {
+    bool enabled = false;
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+};
+
 struct client_config {
     std::string host = "localhost";
-    std::uint16_t port = 1886;
+    std::uint16_t port = 1886; // the same default with TLS (mosquitto's TLS port is 8883)
+    tls_config tls;
     std::string client_id; // empty: "aiot-<uuid8>"
     common::backoff_config retry{};
     std::chrono::seconds keep_alive{20};

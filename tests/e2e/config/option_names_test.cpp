@@ -90,6 +90,14 @@ const std::map<std::string, std::string>& daemons()
 
 const std::set<std::string> shared_groups = {"Every aiot service", "Every aiot gateway"};
 
+// Keys two daemons read on purpose, each under its own heading: the host
+// certificate of the broker (wss) and of the dashboard (https) is one and
+// the same (docs/deployment.md); any other daemon reading them is an error.
+const std::map<std::string, std::set<std::string>> shared_on_purpose = {
+    {"tls_cert", {"aiot-broker", "aiot-dashboard"}},
+    {"tls_key", {"aiot-broker", "aiot-dashboard"}},
+};
+
 } // namespace
 
 TEST(option_names, a_config_key_is_shared_or_belongs_to_one_daemon)
@@ -121,6 +129,12 @@ TEST(option_names, a_config_key_is_shared_or_belongs_to_one_daemon)
         if (who.size() < 2) {
             continue;
         }
+        if (const auto it = shared_on_purpose.find(key); it != shared_on_purpose.end()) {
+            for (const auto& d : who) {
+                EXPECT_TRUE(it->second.count(d)) << key << " is read by " << d;
+            }
+            continue;
+        }
         for (const auto& g : groups[key]) {
             EXPECT_TRUE(shared_groups.count(g))
                 << key << " is read by " << who.size() << " daemons but listed under '" << g
@@ -137,4 +151,7 @@ TEST(option_names, a_config_key_is_shared_or_belongs_to_one_daemon)
     // The limit that collided (1 MiB for the broker, 64 KiB for nodes).
     EXPECT_EQ(readers["max_message_size"], std::set<std::string>{"aiot-broker"});
     EXPECT_EQ(readers["gateway_max_message_size"], std::set<std::string>{"aiot-ws-gateway"});
+    // The dashboard's https (the broker's --tls-cert comes with its wss).
+    EXPECT_TRUE(readers["tls_cert"].count("aiot-dashboard"));
+    EXPECT_TRUE(readers["tls_key"].count("aiot-dashboard"));
 }

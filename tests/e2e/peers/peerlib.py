@@ -71,6 +71,8 @@ def parse_args(description):
     p.add_argument("--mosquitto-pub", default="mosquitto_pub")
     p.add_argument("--mosquitto-sub", default="mosquitto_sub")
     p.add_argument("--coap-client", default="coap-client-openssl")
+    p.add_argument("--coap-test-node", help="coap-test-node binary")
+    p.add_argument("--openssl", default="openssl")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     return p.parse_args()
 
@@ -164,6 +166,72 @@ class Run:
         self.secret = cp["keys"]["secret"]
         self.private = cp["keys"]["private"]
         return path
+
+    def make_certs(self):
+        """Test certificates made now with the openssl command line (nothing
+        is committed): a CA, a server certificate for localhost and
+        127.0.0.1, a client certificate, and a second CA that signed
+        neither (the wrong CA). Returns {name: path}: ca, server_cert,
+        server_key, client_cert, client_key, wrong_ca."""
+        d = os.path.join(self.tmp, "certs")
+        os.makedirs(d, exist_ok=True)
+        path = lambda name: os.path.join(d, name)
+        ossl = self.args.openssl
+
+        def run_openssl(*argv):
+            r = subprocess.run([ossl, *argv], capture_output=True, timeout=30)
+            if r.returncode != 0:
+                raise AssertionError(f"openssl {' '.join(argv)} failed: "
+                                     f"{r.stderr.decode('utf-8', 'replace')}")
+
+        def new_ca(name):
+            run_openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", path(f"{name}.key"), "-out", path(f"{name}.pem"),
+                        "-days", "2", "-subj", f"/CN=aiot test {name}",
+                        "-addext", "basicConstraints=critical,CA:TRUE",
+                        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+        def new_leaf(name, cn, ext):
+            with open(path(f"{name}.ext"), "w") as f:
+                f.write(ext)
+            run_openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", path(f"{name}.key"), "-out", path(f"{name}.csr"),
+                        "-subj", f"/CN={cn}")
+            run_openssl("x509", "-req", "-in", path(f"{name}.csr"), "-CA", path("ca.pem"),
+                        "-CAkey", path("ca.key"), "-CAcreateserial", "-days", "2",
+                        "-extfile", path(f"{name}.ext"), "-out", path(f"{name}.pem"))
+
+        new_ca("ca")
+        new_ca("wrong-ca")
+        new_leaf("server", "localhost", "basicConstraints=CA:FALSE\n"
+                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        new_leaf("client", "aiot-gateway", "basicConstraints=CA:FALSE\n"
+                 "extendedKeyUsage=clientAuth\n")
+        # mosquitto started as root reads them as the user it drops to: the
+        # run's folder may be crossed (not listed), its certs/ read.
+        os.chmod(self.tmp, 0o711)
+        os.chmod(d, 0o755)
+        for name in os.listdir(d):
+            os.chmod(path(name), 0o644)
+        return {"ca": path("ca.pem"), "server_cert": path("server.pem"),
+                "server_key": path("server.key"), "client_cert": path("client.pem"),
+                "client_key": path("client.key"), "wrong_ca": path("wrong-ca.pem")}
+
+    def log_text(self, name):
+        path = next(p for n, _, p, _ in self.procs if n == name)
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    async def wait_log(self, name, pred, what, timeout=DEADLINE):
+        """Waits until pred(log text of `name`) is true; returns the text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text(name)
+            if pred(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}: no {what} in its log within {timeout} s")
+            await asyncio.sleep(0.05)
 
     def token(self):
         from cryptography.fernet import Fernet  # python3-cryptography
@@ -572,22 +640,43 @@ class Mqtt:
     capturing everything published under gateway/# (topic and payload in
     hex, so the bytes are exact), and mosquitto_pub for the node side."""
 
-    def __init__(self, run):
+    def __init__(self, run, tls=None, require_certificate=False, name="mosquitto"):
+        """tls: the certificates of Run.make_certs for a TLS listener (the
+        clients then use its CA; with require_certificate, the client
+        certificate too)."""
         self.run = run
+        self.name = name
+        self.tls = tls
+        self.require_certificate = require_certificate
         self.captured = []  # (topic, payload bytes)
         self._lock = threading.Lock()
+
+    def client_args(self):
+        """The TLS arguments of mosquitto_pub/mosquitto_sub."""
+        if not self.tls:
+            return []
+        args = ["--cafile", self.tls["ca"]]
+        if self.require_certificate:
+            args += ["--cert", self.tls["client_cert"], "--key", self.tls["client_key"]]
+        return args
 
     async def start(self):
         run = self.run
         self.port = free_port()
-        conf = os.path.join(run.tmp, "mosquitto.conf")
+        conf = os.path.join(run.tmp, f"{self.name}.conf")
         with open(conf, "w") as f:
             f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        run.start("mosquitto", [run.args.mosquitto, "-c", conf])
-        await run.wait_tcp(self.port, "mosquitto")
-        self.sub = run.start("mosquitto_sub", [run.args.mosquitto_sub, "-h", "127.0.0.1", "-p",
-                                               str(self.port), "-q", "1", "-t", "gateway/#",
-                                               "-F", "%t %x"], stdout=subprocess.PIPE)
+            if self.tls:
+                f.write(f"cafile {self.tls['ca']}\ncertfile {self.tls['server_cert']}\n"
+                        f"keyfile {self.tls['server_key']}\ntls_version tlsv1.2\n")
+                if self.require_certificate:
+                    f.write("require_certificate true\n")
+        run.start(self.name, [run.args.mosquitto, "-c", conf])
+        await run.wait_tcp(self.port, self.name)
+        self.sub = run.start(f"{self.name}_sub", [run.args.mosquitto_sub, "-h", "127.0.0.1", "-p",
+                                                  str(self.port), *self.client_args(), "-q", "1",
+                                                  "-t", "gateway/#", "-F", "%t %x"],
+                             stdout=subprocess.PIPE)
         threading.Thread(target=self._reader, daemon=True).start()
         # mosquitto_sub says nothing when subscribed: publish probes until one is seen.
         deadline = time.monotonic() + DEADLINE
@@ -609,7 +698,7 @@ class Mqtt:
             payload = payload.encode()
         r = await asyncio.to_thread(
             subprocess.run, [self.run.args.mosquitto_pub, "-h", "127.0.0.1", "-p", str(self.port),
-                             "-q", "1", "-t", topic, "-s"],
+                             *self.client_args(), "-q", "1", "-t", topic, "-s"],
             input=payload, capture_output=True, timeout=DEADLINE)
         if r.returncode != 0:
             raise AssertionError(f"mosquitto_pub -t {topic} failed: {r.stderr.decode()!r}")
@@ -644,10 +733,9 @@ def check_mqtt_payload(topic, payload):
     return check_byte_rule(text, f"aiot-mqtt-gateway publish on {topic}")
 
 
-async def start_mqtt_gateway(run, mqtt, extra=()):
-    run.start("aiot-mqtt-gateway", [run.args.mqtt_gateway, "--mqtt-host", "127.0.0.1",
-                                    "--mqtt-port", str(mqtt.port)] + list(extra)
-              + run.gateway_common())
+async def start_mqtt_gateway(run, mqtt, extra=(), name="aiot-mqtt-gateway"):
+    run.start(name, [run.args.mqtt_gateway, "--mqtt-host", "127.0.0.1",
+                     "--mqtt-port", str(mqtt.port), *extra] + run.gateway_common())
 
 
 class MqttNode:
@@ -728,14 +816,17 @@ def scrape(port):
     return values
 
 
-async def coap_post(run, port, path, payload, timeout=DEADLINE):
+async def coap_post(run, port, path, payload, timeout=DEADLINE, psk=None):
     """POST with libcoap's coap-client; returns the answer's payload text.
-    Retried until the deadline while the gateway does not answer yet."""
+    Retried until the deadline while the gateway does not answer yet.
+    psk: (identity, key) to post over coaps (DTLS)."""
     deadline = time.monotonic() + timeout
     while True:
+        tls = ["-u", psk[0], "-k", psk[1]] if psk else []
+        scheme = "coaps" if psk else "coap"
         r = await asyncio.to_thread(
-            subprocess.run, [run.args.coap_client, "-m", "post", "-B", "2", "-e", payload,
-                             f"coap://127.0.0.1:{port}/{path}"],
+            subprocess.run, [run.args.coap_client, "-m", "post", "-B", "2", *tls, "-e", payload,
+                             f"{scheme}://127.0.0.1:{port}/{path}"],
             capture_output=True, timeout=10)
         out = r.stdout.decode("utf-8", "replace").strip()
         # coap-client logs (WARN, ERR...) on stdout too: the answer is the rest
