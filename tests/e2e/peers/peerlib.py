@@ -311,32 +311,6 @@ class Run:
         return result
 
 
-def make_test_pki(run, name="pki"):
-    """A test CA and a server certificate for localhost and 127.0.0.1 signed
-    by it (ECDSA P-256), made with the openssl command line in the test's
-    temporary folder. Returns (ca_file, cert_file, key_file)."""
-    d = os.path.join(run.tmp, name)
-    os.makedirs(d, exist_ok=True)
-    ca_key, ca, key, csr, cert = (os.path.join(d, f) for f in
-                                  ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
-    ext = os.path.join(d, "server.ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName = DNS:localhost, IP:127.0.0.1\n"
-                "basicConstraints = CA:FALSE\n"
-                "keyUsage = digitalSignature\n"
-                "extendedKeyUsage = serverAuth\n")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for argv in (
-            ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
-             "-subj", f"/CN=aiot test CA {name}"],
-            ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
-            ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-             "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext]):
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       timeout=20, cwd=d)
-    return ca, cert, key
-
-
 def tls_client_context(ca_file):
     """A client context that verifies the server against ca_file only."""
     import ssl

@@ -21,7 +21,7 @@ HANDSHAKE_TIMEOUT = 1.0  # --tls-handshake-timeout, seconds
 
 def s_client(run, *args):
     """Debian's `openssl s_client` against the broker; (exit status, output)."""
-    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{run.broker_port}",
+    r = subprocess.run([run.args.openssl, "s_client", "-connect", f"127.0.0.1:{run.broker_port}",
                         "-servername", "localhost", *args],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=p.DEADLINE)
@@ -38,8 +38,9 @@ def refusals(metrics_text):
 
 
 async def scenario(run):
-    ca, cert, key = p.make_test_pki(run)
-    wrong_ca, _, _ = p.make_test_pki(run, "other")
+    certs = run.make_certs()
+    ca, cert, key = certs["ca"], certs["server_cert"], certs["server_key"]
+    wrong_ca = certs["wrong_ca"]
     await run.start_broker(["--tls-cert", cert, "--tls-key", key,
                             "--tls-handshake-timeout", str(HANDSHAKE_TIMEOUT)])
     ctx = p.tls_client_context(ca)
