@@ -39,16 +39,7 @@ async def scenario(run):
     mnode = p.MqttNode(mqtt, node_id, MQTT_VALUES)
     try:
         ws_uid = await run.step("ws node announced", web.node_uid("name", "capture-ws-node"))
-        for _ in range(50):
-            if mnode.task is None:
-                await mnode.start()
-            else:
-                await mqtt.pub("node/check", json.dumps({"id": node_id}))
-            try:
-                await mqtt.wait_captured(lambda t, pl: t == f"gateway/{node_id}/discover", "discover", 0, 0.3)
-                break
-            except AssertionError:
-                pass
+        await mnode.announce()
         mqtt_uid = await run.step("mqtt node announced", web.node_uid("id", node_id))
         # Each value reaches the page as pyaiot sends it: the gateway's
         # update of the parsed value, re-serialized by json.dumps.

@@ -21,16 +21,7 @@ async def scenario(run):
     node_id = "peer-" + uuid.uuid4().hex[:8]
     node = p.MqttNode(mqtt, node_id, {"name": "mosquitto-node", "led": "0", "temperature": "22.5°C"})
     # the gateway subscribes node/check at connect: publish until it answers
-    for _ in range(50):
-        if node.task is None:
-            await node.start()
-        else:
-            await mqtt.pub("node/check", f'{{"id": "{node_id}"}}')
-        try:
-            await mqtt.wait_captured(lambda t, pl: t == f"gateway/{node_id}/discover", "discover", 0, 0.3)
-            break
-        except AssertionError:
-            pass
+    await node.announce()
     uid = await run.step("web client sees the node (id, name)", web.node_uid("id", node_id))
     _, text, _ = await run.step("web client sees temperature 22.5°C", web.wait_for(
         lambda v: v.get("uid") == uid and v.get("endpoint") == "temperature", "temperature"))

@@ -25,16 +25,7 @@ async def scenario(run):
                        "TLS connection to mosquitto")
     node_id = "tls-" + uuid.uuid4().hex[:8]
     node = p.MqttNode(mqtt, node_id, {"name": "tls-node", "led": "0", "temperature": "19.5°C"})
-    for _ in range(50):
-        if node.task is None:
-            await node.start()
-        else:
-            await mqtt.pub("node/check", f'{{"id": "{node_id}"}}')
-        try:
-            await mqtt.wait_captured(lambda t, pl: t == f"gateway/{node_id}/discover", "discover", 0, 0.3)
-            break
-        except AssertionError:
-            pass
+    await node.announce()
     uid = await run.step("web client sees the TLS node", web.node_uid("id", node_id))
     _, text, _ = await web.wait_for(
         lambda v: v.get("uid") == uid and v.get("endpoint") == "temperature", "temperature")

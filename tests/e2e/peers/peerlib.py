@@ -725,6 +725,23 @@ class MqttNode:
         self.seen = 0
         self.task = None
 
+    async def announce(self):
+        """Starts the node, then publishes node/check again until the
+        gateway asks it to discover (the gateway subscribes when it has
+        connected, which may be after the first check)."""
+        for _ in range(50):
+            if self.task is None:
+                await self.start()
+            else:
+                await self.mqtt.pub("node/check", json.dumps({"id": self.node_id}))
+            try:
+                await self.mqtt.wait_captured(
+                    lambda t, pl: t == f"gateway/{self.node_id}/discover", "discover", 0, 0.3)
+                return
+            except AssertionError:
+                pass
+        raise AssertionError(f"the gateway never asked node {self.node_id} to discover")
+
     async def start(self):
         self.seen = len(self.mqtt.captured)
         await self.mqtt.pub("node/check", json.dumps({"id": self.node_id}))
