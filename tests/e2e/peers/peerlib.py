@@ -273,12 +273,7 @@ class Run:
                                      f"after {timeout} s")
             await asyncio.sleep(0.05)
 
-    def log_text(self, name):
-        path = next(p for n, _, p, _ in self.procs if n == name)
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    async def wait_log(self, name, marker, timeout=DEADLINE):
+    async def wait_log_line(self, name, marker, timeout=DEADLINE):
         """The first complete line of `name`'s log that contains marker."""
         deadline = time.monotonic() + timeout
         while True:

@@ -53,7 +53,7 @@ async def scenario(run):
     try:
         uid = await run.step("the gateway's node reaches the wss web client",
                              web.node_uid("name", "tls-node"))
-        await run.wait_log("aiot-ws-gateway", "connected to broker wss://127.0.0.1:")
+        await run.wait_log_line("aiot-ws-gateway", "connected to broker wss://127.0.0.1:")
 
         # The dashboard's own feed (behind /api/nodes) over wss too.
         run.start("aiot-dashboard", [run.args.dashboard, "--web-bind", "127.0.0.1",
@@ -69,7 +69,7 @@ async def scenario(run):
         while uid not in await asyncio.to_thread(dashboard_nodes):
             assert time.monotonic() < deadline, "the dashboard (wss feed) never listed the node"
             await asyncio.sleep(0.05)
-        await run.wait_log("aiot-dashboard", "connected to broker wss://127.0.0.1:")
+        await run.wait_log_line("aiot-dashboard", "connected to broker wss://127.0.0.1:")
 
         # A client that opens TCP and never sends its ClientHello: cut
         # after the handshake timeout, while a new wss client gets through.
@@ -95,7 +95,7 @@ async def scenario(run):
                   [run.args.ws_gateway, "--gateway-bind", "127.0.0.1", "--gateway-port", "0",
                    "--broker-ssl", "--broker-ca", wrong_ca] + run.gateway_common())
         line = await run.step("wrong CA: the gateway says the certificate is not trusted",
-                              run.wait_log("aiot-ws-gateway-wrong-ca",
+                              run.wait_log_line("aiot-ws-gateway-wrong-ca",
                                            "broker certificate not trusted: "))
         run.log(f"  {line.split('] ', 2)[-1]}")
         assert "connected to broker" not in run.log_text("aiot-ws-gateway-wrong-ca")
@@ -115,12 +115,12 @@ async def scenario(run):
         answer = await asyncio.wait_for(r.read(), p.DEADLINE)
         assert not answer.startswith(b"HTTP/"), f"plain HTTP answered: {answer[:80]!r}"
         w.close()
-        await run.wait_log("aiot-broker", "TLS handshake failed (not_tls")
+        await run.wait_log_line("aiot-broker", "TLS handshake failed (not_tls")
 
         # TLS 1.1 refused; TLS 1.2 and 1.3 verified (the control).
         code, out = await asyncio.to_thread(s_client, run, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
         assert code != 0, f"openssl s_client -tls1_1 was accepted:\n{out}"
-        await run.wait_log("aiot-broker", "TLS handshake failed (protocol_version")
+        await run.wait_log_line("aiot-broker", "TLS handshake failed (protocol_version")
         for version in ("-tls1_2", "-tls1_3"):
             code, out = await asyncio.to_thread(s_client, run, version, "-CAfile", ca,
                                                 "-verify_return_error")
