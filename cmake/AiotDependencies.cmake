@@ -23,6 +23,14 @@ if(NOT COAP_FOUND)
   message(FATAL_ERROR "libcoap-3-openssl not found: install the Debian package "
                       "'libcoap3-dev' (or run scripts/install-deps)")
 endif()
+# The NATS C client: several brokers as one (aiot-broker --nats). Through
+# pkg-config: Debian's cnats CMake package names a static library the
+# package does not ship, and find_package(cnats) fails on it.
+pkg_check_modules(NATS IMPORTED_TARGET libnats>=3.3)
+if(NOT NATS_FOUND)
+  message(FATAL_ERROR "libnats not found: install the Debian package "
+                      "'libnats-dev' (or run scripts/install-deps)")
+endif()
 if(AIOT_BUILD_TESTS)
   aiot_require(GTest libgtest-dev 1.12)
   include(GoogleTest)

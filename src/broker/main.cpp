@@ -1,4 +1,5 @@
 // aiot-broker: routes messages between gateways (/gw) and web clients (/ws).
+#include "broker/nats_link.hpp"
 #include "broker/server.hpp"
 #include "broker/ws/handshake.hpp"
 #include "common/cli.hpp"
@@ -61,6 +62,23 @@ int main(int argc, char** argv)
                    "https://dash.example.org (default: any origin, as the original; see "
                    "docs/deployment.md)")
         ->delimiter(',');
+    app.add_option("--nats", cfg.nats_servers,
+                   "NATS server URL(s), nats://host:4222[,...]: brokers on the same NATS share "
+                   "their gateways' nodes and their web clients (docs/PROTOCOL.md; off by "
+                   "default)")
+        ->delimiter(',');
+    app.add_option("--nats-prefix", cfg.cluster.prefix,
+                   "First token(s) of every NATS subject: one deployment per prefix");
+    app.add_option("--broker-id", cfg.broker_id,
+                   "This broker's id on NATS (letters, digits, _ and -; default: random at "
+                   "each start)");
+    double peer_timeout_s = 3;
+    double heartbeat_s = 1;
+    app.add_option("--nats-heartbeat", heartbeat_s, "Seconds between this broker's heartbeats")
+        ->check(CLI::Range(0.05, 60.0));
+    app.add_option("--nats-peer-timeout", peer_timeout_s,
+                   "A broker not heard from for this many seconds is gone: its nodes are out")
+        ->check(CLI::Range(0.1, 3600.0));
     if (const auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -94,10 +112,25 @@ int main(int argc, char** argv)
     } else {
         log->info("web clients accepted only from: {}", fmt::join(cfg.allowed_origins, ", "));
     }
+    const auto ms = [](double s) {
+        return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+    };
+    cfg.cluster.heartbeat = ms(heartbeat_s);
+    cfg.cluster.peer_timeout = ms(peer_timeout_s);
+    if (cfg.cluster.peer_timeout <= cfg.cluster.heartbeat) {
+        log->error("--nats-peer-timeout ({} s) must be longer than --nats-heartbeat ({} s)",
+                   peer_timeout_s, heartbeat_s);
+        return 2;
+    }
+    if (!aiot::broker::cluster::valid_prefix(cfg.cluster.prefix) ||
+        (!cfg.broker_id.empty() && !aiot::broker::cluster::valid_id(cfg.broker_id))) {
+        log->error("--nats-prefix and --broker-id take letters, digits, _ and - (the prefix: "
+                   "tokens joined by dots)");
+        return 2;
+    }
     cfg.idle_timeout = std::chrono::seconds(idle_timeout_s);
     cfg.handshake_timeout = std::chrono::seconds(handshake_timeout_s);
-    cfg.tls_handshake_timeout =
-        std::chrono::milliseconds(static_cast<std::int64_t>(tls_handshake_timeout_s * 1000));
+    cfg.tls_handshake_timeout = ms(tls_handshake_timeout_s);
     const auto fds = common::raise_fd_limit();
     log->info("open file limit: {} before, {} now", fds.before, fds.after);
 
@@ -115,6 +148,9 @@ int main(int argc, char** argv)
         srv.stop();
     });
     ioc.run();
+    if (!cfg.nats_servers.empty()) {
+        aiot::broker::nats_link::shutdown_library();
+    }
     log->info("stopped");
     return 0;
 }

@@ -44,6 +44,11 @@ void router::client_closed(peer_id id)
     clients_.erase(it);
 }
 
+bool router::has_client(std::string_view uuid) const
+{
+    return client_by_uuid_.contains(std::string(uuid));
+}
+
 bool router::is_subscribed(peer_id id) const
 {
     const auto it = clients_.find(id);
@@ -136,6 +141,7 @@ std::vector<delivery> router::gateway_message(peer_id id, common::message msg)
             return out;
         }
         if (nodes.insert(*uid).second) {
+            ++holders_[*uid];
             log_->info("node {} new (gateway #{})", *uid, id);
         } else {
             log_->debug("gateway #{}: new for known node {}", id, *uid);
@@ -162,6 +168,10 @@ std::vector<delivery> router::gateway_message(peer_id id, common::message msg)
             return out;
         }
         nodes.erase(node);
+        if (!release(*uid)) {
+            log_->info("node {} out from gateway #{}, still held by another gateway", *uid, id);
+            return out;
+        }
         node_gone(*uid);
         log_->info("node {} out (gateway #{})", *uid, id);
         out.push_back(delivery{delivery::target_kind::all_clients, 0, std::move(msg.body), {}});
@@ -199,6 +209,18 @@ void router::once_per_client(const std::string& uid, std::vector<delivery>& out)
     }
 }
 
+bool router::release(const std::string& uid)
+{
+    const auto it = holders_.find(uid);
+    if (it == holders_.end() || --it->second == 0) {
+        if (it != holders_.end()) {
+            holders_.erase(it);
+        }
+        return true;
+    }
+    return false;
+}
+
 void router::node_gone(const std::string& uid)
 {
     for (auto& [id, client] : clients_) {
@@ -214,6 +236,10 @@ std::vector<delivery> router::gateway_closed(peer_id id)
         return out;
     }
     for (const auto& uid : it->second.nodes) {
+        if (!release(uid)) {
+            log_->info("node {} stays: held by another gateway than #{}", uid, id);
+            continue;
+        }
         node_gone(uid);
         log_->info("node {} out (gateway #{} closed)", uid, id);
         out.push_back(

@@ -41,13 +41,17 @@ public:
 
     void gateway_opened(peer_id id);
     std::vector<delivery> gateway_message(peer_id id, common::message msg);
-    // One `out` broadcast per node the gateway had announced.
+    // One `out` broadcast per node the gateway had announced and no other
+    // gateway holds (a node that moved to another gateway, or another
+    // broker, stays).
     std::vector<delivery> gateway_closed(peer_id id);
 
     // Clients that sent `new`, in the order they subscribed.
     const std::vector<peer_id>& subscribers() const { return subscribers_; }
     const std::vector<peer_id>& gateways() const { return gateway_order_; }
     bool is_subscribed(peer_id id) const;
+    // A connected client known by this uuid (it may not have sent `new`).
+    bool has_client(std::string_view uuid) const;
     std::size_t client_count() const { return clients_.size(); }
     std::size_t gateway_count() const { return gateways_.size(); }
     // Nodes announced by a gateway (0 for an unknown gateway).
@@ -71,10 +75,16 @@ private:
     // A `new` reaches each client once until the node's `out`.
     void once_per_client(const std::string& uid, std::vector<delivery>& out);
     void node_gone(const std::string& uid);
+    // Takes `uid` from one gateway's holding; true when no gateway holds
+    // it any more (the node is out for the clients).
+    bool release(const std::string& uid);
 
     std::shared_ptr<spdlog::logger> log_;
     std::unordered_map<peer_id, client_state> clients_;
     std::unordered_map<std::string, peer_id> client_by_uuid_;
+    // How many gateways hold each node (usually one; two while a gateway
+    // moves, or one node is behind two gateways).
+    std::unordered_map<std::string, unsigned> holders_;
     std::vector<peer_id> subscribers_;
     std::unordered_map<peer_id, gateway_state> gateways_;
     std::vector<peer_id> gateway_order_;

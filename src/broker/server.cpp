@@ -1,11 +1,14 @@
 #include "broker/server.hpp"
 
 #include "broker/http_session.hpp"
+#include "broker/nats_link.hpp"
 #include "broker/tls.hpp"
 #include "broker/ws/frame.hpp"
 #include "broker/ws_session.hpp"
 #include "common/logging.hpp"
 #include "common/text.hpp"
+
+#include <spdlog/fmt/ranges.h>
 
 #include <algorithm>
 #include <cassert>
@@ -46,7 +49,8 @@ server::server(net::io_context& ioc, server_config cfg)
       backpressure_(cfg_.client_queues),
       refusals_(cfg_.refusals),
       close_timeout_(cfg_.close_timeout),
-      read_buffer_(read_buffer_size)
+      read_buffer_(read_buffer_size),
+      cluster_timer_(ioc)
 {
     const char* from[] = {"client", "gateway"};
     const char* types[] = {"new", "update", "out", "reset", "invalid"};
@@ -154,6 +158,101 @@ void server::start()
     schedule_idle_check();
     schedule_refusal_summary();
     lag_probe_->start();
+    if (!cfg_.nats_servers.empty()) {
+        start_cluster();
+    }
+}
+
+void server::start_cluster()
+{
+    auto id = cfg_.broker_id.empty() ? make_broker_id() : cfg_.broker_id;
+    cluster_ = std::make_unique<cluster>(cfg_.cluster, std::move(id), router_,
+                                         common::get_logger("broker.cluster"));
+    nats_config nc;
+    nc.servers = cfg_.nats_servers;
+    nc.name = "aiot-broker " + cluster_->id();
+    nats_ = std::make_unique<nats_link>(
+        ioc_, nc,
+        nats_link::handlers{
+            [this](std::string_view subject, std::string_view data) {
+                cluster_received(subject, data);
+            },
+            [](bool) {}},
+        common::get_logger("broker.cluster"));
+    using kind = common::metrics::kind;
+    metrics_.computed("aiot_broker_nats_connected", "1 while the broker is connected to NATS",
+                      kind::gauge, [this] { return nats_->connected() ? 1.0 : 0.0; });
+    metrics_.computed("aiot_broker_nats_peers", "Other brokers heard from on NATS", kind::gauge,
+                      [this] { return static_cast<double>(cluster_->peer_count()); });
+    metrics_.computed("aiot_broker_nats_published_total", "Messages published on NATS",
+                      kind::counter,
+                      [this] { return static_cast<double>(nats_->stats().published); });
+    metrics_.computed("aiot_broker_nats_publish_failures_total",
+                      "Messages NATS refused (closed, or its reconnect buffer full)",
+                      kind::counter,
+                      [this] { return static_cast<double>(nats_->stats().publish_failed); });
+    metrics_.computed("aiot_broker_nats_received_total", "Messages received from NATS",
+                      kind::counter,
+                      [this] { return static_cast<double>(nats_->stats().received); });
+    metrics_.computed("aiot_broker_nats_dropped_total",
+                      "Messages from NATS dropped because the event loop was too far behind",
+                      kind::counter,
+                      [this] { return static_cast<double>(nats_->stats().dropped); });
+    log_->info("broker id {} on NATS {} (subjects {}.*; a broker silent for {} ms is gone)",
+               cluster_->id(), fmt::join(cfg_.nats_servers, ","), cfg_.cluster.prefix,
+               cfg_.cluster.peer_timeout.count());
+    nats_->start(cluster_->subscriptions());
+    schedule_cluster_tick();
+}
+
+void server::schedule_cluster_tick()
+{
+    cluster_timer_.expires_after(cfg_.cluster.heartbeat / 4);
+    cluster_timer_.async_wait([this](const error_code& ec) {
+        if (ec || stopping_) {
+            return;
+        }
+        apply(cluster_->tick(std::chrono::steady_clock::now()));
+        schedule_cluster_tick();
+    });
+}
+
+void server::cluster_received(std::string_view subject, std::string_view data)
+{
+    if (!stopping_) {
+        apply(cluster_->received(subject, data, std::chrono::steady_clock::now()));
+    }
+}
+
+void server::apply(cluster_output out)
+{
+    deliver(std::move(out.deliveries));
+    for (const auto& p : out.publish) {
+        publish(p);
+    }
+}
+
+void server::publish(const publication& p)
+{
+    if (nats_ && !stopping_) {
+        nats_->publish(p);
+    }
+}
+
+void server::publish_directed(const common::message& msg)
+{
+    const auto dst = msg.body.find("dst");
+    if (dst == msg.body.end() || !dst->is_string()) {
+        return;
+    }
+    const auto& name = dst->get_ref<const std::string&>();
+    if (name == "all" || router_.has_client(name)) {
+        return;
+    }
+    if (auto p = cluster_->gateway_to(name, common::to_string(msg.type),
+                                      common::serialize(msg.body))) {
+        publish(*p);
+    }
 }
 
 void server::stop()
@@ -165,6 +264,13 @@ void server::stop()
     log_->info("stopping: closing {} client(s) and {} gateway(s)", clients_.size(),
                gateways_.size());
     listener_.close();
+    cluster_timer_.cancel();
+    if (nats_) {
+        // The others send `out` for this broker's nodes now, not after the
+        // timeout; nothing is published after this.
+        const auto bye = cluster_->goodbye();
+        nats_->close(&bye, std::chrono::milliseconds(200));
+    }
     idle_timer_.cancel();
     refusal_timer_.cancel();
     stall_timer_.cancel();
@@ -331,32 +437,51 @@ void server::session_opened(ws_session& s)
 
 void server::session_message(ws_session& s, std::string_view text)
 {
-    if (auto msg = parse(s, text)) {
-        deliver(s.role() == peer_role::client ? router_.client_message(s.id(), std::move(*msg))
-                                              : router_.gateway_message(s.id(), std::move(*msg)));
+    auto msg = parse(s, text);
+    if (!msg) {
+        return;
     }
+    if (s.role() == peer_role::client) {
+        deliver(router_.client_message(s.id(), std::move(*msg)), true);
+        return;
+    }
+    if (cluster_) {
+        publish_directed(*msg);
+    }
+    deliver(router_.gateway_message(s.id(), std::move(*msg)), true);
 }
 
 void server::session_closed(ws_session& s)
 {
     if (s.role() == peer_role::client) {
         clients_.erase(s.id());
+        if (cluster_ && router_.is_subscribed(s.id())) {
+            publish(cluster_->client_left(s.uuid()));
+        }
         router_.client_closed(s.id());
         log_->info("client {} disconnected ({} clients)", s.uuid(), clients_.size());
         return;
     }
     gateways_.erase(s.id());
     log_->info("gateway #{} disconnected, {} node(s) out", s.id(), router_.node_count(s.id()));
-    deliver(router_.gateway_closed(s.id()));
+    deliver(router_.gateway_closed(s.id()), true);
 }
 
-void server::deliver(std::vector<delivery> deliveries)
+void server::deliver(std::vector<delivery> deliveries, bool publish)
 {
+    publish = publish && cluster_ && !stopping_;
     delivering_ = std::chrono::steady_clock::now();
     for (auto& d : deliveries) {
         // Serialised (the original's bytes) and framed once; every
         // recipient shares the same frame.
-        const auto frame = text_frame(common::serialize(d.payload));
+        auto text = common::serialize(d.payload);
+        const auto frame = text_frame(text);
+        if (publish && d.target != delivery::target_kind::client) {
+            const auto type = d.payload.value("type", std::string());
+            this->publish(d.target == delivery::target_kind::all_clients
+                              ? cluster_->gateway_broadcast(type, std::move(text))
+                              : cluster_->client_message(type, std::move(text)));
+        }
         std::size_t sent = 0;
         switch (d.target) {
         case delivery::target_kind::client:

@@ -15,6 +15,7 @@
 // handler, hence no session, is left). ~server asserts that no session is
 // registered any more.
 #include "broker/backpressure.hpp"
+#include "broker/cluster.hpp"
 #include "broker/router.hpp"
 #include "common/keys.hpp"
 #include "common/listener.hpp"
@@ -40,6 +41,7 @@
 namespace aiot::broker {
 
 class http_session;
+class nats_link;
 class ws_session;
 
 struct server_config {
@@ -67,6 +69,10 @@ struct server_config {
     // case, no trailing slash; empty: any origin (as the original).
     std::vector<std::string> allowed_origins;
     common::refusal_log_config refusals{};
+    // Several brokers as one through NATS (cluster.hpp): off when empty.
+    std::vector<std::string> nats_servers;
+    cluster_config cluster{};
+    std::string broker_id; // empty: a random one
 };
 
 class server {
@@ -144,7 +150,17 @@ private:
     void schedule_refusal_summary();
     // The message, or std::nullopt after closing s with 1003 and the reason.
     std::optional<common::message> parse(ws_session& s, std::string_view text);
-    void deliver(std::vector<delivery> deliveries);
+    // publish: also for the other brokers (what this broker's own peers
+    // said; not what came from NATS).
+    void deliver(std::vector<delivery> deliveries, bool publish = false);
+    void start_cluster();
+    void schedule_cluster_tick();
+    void cluster_received(std::string_view subject, std::string_view data);
+    void apply(cluster_output out);
+    void publish(const publication& p);
+    // A gateway message for a client of another broker (or a replay it
+    // asked for).
+    void publish_directed(const common::message& msg);
     void pause_gateways();
     void resume_gateways();
     void schedule_stall_check();
@@ -183,6 +199,11 @@ private:
     std::unordered_set<http_session*> handshakes_;
     std::unordered_map<peer_id, ws_session*> clients_;
     std::unordered_map<peer_id, ws_session*> gateways_;
+
+    // With --nats only.
+    std::unique_ptr<cluster> cluster_;
+    std::unique_ptr<nats_link> nats_;
+    net::steady_timer cluster_timer_;
 };
 
 } // namespace aiot::broker

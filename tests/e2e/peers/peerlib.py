@@ -73,6 +73,7 @@ def parse_args(description):
     p.add_argument("--coap-client", default="coap-client-openssl")
     p.add_argument("--coap-test-node", help="coap-test-node binary")
     p.add_argument("--openssl", default="openssl")
+    p.add_argument("--nats-server", default="nats-server")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     return p.parse_args()
 
@@ -124,6 +125,16 @@ class Run:
         for name, proc, path, daemon in self.procs:
             if daemon and proc.poll() is not None:
                 raise AssertionError(f"{name} exited early with status {proc.returncode}")
+
+    def kill(self, name, sig=signal.SIGKILL):
+        """Ends `name` with sig and waits for it; it is no longer expected
+        to run (check_alive)."""
+        for i, (n, proc, path, _) in enumerate(self.procs):
+            if n == name and proc.poll() is None:
+                proc.send_signal(sig)
+                proc.wait(timeout=DEADLINE)
+                self.procs[i] = (n, proc, path, False)
+                self.log(f"{name} ended by signal {int(sig)}")
 
     def stop(self):
         for name, proc, _, _ in reversed(self.procs):
@@ -428,10 +439,11 @@ class Peer:
 
 class WebClient(Peer):
     @classmethod
-    async def connect(cls, run, name, ssl_context=None, host="127.0.0.1"):
-        """ssl_context: wss:// verified with it (tls_client_context)."""
+    async def connect(cls, run, name, ssl_context=None, host="127.0.0.1", port=None):
+        """ssl_context: wss:// verified with it (tls_client_context); port:
+        another broker than run.broker_port."""
         scheme = "wss" if ssl_context is not None else "ws"
-        ws = await websockets.connect(f"{scheme}://{host}:{run.broker_port}/ws", open_timeout=DEADLINE, close_timeout=1,
+        ws = await websockets.connect(f"{scheme}://{host}:{port or run.broker_port}/ws", open_timeout=DEADLINE, close_timeout=1,
                                       ping_interval=None, max_size=None, ssl=ssl_context)
         return cls(run, name, ws, f"broker -> web client {name}")
 

@@ -358,3 +358,21 @@ TEST_F(router_test, a_client_gets_one_new_per_node_until_its_out)
     ASSERT_EQ(out.size(), 1u);
     EXPECT_TRUE(out[0].except.empty());
 }
+
+TEST_F(router_test, a_node_two_gateways_hold_is_out_only_when_the_last_one_lets_it_go)
+{
+    r_->client_opened(1, "uuid-1");
+    r_->client_message(1, msg(R"({"type":"new"})"));
+    gateway_with(10, {"n1"});
+    gateway_with(11, {"n1"}); // the node's gateway reconnected, the old one not yet closed
+    EXPECT_TRUE(r_->gateway_closed(10).empty());
+    EXPECT_NE(log().find("node n1 stays: held by another gateway than #10"), std::string::npos);
+    const auto out = r_->gateway_message(11, msg(R"({"type":"out","uid":"n1"})"));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload.dump(), R"({"type":"out","uid":"n1"})");
+    // An `out` from one of two holders is not broadcast.
+    gateway_with(12, {"n2"});
+    gateway_with(13, {"n2"});
+    EXPECT_TRUE(r_->gateway_message(12, msg(R"({"type":"out","uid":"n2"})")).empty());
+    EXPECT_EQ(r_->gateway_closed(13).size(), 1u);
+}

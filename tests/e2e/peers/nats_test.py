@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Three aiot-brokers as one through a real nats-server (Debian's), with
+python3-websockets web clients on each and a CoAP node (coap-test-node)
+behind an aiot-coap-gateway attached to broker A:
+- the node appears to clients on B and C; a client on C toggles its LED and
+  the value comes back to C and B;
+- a client's `new` replay (dst = that client) reaches that client only,
+  across brokers;
+- kill -9 of broker A: clients on B and C get `out` within the stated bound
+  (peer timeout + one tick), the gateway moves to B and the node is back;
+- broker B frozen (SIGSTOP) for longer than the peer timeout: C's client
+  gets `out`; thawed, B is asked for its nodes and C's client sees the node
+  again;
+- nats-server restarted on its port: the brokers reconnect, a later LED
+  write reaches each client exactly once, and no client gets a second
+  `new` for the node without an `out` between."""
+import socket
+import time
+import uuid
+
+import peerlib as p
+
+PEER_TIMEOUT = 1.5
+HEARTBEAT = 0.25
+# `out` for a dead broker's nodes: the timeout, plus one tick (a quarter
+# heartbeat), plus scheduling slack.
+OUT_BOUND = PEER_TIMEOUT + HEARTBEAT / 4 + 1.0
+
+
+def new_or_out_sequence(client, uid):
+    return [v["type"] for _, v in client.frames
+            if v and v.get("uid") == uid and v.get("type") in ("new", "out")
+            and v.get("dst", "all") == "all"]
+
+
+async def scenario(run):
+    nats_port = p.free_port()
+
+    def start_nats(name):
+        run.start(name, [run.args.nats_server, "-a", "127.0.0.1", "-p", str(nats_port)])
+    start_nats("nats-server")
+    await run.wait_tcp(nats_port, "nats-server")
+
+    brokers = {}
+    for b in "ABC":
+        run.start(f"broker-{b}", [run.args.broker, "--bind", "127.0.0.1", "--broker-port", "0",
+                                  "--key-file", run.key_file, "--debug", "--broker-id", f"b{b}",
+                                  "--nats", f"nats://127.0.0.1:{nats_port}",
+                                  "--nats-heartbeat", str(HEARTBEAT),
+                                  "--nats-peer-timeout", str(PEER_TIMEOUT)])
+        brokers[b] = await run.wait_bound_port(f"broker-{b}", "listening on")
+    run.broker_port = brokers["A"]
+    for b in "ABC":
+        await run.step(f"broker {b} hears the two others", run.wait_log(
+            f"broker-{b}", lambda t: "(2 other broker(s))" in t, "two peers"))
+
+    web_b = await p.WebClient.connect(run, "web-B", port=brokers["B"])
+    web_c = await p.WebClient.connect(run, "web-C", port=brokers["C"])
+    await web_b.new()
+    await web_c.new()
+
+    node_port = p.free_port(socket.SOCK_DGRAM)
+    run.start("aiot-coap-gateway", [run.args.coap_gateway, "--coap-bind", "127.0.0.1",
+                                    "--coap-port", "0", "--node-port", str(node_port), "--debug", "--key-file", run.key_file,
+                                    "--broker-host",
+                                    f"127.0.0.1:{brokers['A']},127.0.0.1:{brokers['B']}"])
+    coap_port = await run.wait_bound_port("aiot-coap-gateway", "listening on")
+    uid = "nats-" + uuid.uuid4().hex[:6]
+    run.start("coap-test-node", [run.args.coap_test_node, "--gateway-host", "127.0.0.1",
+                                 "--gateway-port", str(coap_port), "--node-host", "127.0.0.1",
+                                 "--node-port", str(node_port), "--uid", uid, "--led", "--temperature"])
+
+    def led(value):
+        return lambda v: (v.get("type") == "update" and v.get("uid") == uid
+                          and v.get("endpoint") == "led" and v.get("data") == value)
+
+    for web in (web_b, web_c):
+        _, text, _ = await run.step(f"{web.name} sees the node of broker A", web.wait_for(
+            lambda v: v.get("type") == "new" and v.get("uid") == uid, "new"))
+        p.expect_bytes(text, p.gw_new(uid), f"new to {web.name}")
+        await web.wait_for(led("0"), "led=0")
+
+    start_b, start_c = len(web_b.frames), len(web_c.frames)
+    await web_c.write(uid, "led", "1")
+    _, text, _ = await run.step("LED written from C comes back to C", web_c.wait_for(
+        led("1"), "led=1", start_c))
+    p.expect_bytes(text, p.gw_update(uid, "led", "1"), "led to web-C")
+    await run.step("and to B", web_b.wait_for(led("1"), "led=1", start_b))
+
+    # A replay for one client (its `new`) reaches that client only.
+    web_c2 = await p.WebClient.connect(run, "web-C2", port=brokers["C"])
+    await web_c2.new()
+    _, _, v = await run.step("a new client on C gets the node's replay", web_c2.wait_for(
+        lambda v: v.get("type") == "new" and v.get("uid") == uid, "new"))
+    me = v["dst"]
+    assert me != "all", v
+    await web_c2.wait_for(lambda v: v.get("uid") == uid and v.get("endpoint") == "led", "led")
+    for web in (web_b, web_c):
+        await web.barrier()
+        leaked = [t for t, v in web.frames if v and v.get("dst") == me]
+        assert not leaked, f"{web.name} got web-C2's replay: {leaked[:3]}"
+
+    metrics = await p.asyncio.to_thread(p.scrape, brokers["C"])
+    assert metrics["aiot_broker_nats_peers"] == 2, metrics
+    assert metrics["aiot_broker_nats_connected"] == 1, metrics
+
+    # kill -9 of broker A: its node is out for B and C, then back through B.
+    start_b, start_c = len(web_b.frames), len(web_c.frames)
+    t0 = time.monotonic()
+    run.kill("broker-A")
+    for web, start in ((web_b, start_b), (web_c, start_c)):
+        await web.wait_for(lambda v: v.get("type") == "out" and v.get("uid") == uid,
+                           "out after broker A died", start)
+        took = time.monotonic() - t0
+        run.log(f"{web.name}: out {took:.2f} s after kill -9 of broker A")
+        assert took < OUT_BOUND, f"{web.name}: out after {took:.2f} s (bound {OUT_BOUND} s)"
+    await run.step("the gateway moves to broker B", run.wait_log(
+        "aiot-coap-gateway", lambda t: f":{brokers['B']}" in t.split("connected to")[-1],
+        "connection to B"))
+    for web, start in ((web_b, start_b), (web_c, start_c)):
+        await run.step(f"{web.name} sees the node again", web.wait_for(
+            lambda v: v.get("type") == "new" and v.get("uid") == uid, "new again", start))
+
+    # Broker B (the gateway's now) frozen past the timeout, then thawed.
+    proc_b = next(proc for n, proc, _, _ in run.procs if n == "broker-B")
+    start_c = len(web_c.frames)
+    proc_b.send_signal(p.signal.SIGSTOP)
+    await run.step("B frozen: its node is out on C", web_c.wait_for(
+        lambda v: v.get("type") == "out" and v.get("uid") == uid, "out for frozen B", start_c))
+    proc_b.send_signal(p.signal.SIGCONT)
+    await run.step("B thawed: C asks it for its nodes", run.wait_log(
+        "broker-C", lambda t: "broker bB is back" in t, "B back"))
+    await run.step("C's client sees the node again", web_c.wait_for(
+        lambda v: v.get("type") == "new" and v.get("uid") == uid, "new after thaw", start_c))
+    await web_c.wait_for(led("1"), "led=1 replayed", start_c)
+
+    # nats-server restarted on the same port: quicker than the peer
+    # timeout, so no broker is given up and nothing is replayed.
+    run.kill("nats-server", p.signal.SIGTERM)
+    start_nats("nats-server-2")
+    for b in "BC":
+        await run.step(f"broker {b} reconnects to NATS", run.wait_log(
+            f"broker-{b}", lambda t: "NATS: connected again" in t, "reconnection"))
+    # Each broker hears the other again (after a heartbeat) before the write.
+    await run.step("B and C hear each other again", p.poll("peers again", lambda: _peers(brokers)))
+    start_b, start_c = len(web_b.frames), len(web_c.frames)
+    await web_b.write(uid, "led", "0")
+    for web, start in ((web_b, start_b), (web_c, start_c)):
+        await run.step(f"LED write after the restart reaches {web.name}", web.wait_for(
+            led("0"), "led=0", start))
+    for web, start in ((web_b, start_b), (web_c, start_c)):
+        await web.barrier()
+        got = sum(1 for _, v in web.frames[start:] if v and led("0")(v))
+        assert got == 1, f"{web.name}: the LED update arrived {got} times"
+        seq = new_or_out_sequence(web, uid)
+        assert all(a != b for a, b in zip(seq, seq[1:])), f"{web.name}: new/out {seq}"
+        web.assert_clean()
+    for b in "BC":
+        assert run.log_text(f"broker-{b}").count(" is back") <= 1, \
+            f"broker {b}: a broker given up during the NATS restart"
+
+
+async def _peers(brokers):
+    for b in "BC":
+        m = await p.asyncio.to_thread(p.scrape, brokers[b])
+        if m["aiot_broker_nats_peers"] != 1 or m["aiot_broker_nats_connected"] != 1:
+            return False
+    return True
+
+
+if __name__ == "__main__":
+    p.main("peers_nats", scenario)
