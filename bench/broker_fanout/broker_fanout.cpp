@@ -8,6 +8,9 @@
 // subscribed clients and checks that every one still gets a broadcast.
 // --tls: the broker started with a certificate made here (openssl command
 // line), every peer speaking TLS through Asio's ssl::stream.
+// --brokers N: N brokers joined through a nats-server started here
+// (aiot-broker --nats); gateways and clients are spread over them in turn,
+// so most deliveries cross NATS.
 #include "latency_histogram.hpp"
 
 #include "broker/transport.hpp"
@@ -69,6 +72,8 @@ struct options {
     int idle_clients = 0;
     int parallel_connects = 256;
     bool tls = false;
+    int brokers = 1;
+    std::string nats_server_bin = "/usr/sbin/nats-server";
 };
 
 struct memory {
@@ -219,6 +224,25 @@ public:
 
 private:
     bool start_broker();
+    std::vector<test::process*> all_brokers() const
+    {
+        std::vector<test::process*> all;
+        if (broker_) {
+            all.push_back(broker_.get());
+        }
+        for (const auto& b : more_brokers_) {
+            all.push_back(b.get());
+        }
+        return all;
+    }
+    double brokers_cpu_s() const
+    {
+        double sum = 0;
+        for (auto* b : all_brokers()) {
+            sum += process_cpu_s(b->pid());
+        }
+        return sum;
+    }
     // --tls: a certificate for the broker (its options added to args) and
     // the peers' client context trusting it.
     bool make_certificate(std::vector<std::string>& args);
@@ -238,8 +262,11 @@ private:
     net::io_context ioc_{1};
     std::unique_ptr<test::temp_dir> dir_;
     std::unique_ptr<test::process> broker_;
+    // --brokers N: the others, and the nats-server between them.
+    std::vector<std::unique_ptr<test::process>> more_brokers_;
+    std::unique_ptr<test::process> nats_;
+    std::vector<tcp::endpoint> endpoints_;
     std::unique_ptr<ssl::context> tls_; // --tls: the peers' client context
-    tcp::endpoint ep_;
     std::string gateway_request_;
     std::string client_request_;
     std::vector<std::unique_ptr<peer>> gateways_;
@@ -469,18 +496,51 @@ bool fanout::start_broker()
             return false;
         }
         args.insert(args.end(), o_.broker_args.begin(), o_.broker_args.end());
+        if (o_.brokers > 1) {
+            const auto nats_port = test::free_tcp_port();
+            nats_ = std::make_unique<test::process>(
+                o_.nats_server_bin,
+                std::vector<std::string>{"-a", o_.host, "-p", std::to_string(nats_port)},
+                dir_->path() / "nats.log");
+            if (!nats_->wait_for_log("Server is ready")) {
+                std::cerr << "nats-server did not start:\n" << nats_->log();
+                return false;
+            }
+            args.push_back("--nats");
+            args.push_back("nats://" + o_.host + ":" + std::to_string(nats_port));
+        }
         broker_ = std::make_unique<test::process>(o_.broker_bin, args, dir_->path() / "broker.log");
         if (!broker_->wait_for_log("listening on")) {
             std::cerr << "the broker did not start:\n" << broker_->log();
             return false;
+        }
+        endpoints_.emplace_back(net::ip::make_address(o_.host), o_.port);
+        for (int b = 1; b < o_.brokers; ++b) {
+            const auto port = test::free_tcp_port();
+            auto more = args;
+            more[5] = std::to_string(port); // --broker-port's value
+            more_brokers_.push_back(std::make_unique<test::process>(
+                o_.broker_bin, more, dir_->path() / ("broker" + std::to_string(b) + ".log")));
+            if (!more_brokers_.back()->wait_for_log("listening on")) {
+                std::cerr << "broker " << b << " did not start:\n" << more_brokers_.back()->log();
+                return false;
+            }
+            endpoints_.emplace_back(net::ip::make_address(o_.host), port);
+        }
+        const auto joined = "(" + std::to_string(o_.brokers - 1) + " other broker(s))";
+        for (auto* b : all_brokers()) {
+            if (o_.brokers > 1 && !b->wait_for_log(joined)) {
+                std::cerr << "the brokers did not join through NATS:\n" << b->log();
+                return false;
+            }
         }
         idle_ = read_memory(broker_->pid());
         std::printf("broker pid %d on %s:%u, idle RSS %ld kB\n", broker_->pid(), o_.host.c_str(),
                     o_.port, idle_.rss_kb);
     } else {
         keys = common::load_keys(o_.key_file);
+        endpoints_.emplace_back(net::ip::make_address(o_.host), o_.port);
     }
-    ep_ = tcp::endpoint(net::ip::make_address(o_.host), o_.port);
     const std::string host = o_.host + ":" + std::to_string(o_.port);
     const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
     gateway_request_ = aiot::test::client_handshake_request(host, "/gw", key,
@@ -515,7 +575,8 @@ void fanout::start_more()
         to_start_.pop_front();
         ++connecting_;
         // Idle clients get small buffers: 10,000 of them stay cheap.
-        p->start(ep_, gateway ? gateway_request_ : client_request_,
+        p->start(endpoints_[static_cast<std::size_t>(p->index()) % endpoints_.size()],
+                 gateway ? gateway_request_ : client_request_,
                  gateway ? 65536 : o_.idle_clients > 0 ? 4096 : 65536);
     }
 }
@@ -753,14 +814,15 @@ int fanout::run_load()
     latency_.clear();
     deliveries_ = 0;
     measuring_ = true;
-    const pid_t broker_pid = broker_ ? broker_->pid() : 0;
-    const double broker_cpu0 = broker_pid ? process_cpu_s(broker_pid) : 0;
+    const double broker_cpu0 = brokers_cpu_s();
+    const double nats_cpu0 = nats_ ? process_cpu_s(nats_->pid()) : 0;
     const double own_cpu0 = process_cpu_s(::getpid());
     const auto t0 = now_ns();
     ioc_.run_for(std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(o_.duration)));
     const auto t1 = now_ns();
-    const double broker_cpu = broker_pid ? process_cpu_s(broker_pid) - broker_cpu0 : 0;
+    const double broker_cpu = brokers_cpu_s() - broker_cpu0;
+    const double nats_cpu = nats_ ? process_cpu_s(nats_->pid()) - nats_cpu0 : 0;
     const double own_cpu = process_cpu_s(::getpid()) - own_cpu0;
     measuring_ = false;
     sending_ = false;
@@ -804,8 +866,13 @@ int fanout::run_load()
                 static_cast<unsigned long long>(deliveries_), per_s, per_s / m);
     std::printf("latency us: p50 %.0f, p99 %.0f, p99.9 %.0f, max %.0f\n", latency_.percentile_us(0.5),
                 latency_.percentile_us(0.99), latency_.percentile_us(0.999), latency_.max_us());
-    std::printf("CPU: broker %.0f%%, this tool %.0f%% (of one core)\n", 100 * broker_cpu / seconds,
+    std::printf("CPU: broker%s %.0f%%, this tool %.0f%% (of one core)\n",
+                o_.brokers > 1 ? "s together" : "", 100 * broker_cpu / seconds,
                 100 * own_cpu / seconds);
+    if (nats_) {
+        std::printf("%d brokers through NATS: nats-server CPU %.0f%% (of one core)\n", o_.brokers,
+                    100 * nats_cpu / seconds);
+    }
     std::printf("broker RSS: idle %ld kB, now %ld kB, peak (VmHWM) %ld kB; dropped connections: %d\n",
                 idle_.rss_kb, mem.rss_kb, mem.hwm_kb, dropped_);
     std::string extra;
@@ -888,6 +955,15 @@ int fanout::run()
     for (auto& p : gateways_) {
         p->close();
     }
+    for (auto& b : more_brokers_) {
+        if (const int status = b->terminate(5s); status != 0) {
+            std::fprintf(stderr, "broker exit status %d; log:\n%s\n", status, b->log().c_str());
+            return 1;
+        }
+    }
+    if (nats_) {
+        nats_->terminate(5s);
+    }
     if (broker_) {
         const int status = broker_->terminate(5s);
         if (status != 0) {
@@ -936,7 +1012,16 @@ int main(int argc, char** argv)
     app.add_flag("--tls", o.tls,
                  "Start the broker with a certificate made here (openssl command line); every "
                  "peer speaks TLS");
+    app.add_option("--brokers", o.brokers,
+                   "Start this many brokers joined through a nats-server started here; peers "
+                   "are spread over them in turn")
+        ->check(CLI::Range(1, 8));
+    app.add_option("--nats-server-bin", o.nats_server_bin, "nats-server to start (--brokers)");
     CLI11_PARSE(app, argc, argv);
+    if (o.brokers > 1 && o.port != 0) {
+        std::cerr << "--brokers starts its own brokers: no --port\n";
+        return 1;
+    }
     if (o.window == 0) {
         o.window = std::clamp(65536 / o.clients, 16, 256);
     }
