@@ -198,7 +198,7 @@ void server::start_cluster()
                       "Messages from NATS dropped because the event loop was too far behind",
                       kind::counter,
                       [this] { return static_cast<double>(nats_->stats().dropped); });
-    log_->info("broker id {} on NATS {} (subjects {}.*; a broker silent for {} ms is gone)",
+    log_->info("broker id {} on NATS {} (subjects {}.>; a broker silent for {} ms is gone)",
                cluster_->id(), fmt::join(cfg_.nats_servers, ","), cfg_.cluster.prefix,
                cfg_.cluster.peer_timeout.count());
     nats_->start(cluster_->subscriptions());
