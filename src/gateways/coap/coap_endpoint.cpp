@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace aiot::gw::coap {
@@ -192,7 +193,10 @@ struct coap_endpoint::impl {
         if (event == COAP_EVENT_DTLS_ERROR) {
             self->handshakes.erase(s);
             self->refuse_dtls(s, "DTLS handshake failed (wrong key for the identity?)");
-        } else if (event == COAP_EVENT_SERVER_SESSION_DEL || event == COAP_EVENT_DTLS_CLOSED) {
+        } else if (event == COAP_EVENT_DTLS_CLOSED || event == COAP_EVENT_SESSION_CLOSED) {
+            self->handshakes.erase(s);
+            self->session_ended(s);
+        } else if (event == COAP_EVENT_SERVER_SESSION_DEL) {
             self->handshakes.erase(s);
         } else if (event == COAP_EVENT_DTLS_CONNECTED) {
             self->handshakes.erase(s);
@@ -262,6 +266,7 @@ struct coap_endpoint::impl {
     void note_session(coap_session_t* s, const peer& from)
     {
         const auto key = from.address + "%" + std::to_string(from.scope_id);
+        ended_dtls.erase(key);
         if (coap_session_get_proto(s) != COAP_PROTO_DTLS) {
             dtls_sessions.erase(key);
             return;
@@ -274,6 +279,33 @@ struct coap_endpoint::impl {
             dtls_sessions.erase(dtls_sessions.begin()); // bounded; that node re-posts
         }
         dtls_sessions[key] = session_ptr(coap_session_reference(s));
+    }
+
+    // A node's DTLS session ended: the node closed it (close_notify, e.g.
+    // when it stops) or libcoap gave up on it. Our reference goes (released
+    // in drain(), not inside libcoap), so libcoap can free the session, and
+    // nothing more is sent to that address until the node posts again over
+    // a new session: requests to it fail at once (send()) instead of going
+    // in clear to --node-port or into a dead session. The node is not marked
+    // out here: its discovery retries and writes fail without traffic, and
+    // it goes out at --max-time like any silent node. A node that only
+    // renews its session (a reboot) posts again within its alive interval
+    // and must keep its card, so "out at once" would be wrong for it.
+    void session_ended(coap_session_t* s)
+    {
+        for (auto it = dtls_sessions.begin(); it != dtls_sessions.end(); ++it) {
+            if (it->second.get() != s) {
+                continue;
+            }
+            log->info("DTLS session with {} ended", remote_text(s));
+            if (ended_dtls.size() >= config.logic.max_nodes) {
+                ended_dtls.erase(ended_dtls.begin()); // bounded
+            }
+            ended_dtls.insert(it->first);
+            to_release.push_back(std::move(it->second));
+            dtls_sessions.erase(it);
+            return;
+        }
     }
 
     session_ptr dtls_session_to(const std::string& address, std::uint32_t scope)
@@ -523,6 +555,11 @@ struct coap_endpoint::impl {
             return;
         }
         session_ptr session = dtls_session_to(r.address, r.scope_id);
+        if (!session &&
+            ended_dtls.count(r.address + "%" + std::to_string(r.scope_id)) > 0) {
+            fail(r.id, "its DTLS session ended (until it posts again)");
+            return;
+        }
         if (!session) {
             session = reuse_session(*dst);
         }
@@ -639,6 +676,7 @@ struct coap_endpoint::impl {
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
     std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
     std::map<std::string, session_ptr> dtls_sessions; // "address%scope" -> a node's DTLS session
+    std::set<std::string> ended_dtls; // "address%scope" whose DTLS session ended (bounded)
     coap_bin_const_t psk_answer{};                    // psk_for_identity's answer
     std::map<const coap_session_t*, handshake> handshakes; // keyed, not finished (bounded)
     common::refusal_log dtls_refusals;
