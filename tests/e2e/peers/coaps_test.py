@@ -80,7 +80,7 @@ async def scenario(run):
 
     # coap-test-node over coaps: discovered over its DTLS session, LED written.
     node_uid = "simdtls-" + uuid.uuid4().hex[:6]
-    node = run.start("coap-test-node", [run.args.coap_test_node, "--gateway-host", "127.0.0.1",
+    run.start("coap-test-node", [run.args.coap_test_node, "--gateway-host", "127.0.0.1",
                                  "--gateway-port", str(port), "--node-host", "127.0.0.2",
                                  "--node-port", str(p.free_port(socket.SOCK_DGRAM)),
                                  "--psk-identity", NODE[0], "--psk-key", NODE[1],
@@ -98,8 +98,7 @@ async def scenario(run):
         "led=1", start))
 
     # The node stops: libcoap closes its DTLS session (close_notify).
-    node.send_signal(p.signal.SIGTERM)
-    await p.asyncio.to_thread(node.wait, p.DEADLINE)
+    run.kill("coap-test-node", p.signal.SIGTERM)
     ended = re.compile(r"info +\[gw\.coap\] DTLS session with 127\.0\.0\.2 port \d+ ended$", re.M)
     await run.step("the ended DTLS session is logged", run.wait_log(
         "aiot-coap-gateway", ended.search, "'DTLS session with 127.0.0.2 port N ended'"))
