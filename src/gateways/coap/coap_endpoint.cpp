@@ -6,6 +6,7 @@
 #include "common/refusal_log.hpp"
 #include "common/text.hpp"
 #include "gateways/coap/coap_io.hpp"
+#include "gateways/coap/dtls_session_table.hpp"
 #include "gateways/coap/payload.hpp"
 #include "gateways/core/gateway_service.hpp"
 
@@ -72,6 +73,7 @@ struct coap_endpoint::impl {
           service(s),
           log(l ? std::move(l) : common::get_logger("gw.coap")),
           logic(config.logic, log),
+          dtls_sessions(config.logic.max_nodes),
           timer(io),
           retry_timer(io)
     {
@@ -192,7 +194,10 @@ struct coap_endpoint::impl {
         if (event == COAP_EVENT_DTLS_ERROR) {
             self->handshakes.erase(s);
             self->refuse_dtls(s, "DTLS handshake failed (wrong key for the identity?)");
-        } else if (event == COAP_EVENT_SERVER_SESSION_DEL || event == COAP_EVENT_DTLS_CLOSED) {
+        } else if (event == COAP_EVENT_DTLS_CLOSED || event == COAP_EVENT_SESSION_CLOSED) {
+            self->handshakes.erase(s);
+            self->session_ended(s);
+        } else if (event == COAP_EVENT_SERVER_SESSION_DEL) {
             self->handshakes.erase(s);
         } else if (event == COAP_EVENT_DTLS_CONNECTED) {
             self->handshakes.erase(s);
@@ -257,32 +262,40 @@ struct coap_endpoint::impl {
         }
     }
 
+    static std::string node_key(const std::string& address, std::uint32_t scope)
+    {
+        return address + "%" + std::to_string(scope);
+    }
+
     // The DTLS session a node posted over, kept (one reference) to reach
     // it again (discovery, writes); a plain post from the address drops it.
     void note_session(coap_session_t* s, const peer& from)
     {
-        const auto key = from.address + "%" + std::to_string(from.scope_id);
+        const auto key = node_key(from.address, from.scope_id);
         if (coap_session_get_proto(s) != COAP_PROTO_DTLS) {
-            dtls_sessions.erase(key);
+            dtls_sessions.posted_plain(key);
             return;
         }
-        const auto it = dtls_sessions.find(key);
-        if (it != dtls_sessions.end() && it->second.get() == s) {
-            return;
-        }
-        if (it == dtls_sessions.end() && dtls_sessions.size() >= config.logic.max_nodes) {
-            dtls_sessions.erase(dtls_sessions.begin()); // bounded; that node re-posts
-        }
-        dtls_sessions[key] = session_ptr(coap_session_reference(s));
+        dtls_sessions.posted_dtls(
+            key, s, [](coap_session_t* raw) { return session_ptr(coap_session_reference(raw)); });
     }
 
-    session_ptr dtls_session_to(const std::string& address, std::uint32_t scope)
+    // A node's DTLS session ended: the node closed it (close_notify, e.g.
+    // when it stops) or libcoap gave up on it. Our reference goes (released
+    // in drain(), not inside libcoap), so libcoap can free the session, and
+    // nothing more is sent to that address until the node posts again over
+    // a new session: requests to it fail at once (send()) instead of going
+    // in clear to --node-port or into a dead session. The node is not marked
+    // out here: its discovery retries and writes fail without traffic, and
+    // it goes out at --max-time like any silent node. A node that only
+    // renews its session (a reboot) posts again within its alive interval
+    // and must keep its card, so "out at once" would be wrong for it.
+    void session_ended(coap_session_t* s)
     {
-        const auto it = dtls_sessions.find(address + "%" + std::to_string(scope));
-        if (it == dtls_sessions.end()) {
-            return nullptr;
+        if (auto ended = dtls_sessions.ended(s)) {
+            log->info("DTLS session with {} ended", remote_text(s));
+            to_release.push_back(std::move(ended->handle));
         }
-        return session_ptr(coap_session_reference(it->second.get()));
     }
 
     ~impl()
@@ -522,7 +535,13 @@ struct coap_endpoint::impl {
             fail(r.id, "not a usable address");
             return;
         }
-        session_ptr session = dtls_session_to(r.address, r.scope_id);
+        session_ptr session;
+        using route = dtls_session_table<session_ptr>::route;
+        switch (const auto found = dtls_sessions.find(node_key(r.address, r.scope_id)); found.how) {
+        case route::session: session.reset(coap_session_reference(found.session)); break;
+        case route::ended: fail(r.id, "its DTLS session ended (until it posts again)"); return;
+        case route::clear: break;
+        }
         if (!session) {
             session = reuse_session(*dst);
         }
@@ -638,7 +657,7 @@ struct coap_endpoint::impl {
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)
     std::vector<session_ptr> answered_sessions; // ... that got an answer: reused in drain()
-    std::map<std::string, session_ptr> dtls_sessions; // "address%scope" -> a node's DTLS session
+    dtls_session_table<session_ptr> dtls_sessions; // by "address%scope"
     coap_bin_const_t psk_answer{};                    // psk_for_identity's answer
     std::map<const coap_session_t*, handshake> handshakes; // keyed, not finished (bounded)
     common::refusal_log dtls_refusals;

@@ -17,11 +17,12 @@ namespace aiot::gw::mqtt {
 
 namespace {
 
-std::string make_server_uri(const std::string& host, std::uint16_t port, bool tls)
+// scheme://host:port, an IPv6 address in brackets. Paho is given tcp:// or
+// ssl://; the log shows mqtts:// for TLS, the name an operator knows.
+std::string make_server_uri(std::string_view scheme, const std::string& host, std::uint16_t port)
 {
     const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
-    return fmt::format("{}://{}{}{}:{}", tls ? "ssl" : "tcp", ipv6 ? "[" : "", host,
-                       ipv6 ? "]" : "", port);
+    return fmt::format("{}://{}{}{}:{}", scheme, ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
 }
 
 // Forwards Paho's completion callbacks (on a Paho thread) to a function.
@@ -36,12 +37,19 @@ private:
     function f_;
 };
 
-std::string failure_text(const ::mqtt::token& t)
+// Paho's reason. Its generic failure says nothing; over plain TCP the
+// usual cause is that nothing listens there. Over TLS that guess would
+// mislead (the handshake is the likelier culprit): the TLS probe says why.
+std::string failure_text(const ::mqtt::token& t, bool tls)
 {
     const auto rc = t.get_return_code();
-    return rc == MQTTASYNC_FAILURE ? std::string("failed (is an MQTT broker listening there?)")
-                                   : ::mqtt::exception::error_str(rc);
+    if (rc != MQTTASYNC_FAILURE) {
+        return ::mqtt::exception::error_str(rc);
+    }
+    return tls ? std::string("the TCP connection or the TLS handshake failed")
+               : std::string("failed (is an MQTT broker listening there?)");
 }
+
 
 } // namespace
 
@@ -61,22 +69,22 @@ class mqtt_client::impl : public std::enable_shared_from_this<impl> {
     // mqtt_client, so a callback that Paho is running during the client's
     // destruction can still post to it.
     struct paho_side {
-        paho_side(net::io_context& io, std::size_t max_pending)
+        paho_side(net::io_context& io, std::size_t max_pending, bool tls)
             : ioc(io),
               max_pending_messages(max_pending),
-              connect_listener([this](const ::mqtt::token& t, bool ok) {
-                  post([ok, why = ok ? std::string() : failure_text(t)](impl& self) {
+              connect_listener([this, tls](const ::mqtt::token& t, bool ok) {
+                  post([ok, why = ok ? std::string() : failure_text(t, tls)](impl& self) {
                       ok ? self.on_connected() : self.on_connect_failed(why);
                   });
               }),
               disconnect_listener([this](const ::mqtt::token&, bool) {
                   post([](impl& self) { self.stop_timer_.cancel(); });
               }),
-              subscribe_listener([this](const ::mqtt::token& t, bool ok) {
+              subscribe_listener([this, tls](const ::mqtt::token& t, bool ok) {
                   if (!ok) {
-                      post([why = failure_text(t)](impl& self) {
+                      post([why = failure_text(t, tls)](impl& self) {
                           self.log_->warn("MQTT broker {}: subscribe/unsubscribe failed: {}",
-                                          self.uri_, why);
+                                          self.shown_uri_, why);
                       });
                   }
               }),
@@ -136,10 +144,12 @@ public:
         : config_(std::move(config)),
           handlers_(std::move(h)),
           log_(log ? std::move(log) : common::get_logger("mqtt")),
-          uri_(make_server_uri(config_.host, config_.port, config_.tls.enabled)),
+          uri_(make_server_uri(config_.tls.enabled ? "ssl" : "tcp", config_.host, config_.port)),
+          shown_uri_(
+              make_server_uri(config_.tls.enabled ? "mqtts" : "tcp", config_.host, config_.port)),
           retry_timer_(ioc),
           stop_timer_(ioc),
-          paho_(std::make_shared<paho_side>(ioc, config_.max_pending_messages))
+          paho_(std::make_shared<paho_side>(ioc, config_.max_pending_messages, config_.tls.enabled))
     {
         if (config_.client_id.empty()) {
             config_.client_id = make_client_id("client");
@@ -178,7 +188,7 @@ public:
     void start()
     {
         stopping_ = false;
-        log_->info("connecting to MQTT broker {} as '{}'", uri_, config_.client_id);
+        log_->info("connecting to MQTT broker {} as '{}'", shown_uri_, config_.client_id);
         connect();
     }
 
@@ -190,7 +200,7 @@ public:
             return;
         }
         connected_ = false;
-        log_->info("disconnecting from MQTT broker {}", uri_);
+        log_->info("disconnecting from MQTT broker {}", shown_uri_);
         try {
             // Paho waits up to this long for messages in flight.
             client_->disconnect(250, nullptr, paho_->disconnect_listener);
@@ -234,7 +244,7 @@ public:
                 }
             }
         } catch (const ::mqtt::exception& e) {
-            log_->warn("MQTT broker {}: {} failed: {}", uri_,
+            log_->warn("MQTT broker {}: {} failed: {}", shown_uri_,
                        unsubscribe ? "unsubscribe" : "subscribe", e.what());
             return false;
         }
@@ -254,7 +264,7 @@ public:
             if (!publish_overflow_) {
                 log_->warn("MQTT broker {}: {} publishes queued or unacknowledged; dropping new "
                            "ones until it catches up",
-                           uri_, in_flight_ + waiting_.size());
+                           shown_uri_, in_flight_ + waiting_.size());
                 publish_overflow_ = true;
             }
             return false;
@@ -346,7 +356,7 @@ private:
         publish_overflow_ = false;
         backoff_.forget_failure();
         connected_at_ = std::chrono::steady_clock::now();
-        log_->info("connected to MQTT broker {} as '{}'", uri_, config_.client_id);
+        log_->info("connected to MQTT broker {} as '{}'", shown_uri_, config_.client_id);
         if (handlers_.connected) {
             handlers_.connected();
         }
@@ -354,38 +364,46 @@ private:
 
     void on_connect_failed(const std::string& why)
     {
-        if (backoff_.note_failure(why)) {
+        if (!backoff_.note_failure(why)) {
+            log_->debug("cannot connect to MQTT broker {}: {}", shown_uri_, why);
+        } else if (config_.tls.enabled) {
+            log_->debug("cannot connect to MQTT broker {} (TLS): {}; asking OpenSSL why",
+                        shown_uri_, why);
+            explain_tls_failure(why);
+        } else {
             log_->warn("cannot connect to MQTT broker {}: {}; retrying with backoff (at most "
                        "every {} ms)",
-                       uri_, why, config_.retry.cap.count());
-            if (config_.tls.enabled) {
-                explain_tls_failure();
-            }
-        } else {
-            log_->debug("cannot connect to MQTT broker {}: {}", uri_, why);
+                       shown_uri_, why, config_.retry.cap.count());
         }
         schedule_retry();
     }
 
     // Paho does not say why TLS failed: one handshake of our own does
-    // (tls_probe.hpp), once per episode of failures.
-    void explain_tls_failure()
+    // (tls_probe.hpp), once per episode of failures, and the episode's
+    // warning is logged when it answers, with OpenSSL's reason in it. If we
+    // got connected meanwhile, the failure was passing: no warning.
+    void explain_tls_failure(std::string paho_why)
     {
         probe_tls(paho_->ioc, config_.host, config_.port, config_.tls,
                   std::chrono::seconds(3), std::chrono::milliseconds(500),
-                  [w = weak_from_this()](std::string why) {
+                  [w = weak_from_this(), paho_why = std::move(paho_why)](std::string why) {
                       auto self = w.lock();
                       if (!self || self->connected_) {
                           return;
                       }
+                      const auto cap = self->config_.retry.cap.count();
                       if (why.empty()) {
-                          self->log_->warn("MQTT broker {}: a TLS handshake of our own works; "
-                                           "the refusal is at the MQTT level",
-                                           self->uri_);
+                          self->log_->warn("cannot connect to MQTT broker {} (TLS): {}; a TLS "
+                                           "handshake of our own works, so the refusal is at "
+                                           "the MQTT level; retrying with backoff (at most "
+                                           "every {} ms)",
+                                           self->shown_uri_, paho_why, cap);
                       } else {
-                          self->log_->warn("MQTT broker {}: TLS fails: {} (--mqtt-ca, "
-                                           "--mqtt-cert, --mqtt-key, --mqtt-host)",
-                                           self->uri_, why);
+                          self->log_->warn("cannot connect to MQTT broker {} (TLS): {} "
+                                           "(check --mqtt-ca, --mqtt-cert, --mqtt-key, "
+                                           "--mqtt-host); retrying with backoff (at most every "
+                                           "{} ms)",
+                                           self->shown_uri_, why, cap);
                       }
                   });
     }
@@ -396,8 +414,8 @@ private:
             return;
         }
         connected_ = false;
-        log_->warn("lost the MQTT broker {}{}{}; reconnecting", uri_, cause.empty() ? "" : ": ",
-                   cause);
+        log_->warn("lost the MQTT broker {}{}{}; reconnecting", shown_uri_,
+                   cause.empty() ? "" : ": ", cause);
         drop_waiting();
         if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds(10)) {
             backoff_.reset();
@@ -446,7 +464,7 @@ private:
     void drop_waiting()
     {
         if (!waiting_.empty()) {
-            log_->warn("MQTT broker {}: {} queued publishes dropped with the session", uri_,
+            log_->warn("MQTT broker {}: {} queued publishes dropped with the session", shown_uri_,
                        waiting_.size());
             waiting_.clear();
         }
@@ -459,7 +477,7 @@ private:
         }
         --in_flight_;
         if (!ok) {
-            log_->debug("a publish to MQTT broker {} failed", uri_);
+            log_->debug("a publish to MQTT broker {} failed", shown_uri_);
         }
         while (connected_ && !waiting_.empty() &&
                in_flight_ < std::max<std::size_t>(1, config_.max_in_flight)) {
@@ -469,7 +487,7 @@ private:
         }
         if (publish_overflow_ &&
             in_flight_ + waiting_.size() <= config_.max_pending_publishes / 2) {
-            log_->info("MQTT broker {} caught up: publishing again", uri_);
+            log_->info("MQTT broker {} caught up: publishing again", shown_uri_);
             publish_overflow_ = false;
         }
     }
@@ -477,7 +495,8 @@ private:
     client_config config_;
     handlers handlers_;
     std::shared_ptr<spdlog::logger> log_;
-    std::string uri_;
+    std::string uri_;       // given to Paho (ssl:// or tcp://)
+    std::string shown_uri_; // in the log (mqtts:// or tcp://)
     net::steady_timer retry_timer_;
     net::steady_timer stop_timer_;
     bool connected_ = false;

@@ -1,7 +1,7 @@
 // Helpers shared by the node-driven end-to-end tests of the dashboard:
 // child processes with logs, free ports, key files and gateway tokens, a
 // fake gateway, and Debian's chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -216,8 +216,9 @@ export class FakeGateway {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 // Debian's chromium, headless, that can reach loopback only: every other
-// request is aborted before it leaves the browser.
-export async function launchBrowser() {
+// request is aborted before it leaves the browser. `env` replaces the
+// browser's environment (e.g. a HOME whose NSS database trusts a test CA).
+export async function launchBrowser({ env } = {}) {
   const { chromium } = await import('playwright-core');
   const executablePath = process.env.AIOT_CHROMIUM || '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) {
@@ -228,6 +229,7 @@ export async function launchBrowser() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage',
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]'],
+    ...(env ? { env } : {}),
   });
   return browser;
 }
@@ -247,6 +249,45 @@ export async function newPage(browser, options = {}) {
   page.on('console', (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => page.consoleLines.push(`pageerror: ${e.message}`));
   return page;
+}
+
+// Test certificates made now with the openssl command line into `dir`
+// (nothing is committed): a CA and a server certificate for localhost and
+// 127.0.0.1 signed by it. Returns { ca, cert, key } (paths).
+export function makeTestCerts(dir, openssl = process.env.AIOT_OPENSSL || 'openssl') {
+  const file = (name) => path.join(dir, name);
+  const run = (...args) => {
+    const r = spawnSync(openssl, args, { encoding: 'utf8', timeout: 30000 });
+    if (r.status !== 0) {
+      throw new Error(`openssl ${args.join(' ')} failed: ${r.error ? r.error.message : r.stderr}`);
+    }
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2',
+    '-subj', '/CN=aiot test ca', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  fs.writeFileSync(file('server.ext'), 'basicConstraints=CA:FALSE\n' +
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  run('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  run('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
+    '-CAcreateserial', '-days', '2', '-extfile', file('server.ext'), '-out', file('server.pem'));
+  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+}
+
+// A HOME for the browser whose NSS database (where chromium on Linux looks
+// for the user's trust anchors) trusts `caFile` for TLS servers. Throws when
+// Debian's certutil (libnss3-tools) is missing.
+export function nssHomeTrusting(home, caFile, certutil = process.env.AIOT_CERTUTIL || 'certutil') {
+  const db = path.join(home, '.pki', 'nssdb');
+  fs.mkdirSync(db, { recursive: true });
+  for (const args of [['-N', '-d', `sql:${db}`, '--empty-password'],
+    ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'aiot-test-ca', '-i', caFile]]) {
+    const r = spawnSync(certutil, args, { encoding: 'utf8', timeout: 30000 });
+    if (r.status !== 0) {
+      throw new Error(`certutil ${args.join(' ')} failed: ${r.error ? r.error.message : r.stderr}`);
+    }
+  }
+  return home;
 }
 
 // The binaries and folders the tests need, from the environment (set by

@@ -5,7 +5,11 @@ libcoap's coap-client-openssl (Debian libcoap3-bin) as a DTLS node: POST
 wrong key and an unknown identity are refused (no node, a log line); and
 coap-test-node --psk-identity/--psk-key end to end: discovery over the DTLS
 session the node opened (nothing serves at the gateway's --node-port) and
-an LED write from the web client."""
+an LED write from the web client; when the node stops, its DTLS session
+ends: the gateway logs it, drops the session, sends nothing more to the
+node and keeps serving others. The broker speaks TLS (--tls-cert): the
+gateway's uplink is wss:// (--broker-ssl --broker-ca) and the web client
+(python3-websockets) checks the test CA."""
 import re
 import socket
 import uuid
@@ -26,8 +30,11 @@ async def dtls_port(run):
 async def scenario(run):
     if not run.args.coap_test_node:
         raise AssertionError("--coap-test-node not given")
-    await run.start_broker()
-    web = await p.WebClient.connect(run, "web")
+    certs = await run.step("openssl: test CA and server certificate",
+                           p.asyncio.to_thread(run.make_certs))
+    await run.start_broker(["--tls-cert", certs["server_cert"], "--tls-key", certs["server_key"]])
+    web = await run.step("web client over wss://, checking the test CA", p.WebClient.connect(
+        run, "web", p.tls_client_context(certs["ca"])))
     await web.new()
     psk_file = p.os.path.join(run.tmp, "psk")
     with open(psk_file, "w") as f:
@@ -36,7 +43,8 @@ async def scenario(run):
     run.start("aiot-coap-gateway", [run.args.coap_gateway, "--coap-bind", "127.0.0.1",
                                     "--coap-port", "0", "--coaps-port", "0",
                                     "--coap-psk-file", psk_file, "--node-port", str(nobody),
-                                    "--request-timeout", "2"] + run.gateway_common())
+                                    "--request-timeout", "2", "--broker-ssl", "--broker-ca",
+                                    certs["ca"]] + run.gateway_common())
     port = await dtls_port(run)
 
     uid = "dtls-" + uuid.uuid4().hex[:8]
@@ -88,6 +96,23 @@ async def scenario(run):
     await run.step("LED write over DTLS comes back", web.wait_for(
         lambda v: v.get("uid") == node_uid and v.get("endpoint") == "led" and v.get("data") == "1",
         "led=1", start))
+
+    # The node stops: libcoap closes its DTLS session (close_notify).
+    run.kill("coap-test-node", p.signal.SIGTERM)
+    ended = re.compile(r"info +\[gw\.coap\] DTLS session with 127\.0\.0\.2 port \d+ ended$", re.M)
+    await run.step("the ended DTLS session is logged", run.wait_log(
+        "aiot-coap-gateway", ended.search, "'DTLS session with 127.0.0.2 port N ended'"))
+    # Nothing more goes to it: a write fails at once, not after retransmissions.
+    await web.write(node_uid, "led", "0")
+    await run.step("a write to it fails at once", run.wait_log(
+        "aiot-coap-gateway",
+        lambda t: f"node '{node_uid}': PUT /led '0' failed: its DTLS session ended" in t,
+        "the refused write"))
+    # The gateway keeps serving: another DTLS node is seen.
+    other = "dtls2-" + uuid.uuid4().hex[:8]
+    await p.coap_post(run, port, "alive", f"alive:{other}", psk=CLIENT)
+    await run.step("another DTLS node after that", web.wait_for(
+        lambda v: v.get("type") == "new" and v.get("uid") == other, "new"))
     web.assert_clean()
 
 
