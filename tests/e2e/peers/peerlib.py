@@ -296,13 +296,24 @@ class Run:
                 raise AssertionError(f"{name} logged no line with '{marker}' after {timeout} s")
             await asyncio.sleep(0.05)
 
-    async def start_broker(self, extra=()):
-        self.start("aiot-broker", [self.args.broker, "--bind", "127.0.0.1",
-                                   "--broker-port", "0", "--key-file", self.key_file, "--debug",
-                                   *extra])
-        port = await self.wait_bound_port("aiot-broker", "listening on")
+    async def start_broker(self, extra=(), name="aiot-broker"):
+        """Starts a broker on port 0; its port becomes broker_port (where
+        WebClient.connect and gateway_common go)."""
+        self.start(name, [self.args.broker, "--bind", "127.0.0.1",
+                          "--broker-port", "0", "--key-file", self.key_file, "--debug",
+                          *extra])
+        port = await self.wait_bound_port(name, "listening on")
         self.broker_port = port
         return port
+
+    def kill(self, name):
+        """SIGKILL to one daemon (a crash); it may be gone from now on."""
+        for i, (n, proc, path, _) in enumerate(self.procs):
+            if n == name and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+                self.procs[i] = (n, proc, path, False)
+                self.log(f"killed {name} (SIGKILL)")
 
     def gateway_common(self):
         return ["--broker-host", "127.0.0.1", "--broker-port", str(self.broker_port),
