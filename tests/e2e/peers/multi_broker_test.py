@@ -6,8 +6,9 @@ python3-websocket and web clients on python3-websockets. The gateway uses
 A while it lives; A killed with SIGKILL, the gateway is on B within a
 bound and a web client of B sees the node (new, values, an LED write and
 its answer); the dashboard's own feed moves to B too. A gateway whose
-first broker is down at start goes to the second. A bad list is refused
-at start with exit code 2."""
+first broker is down at start goes to the second. Over TLS each entry's
+host is the name checked. A bad list is refused at start with exit
+code 2."""
 import asyncio
 import subprocess
 import time
@@ -95,6 +96,25 @@ async def scenario(run):
         assert f"trying broker ws://127.0.0.1:{port_b}/gw now" in line, line
         web_b.assert_clean()
         web_a.assert_clean()
+
+        # TLS: each entry's own host is checked against the certificate
+        # (and sent as SNI). C's certificate names localhost, not
+        # 127.0.0.1: the first entry is refused, the second accepted.
+        certs = run.make_certs()
+        port_c = await run.start_broker(["--tls-cert", certs["name_only_cert"],
+                                         "--tls-key", certs["name_only_key"]], name="broker-c")
+        run.start("aiot-ws-gateway-tls", [run.args.ws_gateway, "--gateway-bind", "127.0.0.1",
+                                          "--gateway-port", "0", "--broker-ssl",
+                                          "--broker-ca", certs["ca"], "--broker-host",
+                                          f"127.0.0.1:{port_c},localhost:{port_c}", *common])
+        line = await run.step("TLS: the address entry fails the certificate check",
+                              run.wait_log_line("aiot-ws-gateway-tls",
+                                                f"cannot connect to broker wss://127.0.0.1:{port_c}/gw"))
+        assert "broker certificate not trusted" in line and \
+            f"trying broker wss://localhost:{port_c}/gw now" in line, line
+        await run.step("TLS: the name entry is verified and connected",
+                       run.wait_log_line("aiot-ws-gateway-tls",
+                                         f"connected to broker wss://localhost:{port_c}/gw (2 of 2"))
     finally:
         node.stop()
         if node2:
