@@ -181,7 +181,6 @@ public:
     }
 
     bool connected() const { return connected_; }
-    std::string broker() const { return common::authority(target()); }
     std::size_t queued() const { return conn_ ? conn_->queue.size() : 0; }
 
     bool send(std::string text)
@@ -567,11 +566,6 @@ bool broker_uplink::send(std::string text)
 bool broker_uplink::connected() const
 {
     return impl_->connected();
-}
-
-std::string broker_uplink::broker() const
-{
-    return impl_->broker();
 }
 
 std::size_t broker_uplink::queued() const

@@ -88,8 +88,6 @@ public:
     // the broker gets a fresh announcement instead of a gap.
     bool send(std::string text);
     bool connected() const;
-    // The broker connected to, or tried next: "host:port" ([v6]:port).
-    std::string broker() const;
     // Messages queued and not yet written (0 when not connected).
     std::size_t queued() const;
 
