@@ -310,15 +310,6 @@ class Run:
         self.broker_port = port
         return port
 
-    def kill(self, name):
-        """SIGKILL to one daemon (a crash); it may be gone from now on."""
-        for i, (n, proc, path, _) in enumerate(self.procs):
-            if n == name and proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
-                self.procs[i] = (n, proc, path, False)
-                self.log(f"killed {name} (SIGKILL)")
-
     def gateway_common(self):
         return ["--broker-host", "127.0.0.1", "--broker-port", str(self.broker_port),
                 "--key-file", self.key_file, "--debug"]
