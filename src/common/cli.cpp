@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 namespace aiot::common {
 namespace {
@@ -90,7 +91,9 @@ void add_common_options(CLI::App& app, common_options& opts, const std::string& 
     if (opts.key_file.empty()) {
         opts.key_file = default_key_path().string();
     }
-    app.add_option("--broker-host", opts.broker_host, "Broker host name or address");
+    app.add_option("--broker-host", opts.broker_host,
+                   "Broker host name or address; gateways and the dashboard also take a list "
+                   "tried in order: host:port,host:port ([::1]:8000 for IPv6)");
     app.add_option("--broker-port", opts.broker_port, "Broker websocket port");
     app.add_option("--key-file", opts.key_file, "Key file (from aiot-generate-keys)");
     app.add_flag("--debug", opts.debug, "Log debug messages");
@@ -117,6 +120,23 @@ void add_uplink_options(CLI::App& app, common_options& opts)
     app.add_flag("--broker-insecure", opts.broker_insecure,
                  "With --broker-ssl, do not verify the broker's certificate (tests only)")
         ->group(every_service);
+    // The port may come after the host on the command line or from the
+    // config file: check once everything is read.
+    app.final_callback([&opts] {
+        const auto list = parse_broker_list(opts.broker_host, opts.broker_port);
+        if (!list.ok()) {
+            throw CLI::ParseError("--broker-host: " + list.error, 2);
+        }
+    });
+}
+
+std::vector<broker_address> brokers(const common_options& opts)
+{
+    auto list = parse_broker_list(opts.broker_host, opts.broker_port);
+    if (!list.ok()) {
+        throw std::invalid_argument("--broker-host: " + list.error);
+    }
+    return std::move(list.brokers);
 }
 
 CLI::Option* command_line_only(CLI::Option* opt, const std::string& file_key)

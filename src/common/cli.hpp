@@ -1,9 +1,12 @@
 #pragma once
 // Command line and configuration file shared by every aiot service
 // (PROTOCOL.md section 8). CLI11 stays out of this header.
+#include "common/broker_list.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -13,6 +16,8 @@ class Option;
 namespace aiot::common {
 
 struct common_options {
+    // One broker, or a list tried in order (for the gateways and the
+    // dashboard): "a:8000,b:8000" (parse_broker_list; see brokers()).
     std::string broker_host = "localhost";
     std::uint16_t broker_port = 8000;
     std::string key_file; // set to default_key_path() by add_common_options
@@ -45,8 +50,15 @@ void add_common_options(CLI::App& app, common_options& opts, const std::string& 
 
 // Adds --broker-ssl, --broker-ca and --broker-insecure under the
 // every_service heading (the daemons that connect to the broker: the
-// gateways and the dashboard).
+// gateways and the dashboard), and makes parsing check --broker-host as a
+// list of brokers: a bad one stops the program with its reason (exit
+// code 2, from parse_command_line). Uses the app's final_callback.
 void add_uplink_options(CLI::App& app, common_options& opts);
+
+// The brokers of --broker-host, an entry without a port on --broker-port.
+// Throws std::invalid_argument (the reason) when the text is refused; after
+// add_uplink_options and a successful parse it is not.
+std::vector<broker_address> brokers(const common_options& opts);
 
 // Lists the options added after this call under "<program> only".
 void own_options_follow(CLI::App& app, const std::string& program);

@@ -41,9 +41,9 @@ live_feed::live_feed(net::io_context& ioc, const config& cfg, common::metrics& r
         log_->info("history is off (--no-history): the API serves live values only");
     }
     gw::uplink_config uc;
-    uc.host = cfg.common.broker_host;
-    uc.port = cfg.common.broker_port;
-    // The same broker as the page's, by the same scheme (--broker-ssl).
+    // The same brokers as the page's, in the same order, by the same scheme
+    // (--broker-ssl): the uplink moves to the next one when one fails.
+    uc.brokers = common::brokers(cfg.common);
     uc.tls = cfg.broker_ssl;
     uc.ca_file = cfg.common.broker_ca;
     uc.insecure = cfg.common.broker_insecure;

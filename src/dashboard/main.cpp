@@ -100,9 +100,12 @@ int main(int argc, char** argv)
         });
         server.start();
         const bool https = !cfg.tls_cert.empty();
-        log->info("the page reaches the broker at {}://{}:{}/ws",
-                  cfg.broker_ssl || https ? "wss" : "ws", cfg.common.broker_host,
-                  cfg.common.broker_port);
+        std::string urls;
+        for (const auto& b : common::brokers(cfg.common)) {
+            urls += fmt::format("{}{}://{}/ws", urls.empty() ? "" : ", ",
+                                cfg.broker_ssl || https ? "wss" : "ws", common::authority(b));
+        }
+        log->info("the page reaches the broker at {}", urls);
         log->info("to accept only this page's web clients, start the broker with "
                   "--allowed-origins {}://<this host>:{} (the address you open the page at; "
                   "https:// behind a TLS proxy)",

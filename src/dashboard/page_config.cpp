@@ -29,6 +29,14 @@ bool is_local_file(const std::string& value)
 
 common::json page_config(const config& cfg)
 {
+    // The list of --broker-host; the first entry also as broker_host and
+    // broker_port (a page from before lists reads those).
+    auto list = common::parse_broker_list(cfg.common.broker_host, cfg.common.broker_port);
+    auto brokers = common::json::array();
+    for (const auto& b : list.brokers) {
+        brokers.push_back({{"host", b.host}, {"port", b.port}});
+    }
+    const bool listed = !list.brokers.empty();
     return {
         {"title", cfg.title},
         {"logo", image_url(cfg.logo, logo_route, "")},
@@ -36,8 +44,9 @@ common::json page_config(const config& cfg)
         {"camera_url", cfg.camera_url},
         {"map_api_key", cfg.map_api_key},
         {"map_tile_url", cfg.map_tile_url == "none" ? std::string{} : cfg.map_tile_url},
-        {"broker_host", cfg.common.broker_host},
-        {"broker_port", cfg.common.broker_port},
+        {"broker_host", listed ? list.brokers.front().host : cfg.common.broker_host},
+        {"broker_port", listed ? list.brokers.front().port : cfg.common.broker_port},
+        {"brokers", std::move(brokers)},
         {"broker_ssl", cfg.broker_ssl},
         {"version", AIOT_VERSION},
     };

@@ -17,8 +17,11 @@ inline constexpr std::string_view favicon_route = "/_aiot/favicon";
 bool is_local_file(const std::string& value);
 
 // {"title","logo","favicon","camera_url","map_api_key","map_tile_url",
-//  "broker_host","broker_port","broker_ssl","version"}. Empty strings mean
-// "not set"; the page maps broker_host "localhost" to its own host name.
+//  "broker_host","broker_port","brokers","broker_ssl","version"}. Empty
+// strings mean "not set". brokers: [{"host","port"}...], the list of
+// --broker-host in the order the page tries them (empty when the text is
+// refused); broker_host and broker_port: its first entry. The page maps a
+// host "localhost" to its own host name, in every entry.
 common::json page_config(const config& cfg);
 
 // &, <, >, " and ' as character references.

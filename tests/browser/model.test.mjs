@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  NodeStore, backoffDelay, brokerUrl, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
+  BrokerRotation, NodeStore, backoffDelay, brokerUrl, brokerUrls, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
   ledIsOn, naturalCompare, numberWithUnit, parseMessage, parsePosition, protocolName, relativeAge,
   resourceKind, roundTo, sortedIndex, writeMessage, MAX_POINTS, MAX_RESOURCES_PER_NODE, PROTOCOLS,
 } from '../../web/js/model.js';
@@ -173,6 +173,49 @@ test('the broker URL uses the page host for localhost', () => {
     { hostname: 'dash.example', protocol: 'https:' }), 'wss://dash.example:8000/ws');
   assert.equal(brokerUrl({ broker_host: 'broker.lan', broker_port: 8443 },
     { hostname: 'dash.example', protocol: 'http:' }), 'ws://broker.lan:8443/ws');
+});
+
+test('several brokers: one URL each, in order, localhost per entry', () => {
+  const location = { hostname: 'dash.example' };
+  assert.deepEqual(brokerUrls({
+    broker_host: 'a.lan', broker_port: 8001,
+    brokers: [{ host: 'a.lan', port: 8001 }, { host: 'localhost', port: 8002 }, { host: '::1', port: 8003 },
+      { host: 'a.lan', port: 8001 }],
+  }, location), ['ws://a.lan:8001/ws', 'ws://dash.example:8002/ws', 'ws://[::1]:8003/ws']);
+  assert.deepEqual(brokerUrls({ brokers: [{ host: 'b.lan', port: 8443 }], broker_ssl: true }, location),
+    ['wss://b.lan:8443/ws']);
+  assert.deepEqual(brokerUrls({ brokers: [{ host: 'b.lan', port: 8000 }, { host: 'c.lan', port: 8000 }] },
+    { hostname: 'dash.example', protocol: 'https:' }), ['wss://b.lan:8000/ws', 'wss://c.lan:8000/ws']);
+  // A page config without a list (an older dashboard) or with a bad one: broker_host.
+  assert.deepEqual(brokerUrls({ broker_host: 'localhost', broker_port: 8000 }, location), ['ws://dash.example:8000/ws']);
+  assert.deepEqual(brokerUrls({ broker_host: 'x.lan', broker_port: 8000, brokers: [] }, location), ['ws://x.lan:8000/ws']);
+  assert.deepEqual(brokerUrls({ broker_host: 'x.lan', broker_port: 8000, brokers: [null, 3] }, location), ['ws://x.lan:8000/ws']);
+  const many = Array.from({ length: 40 }, (_, i) => ({ host: `h${i}`, port: 8000 }));
+  assert.equal(brokerUrls({ brokers: many }, location).length, 16);
+});
+
+test('several brokers: the next at once on a failure, the delay after a round or a loss', () => {
+  const r = new BrokerRotation(['ws://a/ws', 'ws://b/ws', 'ws://c/ws']);
+  assert.equal(r.url, 'ws://a/ws');
+  assert.equal(r.closed(false), 'now'); // a refused
+  assert.equal(r.url, 'ws://b/ws');
+  assert.equal(r.closed(false), 'now');
+  assert.equal(r.url, 'ws://c/ws');
+  assert.equal(r.closed(false), 'wait'); // all three failed: the delay, then a again
+  assert.equal(r.url, 'ws://a/ws');
+  assert.equal(r.closed(false), 'now');
+  r.connected(); // b works: the page stays there
+  assert.equal(r.url, 'ws://b/ws');
+  assert.equal(r.closed(true), 'wait'); // b lost: c, after the delay
+  assert.equal(r.url, 'ws://c/ws');
+  assert.equal(r.closed(false), 'now');
+  assert.equal(r.closed(false), 'now');
+  assert.equal(r.closed(false), 'wait'); // the round ends with b, the one lost
+  assert.equal(r.url, 'ws://c/ws');
+  const one = new BrokerRotation(['ws://only/ws']);
+  assert.equal(one.closed(false), 'wait');
+  assert.equal(one.closed(true), 'wait');
+  assert.equal(one.url, 'ws://only/ws');
 });
 
 test('reconnect delays grow to 10 s', () => {

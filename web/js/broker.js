@@ -1,16 +1,19 @@
 // The page's websocket to the broker: says `new` on open, reconnects with a
-// growing delay when the connection is lost or refused. The socket lives in
+// growing delay when the connection is lost or refused. Given several
+// broker URLs it tries them in order (BrokerRotation): the next one at once
+// when one refuses, the delay once every one failed or after a loss. The socket lives in
 // a worker (socket-worker.js) that hands the messages over in batches, a few
 // dozen a second however many nodes send: receiving 2,500 messages a second
 // one task each cost the main thread 16-21 % before the page did anything.
 // Without workers the socket is the page's own, one batch per message.
-import { HELLO, backoffDelay } from './model.js';
+import { BrokerRotation, HELLO, backoffDelay } from './model.js';
 
 export class BrokerConnection {
+  // urls: the broker URLs in order (one, or brokerUrls' list).
   // handlers: {onState(state, detail), onOpen(), onMessages(texts)}
   // state: 'connecting' | 'open' | 'closed'
-  constructor(url, handlers) {
-    this.url = url;
+  constructor(urls, handlers) {
+    this.rotation = new BrokerRotation(Array.isArray(urls) ? urls : [urls]);
     this.handlers = handlers;
     this.ws = null; // the page's own socket (no worker)
     this.worker = null;
@@ -27,6 +30,11 @@ export class BrokerConnection {
     } catch {
       this.worker = null;
     }
+  }
+
+  // The URL connected to, or tried now.
+  get url() {
+    return this.rotation.url;
   }
 
   start() {
@@ -88,6 +96,7 @@ export class BrokerConnection {
 
   opened() {
     this.attempt = 0;
+    this.rotation.connected();
     this.phase = 'open';
     if (!this.worker) this.send(HELLO); // the worker said it when the socket opened
     this.handlers.onOpen();
@@ -95,9 +104,11 @@ export class BrokerConnection {
   }
 
   closed(detail) {
+    const wasOpen = this.phase === 'open';
     this.phase = 'idle';
     this.handlers.onState('closed', detail);
-    this.scheduleReconnect();
+    if (this.rotation.closed(wasOpen) === 'now') this.connect();
+    else this.scheduleReconnect();
   }
 
   scheduleReconnect() {

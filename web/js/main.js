@@ -13,7 +13,7 @@ import { FrameTask } from './scheduler.js';
 import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
-  NodeStore, brokerUrl, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
+  NodeStore, brokerUrls, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
 } from './model.js';
 import { initTheme } from './theme.js';
 
@@ -129,13 +129,12 @@ class Dashboard {
         if (this.store.backfill(uid, resource, values, offset)) this.scheduleValues();
       },
     });
-    this.url = brokerUrl(cfg, window.location);
-    this.connection = new BrokerConnection(this.url, {
+    this.connection = new BrokerConnection(brokerUrls(cfg, window.location), {
       onState: (state, detail) => this.showState(state, detail),
       onOpen: () => this.resync(),
       onMessages: (texts) => this.onMessages(texts),
     });
-    document.getElementById('about').textContent = `aiot ${cfg.version || ''} · broker ${this.url}`;
+    this.showAbout();
     document.getElementById('connection').addEventListener('click', () => this.connection.retryNow());
     this.viewButton = document.getElementById('view-toggle');
     this.viewButton.addEventListener('click', () => this.setLayout(this.settings.view === 'compact' ? 'full' : 'compact'));
@@ -149,6 +148,10 @@ class Dashboard {
 
   start() {
     this.connection.start();
+  }
+
+  showAbout() {
+    document.getElementById('about').textContent = `aiot ${this.cfg.version || ''} · broker ${this.connection.url}`;
   }
 
   // --- connection ------------------------------------------------------------
@@ -168,7 +171,9 @@ class Dashboard {
     const named = state === 'open' ? 'Broker connected' : state === 'connecting' ? 'Connecting to the broker'
       : 'Broker disconnected, activate to retry now';
     box.setAttribute('aria-label', named);
-    box.title = state === 'open' ? this.url : `${this.url} (click to retry now)`;
+    const url = this.connection.url; // with several brokers: the one in use or tried now
+    box.title = state === 'open' ? url : `${url} (click to retry now)`;
+    this.showAbout();
     const phase = state === 'open' ? 'open' : state === 'connecting' ? 'connecting' : 'closed';
     if (phase !== this.lastState) {
       if (phase !== 'connecting' || this.lastState === null) {

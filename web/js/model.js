@@ -277,6 +277,57 @@ export function brokerUrl(cfg, location) {
   return `${scheme}://${host}:${port}/ws`;
 }
 
+// The websocket URLs of the brokers, in the order the page tries them:
+// cfg.brokers ([{host, port}], the dashboard's --broker-host list), each
+// entry mapped as brokerUrl does ("localhost" is the page's own host), the
+// same URL once; without a list, the one of broker_host and broker_port.
+export const MAX_BROKERS = 16;
+export function brokerUrls(cfg, location) {
+  const list = Array.isArray(cfg.brokers) ? cfg.brokers.slice(0, MAX_BROKERS) : [];
+  const urls = [];
+  for (const b of list) {
+    if (!b || typeof b !== 'object') continue;
+    const url = brokerUrl({ ...cfg, broker_host: String(b.host ?? ''), broker_port: b.port }, location);
+    if (!urls.includes(url)) urls.push(url);
+  }
+  return urls.length > 0 ? urls : [brokerUrl(cfg, location)];
+}
+
+// Which broker URL the page tries next, and whether it waits first (the
+// gateways' rule, common::broker_rotation): a failed attempt moves to the
+// next URL at once until every URL failed in a row, then the backoff delay
+// comes before the next round; a lost connection moves to the next URL
+// after the delay. It stays on a broker that works, however far down the
+// list. With one URL: every failure waits, as before lists existed.
+export class BrokerRotation {
+  constructor(urls) {
+    this.urls = urls.length > 0 ? urls : ['ws://localhost:8000/ws'];
+    this.index = 0;
+    this.failed = 0; // attempts failed in a row in this round
+  }
+
+  get url() {
+    return this.urls[this.index];
+  }
+
+  connected() {
+    this.failed = 0;
+  }
+
+  // The connection ended; wasOpen: it had opened. Returns 'now' or 'wait'.
+  closed(wasOpen) {
+    this.index = (this.index + 1) % this.urls.length;
+    if (wasOpen) {
+      this.failed = 0;
+      return 'wait';
+    }
+    this.failed += 1;
+    if (this.failed < this.urls.length) return 'now';
+    this.failed = 0;
+    return 'wait';
+  }
+}
+
 // Reconnect delay after `attempt` failures: 0.5 s doubling to 10 s, with up
 // to 20 % jitter so that many pages do not come back at the same instant.
 export function backoffDelay(attempt, random = Math.random) {

@@ -1,5 +1,6 @@
 #include "broker_uplink.hpp"
 
+#include "common/broker_rotation.hpp"
 #include "common/logging.hpp"
 #include "common/net_ssl.hpp"
 #include "common/net_ws.hpp"
@@ -108,8 +109,13 @@ public:
           resolver_(ioc),
           retry_timer_(ioc),
           backoff_(config_.retry),
+          rotation_(config_.brokers.size()),
+          last_failure_(config_.brokers.size()),
           tls_(make_client_context(config_))
     {
+        if (config_.brokers.empty()) {
+            throw std::invalid_argument("no broker to connect to");
+        }
     }
 
     void start()
@@ -124,7 +130,16 @@ public:
                        config_.ca_file.empty() ? std::string("the system's store")
                                                : "--broker-ca " + config_.ca_file);
         }
-        log_->info("connecting to broker {}", url());
+        if (config_.brokers.size() == 1) {
+            log_->info("connecting to broker {}", url());
+        } else {
+            std::string others;
+            for (std::size_t i = 1; i < config_.brokers.size(); ++i) {
+                others += (i == 1 ? "" : ", ") + url(i);
+            }
+            log_->info("connecting to broker {} (when it fails, then in order: {})", url(),
+                       others);
+        }
         connect();
     }
 
@@ -188,10 +203,14 @@ public:
     }
 
 private:
-    std::string url() const
+    const common::broker_address& target() const { return config_.brokers[rotation_.current()]; }
+
+    // The URL of the broker tried now, or of broker i of the list.
+    std::string url() const { return url(rotation_.current()); }
+    std::string url(std::size_t i) const
     {
-        return fmt::format("{}://{}:{}{}", config_.tls ? "wss" : "ws", config_.host,
-                           config_.port, config_.target);
+        return fmt::format("{}://{}{}", config_.tls ? "wss" : "ws",
+                           common::authority(config_.brokers[i]), config_.target);
     }
 
     void connect()
@@ -203,7 +222,7 @@ private:
         conn_ = c;
         c->with_ws([&](auto& ws) { ws.read_message_max(config_.max_incoming_bytes); });
         resolver_.async_resolve(
-            config_.host, std::to_string(config_.port),
+            target().host, std::to_string(target().port),
             [self = shared_from_this(), c](beast::error_code ec,
                                            tcp::resolver::results_type results) {
                 self->on_resolve(c, ec, std::move(results));
@@ -240,19 +259,21 @@ private:
         if (!tls) {
             return upgrade(c);
         }
-        // SNI and the name (or address) the certificate must carry.
+        // SNI and the name (or address) the certificate must carry: those
+        // of the broker tried now, whichever entry of the list it is.
+        const std::string& host = target().host;
         SSL* ssl_handle = tls->next_layer().native_handle();
         error_code not_ip;
-        net::ip::make_address(config_.host, not_ip);
+        net::ip::make_address(host, not_ip);
         if (not_ip) {
-            SSL_set_tlsext_host_name(ssl_handle, config_.host.c_str());
+            SSL_set_tlsext_host_name(ssl_handle, host.c_str());
         }
         if (!config_.insecure) {
             X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
             if (not_ip) {
-                X509_VERIFY_PARAM_set1_host(param, config_.host.c_str(), 0);
+                X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
             } else {
-                X509_VERIFY_PARAM_set1_ip_asc(param, config_.host.c_str());
+                X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
             }
         }
         tls->next_layer().async_handshake(
@@ -296,7 +317,7 @@ private:
                     }
                     req.set(http::field::user_agent, agent);
                 }));
-            ws.async_handshake(c->response, config_.host + ":" + std::to_string(config_.port),
+            ws.async_handshake(c->response, common::authority(target()),
                                config_.target,
                                [self = shared_from_this(), c](beast::error_code e) {
                                    self->on_handshake(c, e);
@@ -337,8 +358,16 @@ private:
         });
         connected_ = true;
         connected_at_ = std::chrono::steady_clock::now();
-        backoff_.forget_failure();
-        log_->info("connected to broker {}", url());
+        rotation_.connected();
+        for (auto& reason : last_failure_) {
+            reason.clear(); // a failure after this one is news again
+        }
+        if (config_.brokers.size() == 1) {
+            log_->info("connected to broker {}", url());
+        } else {
+            log_->info("connected to broker {} ({} of {} in the list)", url(),
+                       rotation_.current() + 1, config_.brokers.size());
+        }
         do_read(c);
         if (handlers_.connected) {
             handlers_.connected();
@@ -412,19 +441,33 @@ private:
         }
     }
 
-    // An attempt that never got connected.
+    // An attempt that never got connected: the next broker now, or after
+    // the backoff delay when the whole list failed. Each broker's failure
+    // is logged once while it stays the same, so brokers that stay down
+    // cost a few lines, not a line per attempt.
     void failed(const connection_ptr& c, const std::string& reason, bool operator_error = false)
     {
         drop(c);
-        if (backoff_.note_failure(reason)) {
+        const std::string failed_url = url();
+        const bool news = std::exchange(last_failure_[rotation_.current()], reason) != reason;
+        const auto step = rotation_.attempt_failed();
+        const std::string then =
+            step == common::broker_rotation::next_step::now
+                ? "trying broker " + url() + " now"
+                : fmt::format("{}retrying with backoff (at most every {} ms)",
+                              config_.brokers.size() > 1 ? "every broker failed; " : "",
+                              config_.retry.cap.count());
+        if (news) {
             const auto level = operator_error ? spdlog::level::err : spdlog::level::warn;
-            log_->log(level, "cannot connect to broker {}: {}; retrying with backoff (at most "
-                             "every {} ms)",
-                      url(), reason, config_.retry.cap.count());
+            log_->log(level, "cannot connect to broker {}: {}; {}", failed_url, reason, then);
         } else {
-            log_->debug("cannot connect to broker {}: {}", url(), reason);
+            log_->debug("cannot connect to broker {}: {}; {}", failed_url, reason, then);
         }
-        schedule_retry();
+        if (step == common::broker_rotation::next_step::now) {
+            connect();
+        } else {
+            schedule_retry();
+        }
     }
 
     // An established connection ended.
@@ -435,8 +478,14 @@ private:
         if (std::chrono::steady_clock::now() - connected_at_ >= config_.stable_after) {
             backoff_.reset();
         }
-        log_->warn("lost the broker connection: {}; reconnecting", reason);
-        backoff_.forget_failure();
+        const std::string lost_url = url();
+        rotation_.lost();
+        if (config_.brokers.size() == 1) {
+            log_->warn("lost the broker connection: {}; reconnecting", reason);
+        } else {
+            log_->warn("lost the connection to broker {}: {}; trying broker {} next", lost_url,
+                       reason, url());
+        }
         if (handlers_.disconnected) {
             handlers_.disconnected();
         }
@@ -480,6 +529,10 @@ private:
     bool connected_ = false;
     bool stopping_ = false;
     common::backoff backoff_;
+    common::broker_rotation rotation_;
+    // The last failure of each broker since the last connection (empty:
+    // none), so that a repeated one is logged at debug level only.
+    std::vector<std::string> last_failure_;
     std::chrono::steady_clock::time_point connected_at_{};
     std::unique_ptr<ssl::context> tls_; // wss:// only
 };

@@ -3,11 +3,17 @@
 // the token subprotocol, or wss:// with `tls`; the dashboard uses it as a
 // web client of /ws). Connects, retries forever with backoff and jitter
 // (a quick first retry, then growing delays up to a cap), makes a fresh
-// token for every attempt,
+// token for every attempt. With several brokers it tries them in order
+// (common::broker_rotation): a failed attempt moves to the next at once, a
+// lost connection to the next after the backoff delay, and the delay comes
+// after a whole round failed. It stays on a broker that works: no return to
+// the first one while it lasts (a return would cut a working connection
+// and make every node be announced again). It
 // sends through a bounded queue (one write in flight) and hands every text
 // message to a callback. Runs on the caller's io_context (one thread).
 // No Beast in this header: the connection lives in broker_uplink.cpp.
 #include "common/backoff.hpp"
+#include "common/broker_list.hpp"
 #include "common/keys.hpp"
 #include "gateways/core/fwd.hpp"
 
@@ -18,12 +24,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace aiot::gw {
 
 struct uplink_config {
-    std::string host = "localhost";
-    std::uint16_t port = 8000;
+    // Tried in this order (at least one; common::brokers() makes the list).
+    std::vector<common::broker_address> brokers{{"localhost", 8000}};
     std::string target = "/gw";
     common::key_pair keys; // a fresh token is made from them for every attempt
     std::string token;     // fixed token instead (tests); empty: from keys
@@ -34,7 +41,8 @@ struct uplink_config {
     std::string user_agent = "aiot-gateway";
     // wss://: TLS 1.2 or 1.3, the broker's certificate verified against
     // ca_file (PEM) or, when empty, the system's store, and its name (or
-    // address) checked against `host`, which is also sent as SNI.
+    // address) checked against the host of the broker being tried, which
+    // is also sent as SNI (a name; an address is not).
     // insecure: no verification at all (tests; logged loudly).
     bool tls = false;
     std::string ca_file;
@@ -64,7 +72,8 @@ public:
         std::function<void()> drained;
     };
 
-    // Throws std::runtime_error when config.ca_file cannot be used.
+    // Throws std::runtime_error when config.ca_file cannot be used, and
+    // std::invalid_argument when config.brokers is empty.
     broker_uplink(boost::asio::io_context& ioc, uplink_config config, handlers h,
                   std::shared_ptr<spdlog::logger> log);
     ~broker_uplink(); // stops; no handler is called afterwards

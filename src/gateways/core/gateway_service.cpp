@@ -29,8 +29,7 @@ core_config make_core_config(const gateway_config& config, std::string protocol)
 uplink_config make_uplink_config(const gateway_config& config)
 {
     uplink_config u;
-    u.host = config.common.broker_host;
-    u.port = config.common.broker_port;
+    u.brokers = common::brokers(config.common);
     u.tls = config.common.broker_ssl;
     u.ca_file = config.common.broker_ca;
     u.insecure = config.common.broker_insecure;

@@ -181,9 +181,10 @@ class Run:
     def make_certs(self):
         """Test certificates made now with the openssl command line (nothing
         is committed): a CA, a server certificate for localhost and
-        127.0.0.1, a client certificate, and a second CA that signed
-        neither (the wrong CA). Returns {name: path}: ca, server_cert,
-        server_key, client_cert, client_key, wrong_ca."""
+        127.0.0.1, one for the name localhost only (not the address), a
+        client certificate, and a second CA that signed none (the wrong CA).
+        Returns {name: path}: ca, server_cert, server_key,
+        name_only_cert, name_only_key, client_cert, client_key, wrong_ca."""
         d = os.path.join(self.tmp, "certs")
         os.makedirs(d, exist_ok=True)
         path = lambda name: os.path.join(d, name)
@@ -216,6 +217,8 @@ class Run:
         new_ca("wrong-ca")
         new_leaf("server", "localhost", "basicConstraints=CA:FALSE\n"
                  "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        new_leaf("server-name-only", "localhost", "basicConstraints=CA:FALSE\n"
+                 "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n")
         new_leaf("client", "aiot-gateway", "basicConstraints=CA:FALSE\n"
                  "extendedKeyUsage=clientAuth\n")
         # mosquitto started as root reads them as the user it drops to: the
@@ -225,7 +228,8 @@ class Run:
         for name in os.listdir(d):
             os.chmod(path(name), 0o644)
         return {"ca": path("ca.pem"), "server_cert": path("server.pem"),
-                "server_key": path("server.key"), "client_cert": path("client.pem"),
+                "server_key": path("server.key"), "name_only_cert": path("server-name-only.pem"),
+                "name_only_key": path("server-name-only.key"), "client_cert": path("client.pem"),
                 "client_key": path("client.key"), "wrong_ca": path("wrong-ca.pem")}
 
     def log_text(self, name):
@@ -296,11 +300,13 @@ class Run:
                 raise AssertionError(f"{name} logged no line with '{marker}' after {timeout} s")
             await asyncio.sleep(0.05)
 
-    async def start_broker(self, extra=()):
-        self.start("aiot-broker", [self.args.broker, "--bind", "127.0.0.1",
-                                   "--broker-port", "0", "--key-file", self.key_file, "--debug",
-                                   *extra])
-        port = await self.wait_bound_port("aiot-broker", "listening on")
+    async def start_broker(self, extra=(), name="aiot-broker"):
+        """Starts a broker on port 0; its port becomes broker_port (where
+        WebClient.connect and gateway_common go)."""
+        self.start(name, [self.args.broker, "--bind", "127.0.0.1",
+                          "--broker-port", "0", "--key-file", self.key_file, "--debug",
+                          *extra])
+        port = await self.wait_bound_port(name, "listening on")
         self.broker_port = port
         return port
 

@@ -107,6 +107,34 @@ TEST_F(cli_fixture, bad_file_is_an_error)
     EXPECT_NE(*code, 0);
 }
 
+// A gateway's or the dashboard's --broker-host list is checked once the
+// port is known (command line or file): a bad one is exit code 2.
+TEST_F(cli_fixture, broker_list_is_checked_at_start)
+{
+    {
+        write("broker_host = 'a:8001, b'\nbroker_port = 8002\n");
+        CLI::App app;
+        common_options opts;
+        add_common_options(app, opts);
+        add_uplink_options(app, opts);
+        EXPECT_FALSE(parse(app, {"--config", path}));
+        EXPECT_EQ(brokers(opts), (std::vector<broker_address>{{"a", 8001}, {"b", 8002}}));
+    }
+    for (const char* bad : {"a:8000,,b", "a:99999", "a,::1"}) {
+        CLI::App app;
+        common_options opts;
+        add_common_options(app, opts);
+        add_uplink_options(app, opts);
+        testing::internal::CaptureStderr();
+        const auto code = parse(app, {"--broker-host", bad});
+        const auto err = testing::internal::GetCapturedStderr();
+        ASSERT_TRUE(code) << bad;
+        EXPECT_EQ(*code, 2) << bad;
+        EXPECT_NE(err.find("--broker-host: "), std::string::npos) << err;
+        EXPECT_THROW(brokers(opts), std::invalid_argument);
+    }
+}
+
 TEST_F(cli_fixture, help_lists_defaults)
 {
     CLI::App app;

@@ -31,6 +31,28 @@ TEST(PageConfig, CarriesTheOptions)
     EXPECT_EQ(page_config(cfg).at("logo"), "https://example.com/logo.png");
 }
 
+TEST(PageConfig, CarriesTheBrokerList)
+{
+    config cfg;
+    cfg.common.broker_port = 8020;
+    cfg.common.broker_host = "broker.example";
+    EXPECT_EQ(page_config(cfg).at("brokers"),
+              aiot::common::json::parse(R"([{"host":"broker.example","port":8020}])"));
+    cfg.common.broker_host = "localhost:8001, [::1], b.example:8003";
+    const auto j = page_config(cfg);
+    EXPECT_EQ(j.at("brokers"),
+              aiot::common::json::parse(R"([{"host":"localhost","port":8001},
+                                            {"host":"::1","port":8020},
+                                            {"host":"b.example","port":8003}])"));
+    // The first entry for a page that reads broker_host and broker_port.
+    EXPECT_EQ(j.at("broker_host"), "localhost");
+    EXPECT_EQ(j.at("broker_port"), 8001);
+    // A refused list (the command line refuses it before): no list.
+    cfg.common.broker_host = "a,,b";
+    EXPECT_EQ(page_config(cfg).at("brokers"), aiot::common::json::array());
+    EXPECT_EQ(page_config(cfg).at("broker_host"), "a,,b");
+}
+
 TEST(PageConfig, HtmlEscape)
 {
     EXPECT_EQ(html_escape("<script>alert('x')</script> & \"q\""),
