@@ -6,14 +6,17 @@ behind an aiot-coap-gateway attached to broker A:
   the value comes back to C and B;
 - a client's `new` replay (dst = that client) reaches that client only,
   across brokers;
-- kill -9 of broker A: clients on B and C get `out` within the stated bound
-  (peer timeout + one tick), the gateway moves to B and the node is back;
+- kill -9 of broker A: a node whose gateway knew only A is `out` for the
+  clients on B and C within the stated bound (peer timeout + one tick);
+  the CoAP gateway (given A,B) moves to B and its node never leaves the
+  pages, and C drives it through B;
 - broker B frozen (SIGSTOP) for longer than the peer timeout: C's client
   gets `out`; thawed, B is asked for its nodes and C's client sees the node
   again;
-- nats-server restarted on its port: the brokers reconnect, a later LED
-  write reaches each client exactly once, and no client gets a second
-  `new` for the node without an `out` between."""
+- nats-server restarted on its port: the brokers reconnect, and after an
+  LED write the client on C (through NATS) gets exactly the messages the
+  client on B (the gateway's broker) gets; no client gets a second `new`
+  for the node without an `out` between."""
 import socket
 import time
 import uuid
@@ -104,22 +107,35 @@ async def scenario(run):
     assert metrics["aiot_broker_nats_peers"] == 2, metrics
     assert metrics["aiot_broker_nats_connected"] == 1, metrics
 
-    # kill -9 of broker A: its node is out for B and C, then back through B.
+    # kill -9 of broker A. A node whose gateway knows only A (a gateway
+    # written here, on A alone) is out for B's and C's clients within the
+    # bound; the CoAP gateway (A,B) moves to B before A's absence is
+    # certain, so its node never leaves the pages.
+    only_a = await p.PyGateway.connect(run, "gateway-on-A-only")
+    uid2 = "only-a-" + uuid.uuid4().hex[:6]
+    await only_a.announce(uid2, [("temperature", "20°C")])
+    for web in (web_b, web_c):
+        await web.wait_for(lambda v: v.get("type") == "new" and v.get("uid") == uid2, "new")
     start_b, start_c = len(web_b.frames), len(web_c.frames)
     t0 = time.monotonic()
     run.kill("broker-A")
     for web, start in ((web_b, start_b), (web_c, start_c)):
-        await web.wait_for(lambda v: v.get("type") == "out" and v.get("uid") == uid,
+        await web.wait_for(lambda v: v.get("type") == "out" and v.get("uid") == uid2,
                            "out after broker A died", start)
         took = time.monotonic() - t0
         run.log(f"{web.name}: out {took:.2f} s after kill -9 of broker A")
         assert took < OUT_BOUND, f"{web.name}: out after {took:.2f} s (bound {OUT_BOUND} s)"
-    await run.step("the gateway moves to broker B", run.wait_log(
-        "aiot-coap-gateway", lambda t: f":{brokers['B']}" in t.split("connected to")[-1],
+    await run.step("the CoAP gateway is on broker B", run.wait_log(
+        "aiot-coap-gateway", lambda t: f"connected to broker ws://127.0.0.1:{brokers['B']}/gw" in t,
         "connection to B"))
     for web, start in ((web_b, start_b), (web_c, start_c)):
-        await run.step(f"{web.name} sees the node again", web.wait_for(
-            lambda v: v.get("type") == "new" and v.get("uid") == uid, "new again", start))
+        await web.barrier()
+        moved = [t for t, v in web.frames[start:] if v and v.get("uid") == uid
+                 and v.get("type") == "out"]
+        assert not moved, f"{web.name}: the moved gateway's node went out: {moved}"
+    start_c = len(web_c.frames)
+    await web_c.write(uid, "led", "0")
+    await run.step("C drives the node through B", web_c.wait_for(led("0"), "led=0", start_c))
 
     # Broker B (the gateway's now) frozen past the timeout, then thawed.
     proc_b = next(proc for n, proc, _, _ in run.procs if n == "broker-B")
@@ -132,7 +148,7 @@ async def scenario(run):
         "broker-C", lambda t: "broker bB is back" in t, "B back"))
     await run.step("C's client sees the node again", web_c.wait_for(
         lambda v: v.get("type") == "new" and v.get("uid") == uid, "new after thaw", start_c))
-    await web_c.wait_for(led("1"), "led=1 replayed", start_c)
+    await web_c.wait_for(led("0"), "led=0 replayed", start_c)
 
     # nats-server restarted on the same port: quicker than the peer
     # timeout, so no broker is given up and nothing is replayed.
@@ -144,20 +160,32 @@ async def scenario(run):
     # Each broker hears the other again (after a heartbeat) before the write.
     await run.step("B and C hear each other again", p.poll("peers again", lambda: _peers(brokers)))
     start_b, start_c = len(web_b.frames), len(web_c.frames)
-    await web_b.write(uid, "led", "0")
+    await web_b.write(uid, "led", "1")
     for web, start in ((web_b, start_b), (web_c, start_c)):
         await run.step(f"LED write after the restart reaches {web.name}", web.wait_for(
-            led("0"), "led=0", start))
-    for web, start in ((web_b, start_b), (web_c, start_c)):
-        await web.barrier()
-        got = sum(1 for _, v in web.frames[start:] if v and led("0")(v))
-        assert got == 1, f"{web.name}: the LED update arrived {got} times"
+            led("1"), "led=1", start))
+    # B's client gets the node's messages from B's own gateway, C's through
+    # NATS: the same messages, the same bytes, none twice, none missing.
+    def since(web, start):
+        return [t for t, v in web.frames[start:] if v and v.get("uid") == uid]
+    await web_b.barrier()
+    expected = since(web_b, start_b)
+    await run.step("C gets what B got", p.poll(
+        "the same messages on C", lambda: _at_least(web_c, start_c, since, len(expected))))
+    await web_c.barrier()
+    assert since(web_c, start_c) == expected, \
+        f"B got {expected}\nC got {since(web_c, start_c)}"
+    for web in (web_b, web_c):
         seq = new_or_out_sequence(web, uid)
         assert all(a != b for a, b in zip(seq, seq[1:])), f"{web.name}: new/out {seq}"
         web.assert_clean()
     for b in "BC":
         assert run.log_text(f"broker-{b}").count(" is back") <= 1, \
             f"broker {b}: a broker given up during the NATS restart"
+
+
+async def _at_least(web, start, since, n):
+    return len(since(web, start)) >= n
 
 
 async def _peers(brokers):
