@@ -65,7 +65,11 @@ bool cluster::valid_prefix(std::string_view prefix)
 
 cluster::cluster(cluster_config cfg, std::string self_id, router& r,
                  std::shared_ptr<spdlog::logger> log)
-    : cfg_(std::move(cfg)), self_(std::move(self_id)), router_(r), log_(std::move(log))
+    : cfg_(std::move(cfg)),
+      self_(std::move(self_id)),
+      instance_(make_broker_id()),
+      router_(r),
+      log_(std::move(log))
 {
     if (!valid_prefix(cfg_.prefix)) {
         throw std::invalid_argument("NATS subject prefix '" + cfg_.prefix +
@@ -144,7 +148,7 @@ cluster::peer& cluster::heard_from(std::string_view origin, clock::time_point no
     if (it == peers_.end()) {
         const auto gw = next_gateway_++;
         router_.gateway_opened(gw);
-        it = peers_.emplace(std::string(origin), peer{gw, now}).first;
+        it = peers_.emplace(std::string(origin), peer{gw, now, {}}).first;
         if (const auto gone = gone_.find(origin); gone != gone_.end()) {
             gone_.erase(gone);
             log_->info("broker {} is back: asking it for its nodes", origin);
@@ -243,7 +247,12 @@ cluster_output cluster::received(std::string_view subj, std::string_view data,
         }
     } else if (kind == "hb" && t.size() == 2) {
         if (t[1] != self_) {
-            heard_from(t[1], now, out);
+            const auto known = peers_.find(t[1]);
+            if (known != peers_.end() && !known->second.instance.empty() && !data.empty() &&
+                known->second.instance != data) {
+                peer_gone(std::string(t[1]), "restarted (same id, new instance)", out);
+            }
+            heard_from(t[1], now, out).instance = std::string(data);
         }
     } else if (kind == "bye" && t.size() == 2) {
         if (t[1] != self_) {
@@ -269,7 +278,7 @@ cluster_output cluster::tick(clock::time_point now)
 {
     cluster_output out;
     if (!next_heartbeat_ || now >= *next_heartbeat_) {
-        out.publish.push_back({subject("hb", self_), {}});
+        out.publish.push_back({subject("hb", self_), instance_});
         next_heartbeat_ = now + cfg_.heartbeat;
     }
     std::vector<std::string> silent;

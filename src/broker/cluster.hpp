@@ -56,6 +56,10 @@ public:
             std::shared_ptr<spdlog::logger> log);
 
     const std::string& id() const { return self_; }
+    // Random at each start, sent with every heartbeat: a broker restarted
+    // under the same --broker-id within the timeout is told from the one
+    // that was there before (whose nodes are then out).
+    const std::string& instance() const { return instance_; }
     // The subjects to subscribe to.
     std::vector<std::string> subscriptions() const;
     // Whether a prefix or id is usable as subject tokens.
@@ -96,6 +100,7 @@ private:
     struct peer {
         peer_id gateway; // its id in the router
         clock::time_point last_seen;
+        std::string instance; // from its heartbeats
     };
 
     std::string subject(std::string_view kind, std::string_view rest) const;
@@ -108,6 +113,7 @@ private:
 
     cluster_config cfg_;
     std::string self_;
+    std::string instance_;
     router& router_;
     std::shared_ptr<spdlog::logger> log_;
     std::map<std::string, peer, std::less<>> peers_;

@@ -91,11 +91,13 @@ std::string connected_url(natsConnection* nc)
 }
 
 // Blocks of links already destroyed (see nats_link::shared). Touched on
-// the loop only.
+// the loop only, and never destroyed: not even at exit, when a libnats
+// thread may still hold a closure (the list stays reachable, so it is no
+// leak).
 std::vector<std::shared_ptr<void>>& graveyard()
 {
-    static std::vector<std::shared_ptr<void>> blocks;
-    return blocks;
+    static auto* blocks = new std::vector<std::shared_ptr<void>>;
+    return *blocks;
 }
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)

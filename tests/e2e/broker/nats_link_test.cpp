@@ -36,6 +36,14 @@ bool run_until(net::io_context& ioc, const std::function<bool()>& pred,
     return true;
 }
 
+// libnats' own threads end before the process does (as in aiot-broker's
+// main).
+class nats_library : public ::testing::Environment {
+public:
+    void TearDown() override { nats_link::shutdown_library(); }
+};
+const auto* const library_env = ::testing::AddGlobalTestEnvironment(new nats_library);
+
 class nats_link_test : public ::testing::Test {
 protected:
     void SetUp() override

@@ -157,8 +157,10 @@ TEST_F(cluster_test, a_silent_broker_is_gone_after_the_timeout_and_asked_for_its
     from("aiot.gw.far.new", new_x, 0s);
     auto t = c_->tick(t0_ + 2s);
     EXPECT_TRUE(t.deliveries.empty());
-    ASSERT_EQ(t.publish.size(), 1u); // the heartbeat
+    ASSERT_EQ(t.publish.size(), 1u); // the heartbeat, with this start's instance
     EXPECT_EQ(t.publish[0].subject, "aiot.hb.me");
+    EXPECT_EQ(t.publish[0].data, c_->instance());
+    EXPECT_EQ(c_->instance().size(), 16u);
     EXPECT_TRUE(c_->tick(t0_ + 2500ms).publish.empty()); // not due yet
 
     t = c_->tick(t0_ + 3100ms);
@@ -233,4 +235,16 @@ TEST_F(cluster_test, bad_subjects_and_bodies_are_dropped_and_logged)
     EXPECT_TRUE(from("aiot.gw.far.new", "{not json").deliveries.empty());
     EXPECT_TRUE(from("aiot.gw.far.new", R"({"type":"bogus"})").deliveries.empty());
     EXPECT_NE(log().find("invalid gateway message"), std::string::npos);
+}
+
+TEST_F(cluster_test, a_broker_restarted_under_the_same_id_loses_what_its_old_instance_held)
+{
+    from("aiot.hb.far", "instance-1", 0s);
+    from("aiot.gw.far.new", new_x, 0s);
+    EXPECT_TRUE(from("aiot.hb.far", "instance-1", 1s).deliveries.empty());
+    const auto out = from("aiot.hb.far", "instance-2", 2s);
+    ASSERT_EQ(out.deliveries.size(), 1u);
+    EXPECT_EQ(text(out.deliveries[0]), R"({"type":"out","uid":"node-x"})");
+    EXPECT_EQ(c_->peer_count(), 1u); // the new instance
+    EXPECT_NE(log().find("broker far restarted"), std::string::npos);
 }
