@@ -5,6 +5,7 @@
 #include "broker/nats_link.hpp"
 #include "common/logging.hpp"
 #include "support/process.hpp"
+#include "support/run_until.hpp"
 #include "support/system_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -23,18 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool run_until(net::io_context& ioc, const std::function<bool()>& pred,
-               std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        ioc.run_one_for(20ms);
-    }
-    return true;
-}
+using aiot::test::run_until;
 
 // libnats' own threads end before the process does (as in aiot-broker's
 // main).

@@ -4,6 +4,7 @@
 #include "common/keys.hpp"
 #include "common/net_ws.hpp"
 #include "gateways/core/gateway_service.hpp"
+#include "support/run_until.hpp"
 #include "support/system_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -180,14 +181,7 @@ protected:
     // Runs the io_context until pred holds (true) or 5 s pass (false).
     bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s)
     {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                return false;
-            }
-            ioc_.run_for(10ms);
-        }
-        return true;
+        return aiot::test::run_until(ioc_, pred, timeout, 10ms);
     }
 
     // Index of the first received message equal to m, or -1.

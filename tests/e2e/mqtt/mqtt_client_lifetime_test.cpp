@@ -5,6 +5,7 @@
 // sanitizer builds check: scripts/sanitize runs this under ASan and TSan).
 #include "gateways/mqtt/mqtt_client.hpp"
 #include "support/mosquitto.hpp"
+#include "support/run_until.hpp"
 #include "support/system_helpers.hpp"
 
 #include "common/net.hpp"
@@ -23,20 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs handlers until pred() holds or the timeout passes; each wait is
-// for the next handler (at most 20 ms), never a sleep.
-bool run_until(net::io_context& ioc, const std::function<bool()>& pred,
-               std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        ioc.run_one_for(20ms);
-    }
-    return true;
-}
+using aiot::test::run_until;
 
 // Publishes QoS 0 messages on `topic` from its own thread until destroyed.
 class flooder {
