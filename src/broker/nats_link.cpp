@@ -247,6 +247,11 @@ void nats_link::start(const std::vector<std::string>& subjects)
               "subscribe");
         s->subs.push_back(sub);
     }
+    if (s->connected) {
+        // One round trip: nats-server has the subscriptions when start()
+        // returns (what others publish from then on reaches this broker).
+        natsConnection_FlushTimeout(s->conn, 2000);
+    }
 }
 
 bool nats_link::publish(const publication& p)

@@ -51,7 +51,9 @@ public:
     nats_link& operator=(const nats_link&) = delete;
 
     // Connects (or keeps trying in the background when no server answers
-    // yet) and subscribes. Throws std::runtime_error on a bad setting.
+    // yet) and subscribes; when connected, returns once the server has the
+    // subscriptions (at most 2 s). Throws std::runtime_error on a bad
+    // setting.
     void start(const std::vector<std::string>& subjects);
     // False when libnats refused it (closed, or its buffer is full).
     bool publish(const publication& p);
