@@ -129,24 +129,21 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
     }
 }
 
-void on_connected(natsConnection* nc, void* closure)
+void connected_event(natsConnection* nc, void* closure, std::string_view how)
 {
     auto* s = static_cast<nats_link::shared*>(closure);
     s->connected = true;
-    s->to_loop([url = connected_url(nc)](nats_link::shared& self) {
-        self.log->info("NATS: connected to {}", url);
+    s->to_loop([how, url = connected_url(nc)](nats_link::shared& self) {
+        self.log->info("NATS: connected{} to {}", how, url);
         self.h.status(true);
     });
 }
 
+void on_connected(natsConnection* nc, void* closure) { connected_event(nc, closure, ""); }
+
 void on_reconnected(natsConnection* nc, void* closure)
 {
-    auto* s = static_cast<nats_link::shared*>(closure);
-    s->connected = true;
-    s->to_loop([url = connected_url(nc)](nats_link::shared& self) {
-        self.log->info("NATS: connected again, to {}", url);
-        self.h.status(true);
-    });
+    connected_event(nc, closure, " again,");
 }
 
 void on_disconnected(natsConnection*, void* closure)

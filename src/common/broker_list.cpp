@@ -1,4 +1,5 @@
 #include "broker_list.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 
@@ -7,16 +8,6 @@
 
 namespace aiot::common {
 namespace {
-
-std::string_view trim(std::string_view s)
-{
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    const auto last = s.find_last_not_of(" \t");
-    return s.substr(first, last - first + 1);
-}
 
 // Letters, digits, '-', '.' and '_' (host names and IPv4 addresses).
 bool name_char(char c)
@@ -173,10 +164,7 @@ broker_list_result parse_broker_list(std::string_view text, std::uint16_t defaul
 
 std::string authority(const broker_address& broker)
 {
-    if (broker.host.find(':') != std::string::npos) {
-        return fmt::format("[{}]:{}", broker.host, broker.port);
-    }
-    return fmt::format("{}:{}", broker.host, broker.port);
+    return host_port(broker.host, broker.port);
 }
 
 } // namespace aiot::common

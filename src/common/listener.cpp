@@ -1,4 +1,5 @@
 #include "common/listener.hpp"
+#include "common/text.hpp"
 
 #include <chrono>
 #include <stdexcept>
@@ -152,10 +153,7 @@ std::string address_text(net::ip::address address)
 
 std::string endpoint_text(const tcp::endpoint& endpoint)
 {
-    const auto address = address_text(endpoint.address());
-    const auto port = std::to_string(endpoint.port());
-    return address.find(':') != std::string::npos ? "[" + address + "]:" + port // IPv6
-                                                  : address + ":" + port;
+    return host_port(address_text(endpoint.address()), endpoint.port());
 }
 
 } // namespace aiot::common

@@ -175,4 +175,21 @@ std::string printable(std::string_view text, std::size_t max_bytes)
     return out;
 }
 
+std::string host_port(std::string_view host, std::uint16_t port)
+{
+    const bool brackets = host.find(':') != std::string_view::npos && !host.starts_with('[');
+    std::string out;
+    out.reserve(host.size() + 8);
+    if (brackets) {
+        out += '[';
+    }
+    out += host;
+    if (brackets) {
+        out += ']';
+    }
+    out += ':';
+    out += std::to_string(port);
+    return out;
+}
+
 } // namespace aiot::common

@@ -3,6 +3,7 @@
 // repair, blank trimming, and the one sanitiser for untrusted text in log
 // lines (so a peer cannot forge a log line or send terminal escapes).
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,5 +44,9 @@ bool has_control(std::string_view text);
 // cut after max_bytes of input (marked with "..."). Use it for every
 // argument of a log call that a peer chose.
 std::string printable(std::string_view text, std::size_t max_bytes = 80);
+
+// "host:port", or "[v6]:port" for an IPv6 address (one already in brackets
+// is left as it is): the authority of a URL, and how logs show an endpoint.
+std::string host_port(std::string_view host, std::uint16_t port);
 
 } // namespace aiot::common

@@ -3,6 +3,7 @@
 #include "common/logging.hpp"
 #include "common/net.hpp"
 #include "common/system.hpp"
+#include "common/text.hpp"
 #include "gateways/mqtt/tls_probe.hpp"
 
 #include <mqtt/async_client.h>
@@ -21,8 +22,7 @@ namespace {
 // ssl://; the log shows mqtts:// for TLS, the name an operator knows.
 std::string make_server_uri(std::string_view scheme, const std::string& host, std::uint16_t port)
 {
-    const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
-    return fmt::format("{}://{}{}{}:{}", scheme, ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
+    return fmt::format("{}://{}", scheme, common::host_port(host, port));
 }
 
 // Forwards Paho's completion callbacks (on a Paho thread) to a function.

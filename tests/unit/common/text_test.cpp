@@ -59,3 +59,11 @@ TEST(text, utf8_valid_prefix_keeps_a_sequence_that_may_still_complete)
     EXPECT_FALSE(utf8_valid_prefix("\xF4\x90"));   // past U+10FFFF
     EXPECT_FALSE(utf8_valid_prefix("\xC0"));
 }
+
+TEST(text, host_port_puts_an_ipv6_address_in_brackets_once)
+{
+    EXPECT_EQ(aiot::common::host_port("broker.example.org", 8000), "broker.example.org:8000");
+    EXPECT_EQ(aiot::common::host_port("127.0.0.1", 1), "127.0.0.1:1");
+    EXPECT_EQ(aiot::common::host_port("::1", 8000), "[::1]:8000");
+    EXPECT_EQ(aiot::common::host_port("[fd00::1]", 1883), "[fd00::1]:1883");
+}
