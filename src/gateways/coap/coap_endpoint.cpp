@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -146,7 +147,18 @@ struct coap_endpoint::impl {
             throw std::runtime_error(
                 fmt::format("cannot listen on {} [{}]:{}", what, config.bind_address, port));
         }
-        size_receive_buffer(before);
+        std::vector<int> opened;
+        const auto after = udp_sockets();
+        std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                            std::back_inserter(opened));
+        if (opened.size() == 1) {
+            endpoint_fds.push_back(opened.front());
+            size_receive_buffer(opened.front());
+        } else {
+            log->warn("libcoap's {} socket not found ({} new UDP sockets): its receive buffer "
+                      "is not set, and discovery does not give way to the nodes' packets",
+                      what, opened.size());
+        }
         return coap_endpoint_str(endpoint);
     }
 
@@ -310,22 +322,12 @@ struct coap_endpoint::impl {
     // A burst of nodes booting at once (a power cut) sends thousands of
     // datagrams in the same millisecond: the default buffer (about 200 of
     // them) dropped most, and the nodes' retransmissions came seconds later.
-    void size_receive_buffer(const std::vector<int>& before)
+    void size_receive_buffer(int fd)
     {
         if (config.receive_buffer <= 0) {
             return;
         }
-        std::vector<int> opened;
-        const auto after = udp_sockets();
-        std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
-                            std::back_inserter(opened));
-        if (opened.size() != 1) {
-            log->warn("UDP receive buffer not set: libcoap's socket not found ({} new UDP "
-                      "sockets)",
-                      opened.size());
-            return;
-        }
-        const auto r = set_receive_buffer(opened.front(), config.receive_buffer);
+        const auto r = set_receive_buffer(fd, config.receive_buffer);
         if (!r.error.empty()) {
             log->warn("UDP receive buffer: {}", r.error);
         } else if (r.granted / 2 < config.receive_buffer) { // the kernel doubles what it grants
@@ -486,7 +488,9 @@ struct coap_endpoint::impl {
                 logic.on_result(id, r);
                 gw::settle(service, logic);
             }
-            for (const auto& r : logic.take_requests()) {
+            const auto reads = behind_on_nodes() ? config.reads_per_round_behind
+                                                 : std::numeric_limits<std::size_t>::max();
+            for (const auto& r : logic.take_requests(reads)) {
                 send(r);
             }
             if (finished.empty()) {
@@ -497,6 +501,26 @@ struct coap_endpoint::impl {
         answered_sessions.clear();
         arm_timer();
         arm_retry_timer();
+    }
+
+    // True while more than --coap-yield-bytes of the nodes' datagrams wait
+    // in the endpoints' receive queues. Each round of packets then starts
+    // at most --coap-reads-behind discovery reads (their answers, each with
+    // a broker message or two, are handled between the nodes' packets): a
+    // value or an alive must not queue behind a burst of registrations,
+    // and discovery must not stop while values keep coming. Writes are not
+    // held. Every round of packets ends with drain(), so discovery is back
+    // to full speed as soon as the queue is short again.
+    bool behind_on_nodes() const
+    {
+        if (config.yield_bytes == 0) {
+            return false;
+        }
+        std::size_t waiting = 0;
+        for (const int fd : endpoint_fds) {
+            waiting += receive_queue_bytes(fd);
+        }
+        return waiting > config.yield_bytes;
     }
 
     // Failed discoveries tried again: the logic says when.
@@ -653,6 +677,7 @@ struct coap_endpoint::impl {
     std::string bound; // address and port, as libcoap prints them
     std::unique_ptr<coap_io_loop> loop;
     std::uint32_t interface_index = 0;
+    std::vector<int> endpoint_fds; // libcoap's sockets for the nodes' packets
     std::map<std::uint64_t, flight> in_flight;                    // by request id
     std::vector<std::pair<std::uint64_t, coap_result>> finished; // not yet told to the logic
     std::vector<session_ptr> to_release; // sessions done with (not released inside libcoap)

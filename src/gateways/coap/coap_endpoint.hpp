@@ -42,6 +42,11 @@ struct coap_config {
     // default). A burst of nodes booting at once must fit: a small CoAP
     // datagram takes about 1 kB of it.
     int receive_buffer = 8 << 20;
+    // While the nodes' datagrams waiting in the kernel hold more than
+    // yield_bytes (about 800 a datagram; 0: never), each round of packets
+    // starts at most reads_per_round_behind discovery reads.
+    std::size_t yield_bytes = 64 << 10;
+    std::size_t reads_per_round_behind = 1;
 };
 
 class coap_endpoint final : public gateway_adapter {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
@@ -283,6 +284,17 @@ std::vector<int> udp_sockets()
     }
     std::sort(fds.begin(), fds.end());
     return fds;
+}
+
+std::size_t receive_queue_bytes(int fd)
+{
+    std::uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 ||
+        len <= SK_MEMINFO_RMEM_ALLOC * sizeof info[0]) {
+        return 0;
+    }
+    return info[SK_MEMINFO_RMEM_ALLOC];
 }
 
 receive_buffer set_receive_buffer(int fd, int bytes)

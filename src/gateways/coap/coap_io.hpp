@@ -102,6 +102,10 @@ std::string check_udp_port_free(const coap_address_t& a);
 // opens for an endpoint (it does not expose it): those after minus before.
 std::vector<int> udp_sockets();
 
+// The bytes of kernel memory a socket's received, unread datagrams hold
+// (SO_MEMINFO; about 800 per small datagram on Linux), 0 if unknown.
+std::size_t receive_queue_bytes(int fd);
+
 // Asks for a receive buffer of `bytes` on a socket: SO_RCVBUFFORCE first
 // (allowed with CAP_NET_ADMIN, beyond net.core.rmem_max), else SO_RCVBUF
 // (capped by rmem_max). Returns what the kernel granted (getsockopt: the

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,8 +103,13 @@ public:
     // Starts the failed discoveries that are due (then take_requests()).
     void on_retry_timer();
 
-    // Requests to send now (ids set).
-    std::vector<coap_request> take_requests() { return queue_.take_ready(); }
+    // Requests to send now (ids set), of them at most max_reads discovery
+    // reads (writes are not counted).
+    std::vector<coap_request> take_requests(
+        std::size_t max_reads = std::numeric_limits<std::size_t>::max())
+    {
+        return queue_.take_ready(max_reads);
+    }
     // Node changes decided since the last call, in order.
     std::vector<node_event> take_node_events();
     // The statuses of the last take_node_events(), in the same order. May

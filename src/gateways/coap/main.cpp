@@ -58,6 +58,16 @@ int main(int argc, char** argv)
                    "Receive buffer of the nodes' UDP socket in bytes, for bursts of nodes "
                    "booting at once (0: the system's default)")
         ->check(CLI::Range(0, 1 << 30));
+    app.add_option("--coap-yield-bytes", coap.yield_bytes,
+                   "Discovery slows down (--coap-reads-behind) while the nodes' datagrams "
+                   "waiting in the kernel take more than this (bytes of kernel memory, about "
+                   "800 a datagram; 0: never), so that values do not queue behind a burst of "
+                   "registrations")
+        ->check(CLI::Range(0, 1 << 30));
+    app.add_option("--coap-reads-behind", coap.reads_per_round_behind,
+                   "Discovery requests started per round of packets while the gateway is "
+                   "behind on the nodes' packets (see --coap-yield-bytes)")
+        ->check(CLI::Range(0, 4096));
     if (const auto code = common::parse_command_line(app, argc, argv)) {
         return *code;
     }

@@ -32,6 +32,7 @@ bool request_queue::push(coap_request r)
         erase_if_idle(it);
         return false;
     }
+    writes_queued_ += r.kind == request_kind::write ? 1 : 0;
     q.waiting.push_back(std::move(r));
     ++queued_;
     offer_turn(it->first, q);
@@ -46,10 +47,14 @@ void request_queue::drop_if(std::string_view uid, bool writes_too)
     }
     auto& waiting = it->second.waiting;
     const auto before = waiting.size();
-    std::erase_if(waiting, [writes_too](const coap_request& r) {
-        return writes_too || r.kind != request_kind::write;
+    std::size_t writes = 0;
+    std::erase_if(waiting, [writes_too, &writes](const coap_request& r) {
+        const bool drop = writes_too || r.kind != request_kind::write;
+        writes += drop && r.kind == request_kind::write ? 1 : 0;
+        return drop;
     });
     queued_ -= before - waiting.size();
+    writes_queued_ -= writes;
     erase_if_idle(it);
 }
 
@@ -63,10 +68,23 @@ void request_queue::drop_all(std::string_view uid)
     drop_if(uid, true);
 }
 
-std::vector<coap_request> request_queue::take_ready()
+void request_queue::launch(node_queue& q, std::vector<coap_request>& ready)
 {
-    std::vector<coap_request> ready;
-    while (flying_.size() < limits_.max_in_flight && !turns_.empty()) {
+    auto r = std::move(q.waiting.front());
+    q.waiting.pop_front();
+    --queued_;
+    writes_queued_ -= r.kind == request_kind::write ? 1 : 0;
+    ++q.in_flight;
+    r.id = next_id_++;
+    flying_.emplace(r.id, r);
+    ready.push_back(std::move(r));
+}
+
+std::vector<coap_request> request_queue::take_ready(std::size_t max_reads)
+{
+    auto ready = take_writes();
+    const auto limit = ready.size() + std::min(max_reads, limits_.max_in_flight);
+    while (flying_.size() < limits_.max_in_flight && ready.size() < limit && !turns_.empty()) {
         const auto uid = std::move(turns_.front());
         turns_.pop_front();
         const auto it = nodes_.find(uid);
@@ -77,16 +95,47 @@ std::vector<coap_request> request_queue::take_ready()
         q.listed = false;
         // One request per turn, so that nodes alternate.
         if (!q.waiting.empty() && q.in_flight < limits_.max_in_flight_per_node) {
-            auto r = std::move(q.waiting.front());
-            q.waiting.pop_front();
-            --queued_;
-            ++q.in_flight;
-            r.id = next_id_++;
-            flying_.emplace(r.id, r);
-            ready.push_back(std::move(r));
+            launch(q, ready);
         }
         offer_turn(it->first, q);
         erase_if_idle(it);
+    }
+    return ready;
+}
+
+// Writes are few (a person's clicks) and discovery reads many: the walk
+// over the turns is made only when a write waits. The turns' order stays.
+std::vector<coap_request> request_queue::take_writes()
+{
+    std::vector<coap_request> ready;
+    if (writes_queued_ == 0) {
+        return ready;
+    }
+    for (auto turn = turns_.begin();
+         turn != turns_.end() && flying_.size() < limits_.max_in_flight;) {
+        const auto it = nodes_.find(*turn);
+        if (it == nodes_.end()) {
+            turn = turns_.erase(turn);
+            continue;
+        }
+        auto& q = it->second;
+        if (q.waiting.empty() || q.waiting.front().kind != request_kind::write ||
+            q.in_flight >= limits_.max_in_flight_per_node) {
+            ++turn;
+            continue;
+        }
+        launch(q, ready);
+        if (!q.waiting.empty() && q.waiting.front().kind == request_kind::write &&
+            q.in_flight < limits_.max_in_flight_per_node) {
+            continue; // its next write may go too
+        }
+        if (q.waiting.empty() || q.in_flight >= limits_.max_in_flight_per_node) {
+            q.listed = false;
+            turn = turns_.erase(turn);
+            erase_if_idle(it);
+        } else {
+            ++turn; // a discovery read waits at its front: it keeps its turn
+        }
     }
     return ready;
 }

@@ -7,6 +7,7 @@
 // may be sent now, complete() frees the slot.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <deque>
 #include <map>
 #include <optional>
@@ -57,12 +58,17 @@ public:
     void drop_all(std::string_view uid);
 
     // The requests that may be sent now, with their ids, now in flight.
-    std::vector<coap_request> take_ready();
+    // At most `max_reads` discovery reads are handed out by this call; the
+    // writes at the front of their node's queue go first and are not
+    // counted (the gateway's own reads give way to the nodes' packets while
+    // it is behind on them; a person's click does not).
+    std::vector<coap_request> take_ready(std::size_t max_reads = std::numeric_limits<std::size_t>::max());
     // Frees the request's slot; returns it, nullopt for an unknown id.
     std::optional<coap_request> complete(std::uint64_t id);
 
     std::size_t in_flight() const { return flying_.size(); }
     std::size_t queued() const { return queued_; }
+    std::size_t writes_queued() const { return writes_queued_; }
     const queue_limits& limits() const { return limits_; }
 
 private:
@@ -75,10 +81,13 @@ private:
     void offer_turn(const std::string& uid, node_queue& q);
     void drop_if(std::string_view uid, bool writes_too);
     void erase_if_idle(std::map<std::string, node_queue, std::less<>>::iterator it);
+    void launch(node_queue& q, std::vector<coap_request>& ready);
+    std::vector<coap_request> take_writes();
 
     queue_limits limits_;
     std::uint64_t next_id_ = 1;
     std::size_t queued_ = 0;
+    std::size_t writes_queued_ = 0;
     std::map<std::string, node_queue, std::less<>> nodes_;
     std::deque<std::string> turns_; // nodes that can send once there is room
     std::map<std::uint64_t, coap_request> flying_;

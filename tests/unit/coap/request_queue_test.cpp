@@ -108,3 +108,74 @@ TEST(coap_request_queue, dropping_keeps_writes_or_not)
     EXPECT_TRUE(q.take_ready().empty());
     EXPECT_EQ(q.in_flight(), 0u);
 }
+
+TEST(coap_request_queue, discovery_reads_counted_per_call_writes_not)
+{
+    request_queue q;
+    for (int i = 0; i < 4; ++i) {
+        q.push(get("n" + std::to_string(i), ".well-known/core", request_kind::well_known));
+    }
+    q.push(get("w", "led", request_kind::write));
+    EXPECT_EQ(q.writes_queued(), 1u);
+    // Behind on the nodes' packets: one read per round, and the write.
+    auto ready = q.take_ready(1);
+    ASSERT_EQ(ready.size(), 2u);
+    EXPECT_EQ(ready[0].kind, request_kind::write);
+    EXPECT_EQ(ready[1].uid, "n0"); // the turns' order is kept
+    EXPECT_EQ(q.writes_queued(), 0u);
+    ready = q.take_ready(0);
+    EXPECT_TRUE(ready.empty());
+    ready = q.take_ready(1);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].uid, "n1");
+    ready = q.take_ready(); // caught up: everything
+    ASSERT_EQ(ready.size(), 2u);
+    EXPECT_EQ(ready[0].uid, "n2");
+    EXPECT_EQ(ready[1].uid, "n3");
+    EXPECT_EQ(q.queued(), 0u);
+}
+
+TEST(coap_request_queue, a_write_behind_a_read_of_its_node_waits_for_it)
+{
+    request_queue q({.max_in_flight = 100, .max_in_flight_per_node = 4, .max_queued_per_node = 10});
+    q.push(get("a", ".well-known/core", request_kind::well_known));
+    q.push(get("a", "led", request_kind::write));
+    q.push(get("b", "led", request_kind::write));
+    q.push(get("b", "led", request_kind::write));
+    auto ready = q.take_ready(0);
+    ASSERT_EQ(ready.size(), 2u); // b's two writes, not a's (behind its read)
+    EXPECT_EQ(ready[0].uid, "b");
+    EXPECT_EQ(ready[1].uid, "b");
+    EXPECT_EQ(q.writes_queued(), 1u);
+    ready = q.take_ready(1);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].kind, request_kind::well_known);
+    ready = q.take_ready(0);
+    ASSERT_EQ(ready.size(), 1u); // now a's write is at its front
+    EXPECT_EQ(ready[0].kind, request_kind::write);
+    EXPECT_EQ(q.writes_queued(), 0u);
+}
+
+TEST(coap_request_queue, writes_respect_the_caps)
+{
+    request_queue q({.max_in_flight = 2, .max_in_flight_per_node = 1, .max_queued_per_node = 10});
+    q.push(get("a", "led", request_kind::write));
+    q.push(get("a", "led", request_kind::write));
+    q.push(get("b", "led", request_kind::write));
+    q.push(get("c", "led", request_kind::write));
+    auto ready = q.take_ready(0);
+    ASSERT_EQ(ready.size(), 2u); // a once (per node), b; c waits for room
+    EXPECT_EQ(ready[0].uid, "a");
+    EXPECT_EQ(ready[1].uid, "b");
+    q.complete(ready[0].id);
+    ready = q.take_ready(0);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].uid, "c"); // its turn came before a's second
+    q.complete(ready[0].id);
+    ready = q.take_ready(0);
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(ready[0].uid, "a");
+    EXPECT_EQ(q.writes_queued(), 0u);
+    q.drop_all("a");
+    EXPECT_EQ(q.writes_queued(), 0u);
+}
