@@ -1,9 +1,11 @@
 #include "broker_uplink.hpp"
 
+#include "broker/ws/client_handshake.hpp"
+#include "broker/ws/frame.hpp"
 #include "common/broker_rotation.hpp"
 #include "common/logging.hpp"
+#include "common/net_http.hpp"
 #include "common/net_ssl.hpp"
-#include "common/net_ws.hpp"
 #include "common/write_queue.hpp"
 
 #include <boost/beast/ssl.hpp>
@@ -13,6 +15,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <random>
+#include <span>
 #include <stdexcept>
 #include <variant>
 
@@ -20,46 +25,84 @@ namespace aiot::gw {
 
 namespace {
 
-using plain_ws = websocket::stream<beast::tcp_stream>;
-using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+namespace ws = broker::ws;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// Frames of one gathered write at most (the queue's front messages).
+constexpr std::size_t batch_messages = 4096;
+constexpr std::size_t batch_bytes = 256u << 10;
+// The answer to the opening handshake, head and all, at most.
+constexpr std::size_t max_answer_bytes = 16u << 10;
 
 // One connection attempt: its stream, buffers and write queue. Every
 // pending operation holds it, so it outlives its last handler even after
-// the uplink has moved on to the next attempt.
+// the uplink has moved on to the next attempt. After the opening handshake
+// the websocket protocol is the codec's (broker/ws/frame.hpp): the queued
+// messages go out as masked frames in one gathered write, pings are
+// answered, a close is answered and ends the connection.
 struct connection {
     // tls: the context of a wss:// connection; nullptr: ws://.
     connection(net::io_context& ioc, const uplink_config& config, ssl::context* tls)
-        : queue(config.max_queued_messages, config.max_queued_bytes)
+        : decoder(ws::role::client, config.max_incoming_bytes),
+          queue(config.max_queued_messages, config.max_queued_bytes),
+          timer(ioc),
+          masks(std::random_device{}())
     {
         if (tls) {
-            ws.emplace<tls_ws>(ioc, *tls);
+            stream.emplace<tls_stream>(ioc, *tls);
         } else {
-            ws.emplace<plain_ws>(ioc);
+            stream.emplace<plain_stream>(ioc);
         }
     }
 
-    // Calls f with the websocket stream, whichever it is.
+    // Calls f with the byte stream, whichever it is.
     template <class F>
-    void with_ws(F&& f)
+    void with_stream(F&& f)
     {
-        if (auto* p = std::get_if<plain_ws>(&ws)) {
+        if (auto* p = std::get_if<plain_stream>(&stream)) {
             f(*p);
         } else {
-            f(std::get<tls_ws>(ws));
+            f(std::get<tls_stream>(stream));
         }
     }
     beast::tcp_stream& tcp()
     {
-        if (auto* p = std::get_if<plain_ws>(&ws)) {
-            return beast::get_lowest_layer(*p);
+        if (auto* p = std::get_if<plain_stream>(&stream)) {
+            return *p;
         }
-        return beast::get_lowest_layer(std::get<tls_ws>(ws));
+        return std::get<tls_stream>(stream).next_layer();
     }
 
-    std::variant<std::monostate, plain_ws, tls_ws> ws;
-    beast::flat_buffer buffer;
-    websocket::response_type response;
+    // A fresh masking key for each frame (RFC 6455 5.3).
+    ws::mask_key next_mask()
+    {
+        const auto bits = masks();
+        return {static_cast<std::uint8_t>(bits), static_cast<std::uint8_t>(bits >> 8),
+                static_cast<std::uint8_t>(bits >> 16), static_cast<std::uint8_t>(bits >> 24)};
+    }
+    void add_ping()
+    {
+        const auto mask = next_mask();
+        ws::append_frame(control, ws::opcode::ping, {}, &mask);
+    }
+
+    std::variant<std::monostate, plain_stream, tls_stream> stream;
+    std::string key;    // Sec-WebSocket-Key of the opening handshake
+    std::string answer; // the request, then the server's answer as read
+    std::array<char, 16u << 10> input{};
+    ws::decoder decoder;
     common::write_queue<std::string> queue;
+    std::string out;     // the frames of the write in flight
+    std::string control; // control frames for the next write (pong, close)
+    bool writing = false;
+    bool closing = false;     // our close frame is queued or sent: data stops
+    bool peer_closed = false; // the broker's close came (answered)
+    // Keep-alive: the last input and whether a ping has been sent since.
+    std::chrono::steady_clock::time_point last_input{};
+    bool pinged = false;
+    net::steady_timer timer; // keep-alive ticks; the closing handshake's bound
+    std::mt19937 masks;
 };
 
 std::unique_ptr<ssl::context> make_client_context(const uplink_config& config)
@@ -156,18 +199,10 @@ public:
         }
         if (was_connected) {
             log_->info("closing the broker connection");
-            // Beast reads (and drops) everything the broker still sends
-            // until its close frame: under load that is its whole queue for
-            // us, so the wait is bounded by close_timeout, not the 5 s
-            // handshake timeout.
-            c->with_ws([&](auto& ws) {
-                websocket::stream_base::timeout timeouts{};
-                ws.get_option(timeouts);
-                timeouts.handshake_timeout = config_.close_timeout;
-                ws.set_option(timeouts);
-                ws.async_close(websocket::close_code::going_away,
-                               [c](beast::error_code) { c->tcp().close(); });
-            });
+            // The broker answers our close behind whatever it still had
+            // queued for us (read and dropped): under load that is its
+            // whole queue, so the wait is bounded by close_timeout.
+            close_gracefully(c, ws::close_code::going_away);
         } else {
             c->tcp().close();
         }
@@ -220,7 +255,6 @@ private:
         }
         auto c = std::make_shared<connection>(ioc_, config_, tls_.get());
         conn_ = c;
-        c->with_ws([&](auto& ws) { ws.read_message_max(config_.max_incoming_bytes); });
         resolver_.async_resolve(
             target().host, std::to_string(target().port),
             [self = shared_from_this(), c](beast::error_code ec,
@@ -255,14 +289,14 @@ private:
         }
         beast::error_code ignored;
         c->tcp().socket().set_option(tcp::no_delay(true), ignored);
-        auto* tls = std::get_if<tls_ws>(&c->ws);
+        auto* tls = std::get_if<tls_stream>(&c->stream);
         if (!tls) {
             return upgrade(c);
         }
         // SNI and the name (or address) the certificate must carry: those
         // of the broker tried now, whichever entry of the list it is.
         const std::string& host = target().host;
-        SSL* ssl_handle = tls->next_layer().native_handle();
+        SSL* ssl_handle = tls->native_handle();
         error_code not_ip;
         net::ip::make_address(host, not_ip);
         if (not_ip) {
@@ -276,7 +310,7 @@ private:
                 X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
             }
         }
-        tls->next_layer().async_handshake(
+        tls->async_handshake(
             ssl::stream_base::client,
             [self = shared_from_this(), c](beast::error_code e) { self->on_tls_handshake(c, e); });
     }
@@ -287,8 +321,8 @@ private:
             return;
         }
         if (ec) {
-            auto& tls = std::get<tls_ws>(c->ws);
-            const long verify = SSL_get_verify_result(tls.next_layer().native_handle());
+            auto& tls = std::get<tls_stream>(c->stream);
+            const long verify = SSL_get_verify_result(tls.native_handle());
             return failed(c, tls_failure_text(verify, ec.message()),
                           verify != X509_V_OK);
         }
@@ -308,54 +342,75 @@ private:
                 return failed(c, e.what(), true);
             }
         }
-        c->with_ws([&](auto& ws) {
-            ws.set_option(websocket::stream_base::decorator(
-                [token = std::move(token),
-                 agent = config_.user_agent](websocket::request_type& req) {
-                    if (!token.empty()) {
-                        req.set(http::field::sec_websocket_protocol, "token, " + token);
-                    }
-                    req.set(http::field::user_agent, agent);
-                }));
-            ws.async_handshake(c->response, common::authority(target()),
-                               config_.target,
-                               [self = shared_from_this(), c](beast::error_code e) {
-                                   self->on_handshake(c, e);
-                               });
+        c->key = ws::make_client_key();
+        c->answer = ws::client_handshake_request(common::authority(target()), config_.target,
+                                                 c->key, token.empty() ? "" : "token, " + token,
+                                                 config_.user_agent);
+        c->with_stream([&](auto& stream) {
+            net::async_write(stream, net::buffer(c->answer),
+                             [self = shared_from_this(), c](beast::error_code e, std::size_t) {
+                                 self->on_request_written(c, e);
+                             });
         });
     }
 
-    void on_handshake(const connection_ptr& c, beast::error_code ec)
+    void on_request_written(const connection_ptr& c, beast::error_code ec)
     {
         if (c != conn_) {
             return;
         }
-        if (ec == websocket::error::upgrade_declined) {
-            const auto status = c->response.result_int();
-            if (c->response.result() == http::status::unauthorized) {
-                return failed(c,
-                              fmt::format("the broker refused the gateway token (HTTP 401): "
-                                          "the key file '{}' does not match the broker's keys, "
-                                          "or the clocks differ by more than the broker's "
-                                          "--token-max-age (its log says which)",
-                                          config_.key_file),
-                              true);
-            }
-            return failed(c, fmt::format("the broker declined the websocket upgrade (HTTP {})",
-                                         status));
+        if (ec) {
+            return failed(c, "handshake: " + ec.message());
+        }
+        c->answer.clear();
+        c->with_stream([&](auto& stream) {
+            net::async_read_until(
+                stream, net::dynamic_buffer(c->answer, max_answer_bytes), "\r\n\r\n",
+                [self = shared_from_this(), c](beast::error_code e, std::size_t head) {
+                    self->on_handshake(c, e, head);
+                });
+        });
+    }
+
+    void on_handshake(const connection_ptr& c, beast::error_code ec, std::size_t head_size)
+    {
+        if (c != conn_) {
+            return;
+        }
+        if (ec == net::error::not_found) {
+            return failed(c, fmt::format("handshake: the broker's answer has no end within {} "
+                                         "bytes",
+                                         max_answer_bytes));
         }
         if (ec) {
             return failed(c, "handshake: " + ec.message());
         }
+        const std::string_view head(c->answer.data(), head_size);
+        const auto answer = ws::read_handshake_answer(head, c->key);
+        if (answer.status == 401) {
+            return failed(c,
+                          fmt::format("the broker refused the gateway token (HTTP 401): "
+                                      "the key file '{}' does not match the broker's keys, "
+                                      "or the clocks differ by more than the broker's "
+                                      "--token-max-age (its log says which)",
+                                      config_.key_file),
+                          true);
+        }
+        if (answer.status != 101) {
+            return failed(c, answer.status == 0
+                                 ? std::string("handshake: the broker's answer is not HTTP")
+                                 : fmt::format("the broker declined the websocket upgrade "
+                                               "(HTTP {})",
+                                               answer.status));
+        }
+        if (!answer.accepted) {
+            return failed(c, "handshake: the broker's 101 answer does not accept our key");
+        }
         c->tcp().expires_never();
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = std::chrono::seconds(5);
-        timeouts.idle_timeout = config_.idle_timeout;
-        timeouts.keep_alive_pings = true;
-        c->with_ws([&](auto& ws) {
-            ws.set_option(timeouts);
-            ws.text(true);
-        });
+        // What the broker sent right after its answer is the first input.
+        std::string early = c->answer.substr(head_size);
+        c->answer.clear();
+        c->answer.shrink_to_fit();
         connected_ = true;
         connected_at_ = std::chrono::steady_clock::now();
         rotation_.connected();
@@ -368,71 +423,218 @@ private:
             log_->info("connected to broker {} ({} of {} in the list)", url(),
                        rotation_.current() + 1, config_.brokers.size());
         }
-        do_read(c);
+        c->last_input = std::chrono::steady_clock::now();
+        keep_alive(c);
         if (handlers_.connected) {
             handlers_.connected();
         }
-    }
-
-    void do_read(const connection_ptr& c)
-    {
-        c->with_ws([&](auto& ws) {
-            ws.async_read(c->buffer,
-                          [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
-                              self->on_read(c, ec);
-                          });
-        });
-    }
-
-    void on_read(const connection_ptr& c, beast::error_code ec)
-    {
-        if (c != conn_) {
-            return;
+        if (c == conn_ && !early.empty()) {
+            take_input(c, std::span<char>(early.data(), early.size()));
         }
-        if (ec) {
-            return lost(c, ec == websocket::error::closed
-                               ? std::string("closed by the broker")
-                               : ec.message());
-        }
-        const std::string text = beast::buffers_to_string(c->buffer.data());
-        c->buffer.consume(c->buffer.size());
-        bool text_frame = true;
-        c->with_ws([&](auto& ws) { text_frame = ws.got_text(); });
-        if (!text_frame) {
-            log_->warn("binary message from the broker ignored ({} bytes)", text.size());
-        } else if (handlers_.message) {
-            handlers_.message(text);
-        }
-        if (c == conn_) {
+        if (c == conn_ && !c->peer_closed) {
             do_read(c);
         }
     }
 
-    // Starts writing the front message unless a write is in flight.
-    void do_write(const connection_ptr& c)
+    // Every half idle timeout: a ping when the broker has been silent that
+    // long, the connection lost when it stays silent for the whole timeout.
+    void keep_alive(const connection_ptr& c)
     {
-        const auto* text = c->queue.start_write();
-        if (!text) {
+        if (config_.idle_timeout <= std::chrono::seconds::zero()) {
             return;
         }
-        c->with_ws([&](auto& ws) {
-            ws.async_write(net::buffer(*text),
-                           [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
-                               self->on_write(c, ec);
-                           });
+        c->timer.expires_after(config_.idle_timeout / 2);
+        c->timer.async_wait([self = shared_from_this(), c](beast::error_code ec) {
+            if (ec || c != self->conn_ || c->closing) {
+                return;
+            }
+            const auto silent = std::chrono::steady_clock::now() - c->last_input;
+            if (silent >= self->config_.idle_timeout) {
+                return self->lost(c, fmt::format("the broker was silent for {} s",
+                                                 self->config_.idle_timeout.count()));
+            }
+            if (silent >= self->config_.idle_timeout / 2 && !c->pinged) {
+                c->pinged = true;
+                c->add_ping();
+                self->do_write(c);
+            }
+            self->keep_alive(c);
+        });
+    }
+
+    void do_read(const connection_ptr& c)
+    {
+        c->with_stream([&](auto& stream) {
+            stream.async_read_some(
+                net::buffer(c->input),
+                [self = shared_from_this(), c](beast::error_code ec, std::size_t n) {
+                    self->on_read(c, ec, n);
+                });
+        });
+    }
+
+    void on_read(const connection_ptr& c, beast::error_code ec, std::size_t n)
+    {
+        if (c->closing && c != conn_) {
+            // stop(): everything is dropped until the broker's close.
+            if (ec || c->peer_closed) {
+                c->timer.cancel();
+                return c->tcp().close();
+            }
+            take_input(c, std::span<char>(c->input.data(), n));
+            if (c->peer_closed) {
+                c->timer.cancel();
+                return c->tcp().close();
+            }
+            return do_read(c);
+        }
+        if (c != conn_) {
+            return;
+        }
+        if (ec) {
+            return lost(c, ec == net::error::eof || ec == ssl::error::stream_truncated
+                               ? std::string("closed by the broker")
+                               : ec.message());
+        }
+        take_input(c, std::span<char>(c->input.data(), n));
+        if (c == conn_ && !c->peer_closed) {
+            do_read(c);
+        }
+    }
+
+    // Decodes what came from the broker. A handler may end the connection
+    // (a full queue): the rest is then ignored.
+    void take_input(const connection_ptr& c, std::span<char> data)
+    {
+        c->last_input = std::chrono::steady_clock::now();
+        c->pinged = false;
+        c->decoder.feed(data, [&](const ws::event& e) {
+            if (c->peer_closed || (c != conn_ && !c->closing)) {
+                return;
+            }
+            switch (e.type) {
+            case ws::event::kind::message:
+                if (c->closing) {
+                    return;
+                }
+                if (e.op != ws::opcode::text) {
+                    log_->warn("binary message from the broker ignored ({} bytes)",
+                               e.payload.size());
+                } else if (handlers_.message) {
+                    handlers_.message(e.payload);
+                }
+                return;
+            case ws::event::kind::ping:
+                if (!c->closing) {
+                    add_reply(c, e); // the pong
+                    do_write(c);
+                }
+                return;
+            case ws::event::kind::pong: return;
+            case ws::event::kind::close:
+                c->peer_closed = true;
+                if (c->closing) {
+                    return; // the answer to ours
+                }
+                // Answered (the code echoed); the connection ends once the
+                // answer is written.
+                c->closing = true;
+                c->queue.drop_waiting();
+                add_reply(c, e);
+                closed_by_broker_ = e.reason.empty()
+                                        ? fmt::format("closed by the broker (code {})", e.code)
+                                        : fmt::format("closed by the broker (code {}: {})",
+                                                      e.code, e.reason);
+                do_write(c);
+                return;
+            case ws::event::kind::error:
+                c->peer_closed = true;
+                log_->warn("protocol error from the broker: {} (closing with {})", e.reason,
+                           e.code);
+                c->closing = true;
+                c->queue.drop_waiting();
+                add_reply(c, e); // our close, with the error's code
+                closed_by_broker_ = fmt::format("protocol error: {}", e.reason);
+                do_write(c);
+                return;
+            }
+        });
+    }
+
+    // The codec's answer to a control event or error, masked, before the
+    // next messages.
+    static void add_reply(const connection_ptr& c, const ws::event& e)
+    {
+        const auto mask = c->next_mask();
+        if (auto frame = ws::control_reply(e, &mask)) {
+            c->control += *frame;
+        }
+    }
+
+    // Sends our close frame; the socket closes when the broker's answer
+    // comes, or after close_timeout.
+    void close_gracefully(const connection_ptr& c, std::uint16_t code)
+    {
+        c->closing = true;
+        c->queue.drop_waiting();
+        const auto mask = c->next_mask();
+        c->control += ws::encode_close(code, {}, &mask);
+        do_write(c);
+        c->timer.expires_after(config_.close_timeout);
+        c->timer.async_wait([c](beast::error_code ec) {
+            if (!ec) {
+                c->tcp().close();
+            }
+        });
+    }
+
+    // Starts a write of the control frames and the queue's front messages,
+    // as masked frames in one buffer, unless a write is in flight.
+    void do_write(const connection_ptr& c)
+    {
+        if (c->writing) {
+            return;
+        }
+        c->out.clear();
+        c->out.swap(c->control);
+        if (!c->closing) {
+            c->queue.start_write_batch(batch_messages, batch_bytes, [&](const std::string& m) {
+                const auto mask = c->next_mask();
+                ws::append_frame(c->out, ws::opcode::text, m, &mask);
+            });
+        }
+        if (c->out.empty()) {
+            return;
+        }
+        c->writing = true;
+        c->with_stream([&](auto& stream) {
+            net::async_write(stream, net::buffer(c->out),
+                             [self = shared_from_this(), c](beast::error_code ec, std::size_t) {
+                                 self->on_write(c, ec);
+                             });
         });
     }
 
     void on_write(const connection_ptr& c, beast::error_code ec)
     {
+        c->writing = false;
         c->queue.end_write();
+        if (c->out.capacity() > batch_bytes * 2) {
+            std::string().swap(c->out);
+        }
         if (c != conn_) {
+            if (c->closing && !ec) {
+                do_write(c); // the close frame, if it came after a write
+            }
             return;
         }
         if (ec) {
             return lost(c, "write: " + ec.message());
         }
-        if (c->queue.empty()) {
+        if (c->peer_closed && c->control.empty()) {
+            return lost(c, std::exchange(closed_by_broker_, {}));
+        }
+        if (c->queue.empty() && c->control.empty()) {
             if (handlers_.drained) {
                 handlers_.drained();
             }
@@ -500,6 +702,7 @@ private:
         if (conn_ == c) {
             conn_.reset();
         }
+        c->timer.cancel();
         beast::error_code ignored;
         c->tcp().socket().close(ignored);
     }
@@ -534,6 +737,7 @@ private:
     // none), so that a repeated one is logged at debug level only.
     std::vector<std::string> last_failure_;
     std::chrono::steady_clock::time_point connected_at_{};
+    std::string closed_by_broker_; // why, once the broker's close is answered
     std::unique_ptr<ssl::context> tls_; // wss:// only
 };
 
