@@ -74,6 +74,24 @@ test('the store merges a history answer into a chart and marks the node changed'
   assert.equal(store.backfill('n1', 'temperature', 'bad'), false);
 });
 
+test('a chart\'s first value is taken as the replayed one, however late the replay came', () => {
+  // The page connected, its resync window closed (a loaded machine), then
+  // the gateway's replay came: its cached 21.5 is the recorded 21.5 again.
+  const store = new NodeStore();
+  store.beginResync();
+  store.endResync(1000);
+  store.apply({ type: 'new', uid: 'n1' }, 9000);
+  store.apply({ type: 'update', uid: 'n1', endpoint: 'temperature', data: '21.5°C' }, 9000);
+  const values = [{ t: 5000, text: '21.0°C', value: 21 }, { t: 6000, text: '21.5°C', value: 21.5 }];
+  assert.equal(store.backfill('n1', 'temperature', values), true);
+  const h = store.node('n1').history.get('temperature');
+  assert.deepEqual(h.data[0].map((p) => [p.x, p.y]), [[5000, 21], [6000, 21.5]]);
+  // A later reading is a reading, even with the same value.
+  store.apply({ type: 'update', uid: 'n1', endpoint: 'temperature', data: '21.5°C' }, 10000);
+  assert.equal(h.data[0].length, 3);
+  assert.equal(h.data[0][2].replayed, undefined);
+});
+
 test('the store merges IMU history into each sensor chart', () => {
   const store = new NodeStore();
   store.apply({ type: 'update', uid: 'i', endpoint: 'imu', data: '{"acc":[1,2,3]}' }, 10000);

@@ -569,7 +569,11 @@ export class NodeStore {
         node.history.set(name, h);
       }
       if (readDecimals > h.decimals) h.decimals = readDecimals;
-      h.push1(time, n, this.resyncing);
+      // The first value of a chart is the gateway's cached one as often as
+      // not (its replay when the page connected; it may come seconds after
+      // the socket opened on a loaded machine, when `resyncing` is over):
+      // marked, the dashboard's copy of that reading replaces it on backfill.
+      h.push1(time, n, this.resyncing || h.data[0].length === 0);
     } else if (kind === 'imu') {
       const groups = imuGroups(value);
       if (!groups) return;
