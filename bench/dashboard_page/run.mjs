@@ -19,9 +19,10 @@
 // then the time from typing "node 42" in the filter to the next paint (six
 // times, with the time back to every node between).
 // --web serves another copy of the page (to compare two versions back to
-// back). --trace 1 records a devtools timeline trace of 10 s of the steady state and
-// of the filter, and prints the tasks over 50 ms with what they spent their
-// time on (script, style, layout, paint...).
+// back). --trace 1 records a devtools timeline trace of the steady state and
+// another of the filter, and prints for each the tasks over 50 ms with what
+// they spent their time on (script, style, layout, paint...) and their CPU
+// time (a task with little CPU for its wall time waited for a core).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,6 +217,7 @@ async function main() {
     for (const [k, us] of top) log(`  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
   }
   const wall = (Date.now() - w0) / 1000;
+  const steadyTrace = tracing ? await tracing.stop() : null;
   const steadyLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
   const busy = (m1.TaskDuration - m0.TaskDuration) / wall;
   const script = (m1.ScriptDuration - m0.ScriptDuration) / wall;
@@ -237,6 +239,8 @@ async function main() {
     el.dispatchEvent(new Event('input', { bubbles: true }));
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - startAt)));
   }), text);
+  if (steadyTrace) summariseTrace(steadyTrace, 'steady state');
+  const filterTracing = args.trace ? await startTrace(cdp) : null;
   const f0 = await metrics();
   const fw0 = Date.now();
   const filterMs = await typeFilter('node 42');
@@ -260,7 +264,7 @@ async function main() {
   log(`filter "node 42" x${filters.length}: median ${median(filters).toFixed(0)} ms, max ${Math.max(...filters).toFixed(0)} ms ` +
     `(${filters.map((x) => x.toFixed(0)).join(', ')}); back to every node: median ${median(clears).toFixed(0)} ms, ` +
     `max ${Math.max(...clears).toFixed(0)} ms`);
-  if (tracing) summariseTrace(await tracing.stop());
+  if (filterTracing) summariseTrace(await filterTracing.stop(), 'filter');
   await page.screenshot({ path: path.join(dir, 'page.png') });
   log(`logs and a screenshot in ${dir}`);
 }
@@ -293,14 +297,14 @@ async function startTrace(cdp) {
 // The main thread's tasks over 50 ms, each with the self time of the events
 // inside it by name (complete events only; good enough to see where a long
 // task goes).
-function summariseTrace(events) {
+function summariseTrace(events, what) {
   const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
   if (!main) return;
   const mine = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined)
     .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
   const tasks = mine.filter((e) => e.name === 'RunTask' && e.dur > 50000);
   const totals = new Map();
-  log(`trace: ${tasks.length} task(s) over 50 ms`);
+  log(`trace of the ${what}: ${tasks.length} task(s) over 50 ms`);
   for (const task of tasks) {
     const end = task.ts + task.dur;
     const inside = mine.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur <= end);

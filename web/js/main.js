@@ -9,7 +9,7 @@ import { NodeCard } from './cards.js';
 import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
-import { FrameTask } from './scheduler.js';
+import { FrameTask, redraws } from './scheduler.js';
 import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
@@ -87,7 +87,7 @@ class Dashboard {
     this.resourcesSeen = new Set();
     this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
     this.queue = { added: [], removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
-    this.frame = new FrameTask(() => this.flush());
+    this.frame = new FrameTask((time) => this.flush(time));
     this.madeCards = 0; // since the last frame
     this.makeScheduled = false;
     this.makeChannel = new MessageChannel();
@@ -293,7 +293,7 @@ class Dashboard {
     this.frame.request();
   }
 
-  flush() {
+  flush(time) {
     const q = this.queue;
     // Geometry first, while the layout is still clean from the last frame.
     const listMoved = this.listDirty;
@@ -322,7 +322,13 @@ class Dashboard {
     q.reset.clear();
     const added = this.madeCards;
     this.madeCards = 0;
-    if (this.valuesDue) {
+    // A frame the user waits for (a filter, a layout change): only that
+    // work; readings and charts are drawn in the next frame.
+    const userFrame = this.placeNow;
+    if (userFrame) {
+      redraws.skipFrame(time);
+      if (this.valuesDue) this.frame.request();
+    } else if (this.valuesDue) {
       this.valuesDue = false;
       this.valuesAt = performance.now();
       this.store.takeChanged((node) => {
