@@ -18,9 +18,12 @@ test('older points go before the live ones, in order, without duplicates', () =>
   assert.deepEqual(mergeOlderPoints([], pts([1, 2, 3])).map((p) => p.x), [1, 2, 3]);
   // nothing older: the live array itself
   assert.equal(mergeOlderPoints(live, pts([10000, 13000])), live);
-  // unsorted or repeated input and non-numbers are skipped
-  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 4, y: 1 }, { x: 5, y: 2 }, { x: 6, y: NaN }])
+  // unsorted or repeated input and non-numbers are skipped; two readings
+  // recorded in the same millisecond are both kept
+  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 4, y: 1 }, { x: 5, y: 1 }, { x: 6, y: NaN }])
     .map((p) => p.x), [5, 10000, 11000, 12000]);
+  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 5, y: 2 }, { x: 6, y: 3 }])
+    .map((p) => [p.x, p.y]), [[5, 1], [5, 2], [6, 3], [10000, 10000], [11000, 11000], [12000, 12000]]);
 });
 
 test('a replayed live value that repeats the newest history point is dropped', () => {

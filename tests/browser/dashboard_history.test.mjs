@@ -66,9 +66,11 @@ before(async () => {
   recordedFrom = Date.now();
   gateway.addNode('hist-1', { protocol: 'WebSocket', name: 'history node', temperature: '20.0°C' });
   gateway.addNode('hist-2', { protocol: 'WebSocket', name: 'history node 2', temperature: '30.0°C' });
-  // READINGS readings, paced as a sensor would send them.
+  // READINGS readings, paced as a sensor would send them, but for two sent
+  // back to back (the dashboard may record them in the same millisecond, as
+  // a loaded machine made it do for paced ones: both are readings).
   for (let i = 1; i < READINGS; i++) {
-    await new Promise((r) => setTimeout(r, 50));
+    if (i !== 20) await new Promise((r) => setTimeout(r, 50));
     gateway.update('hist-1', 'temperature', `${(20 + i / 10).toFixed(1)}°C`);
     gateway.update('hist-2', 'temperature', `${(30 + i / 10).toFixed(1)}°C`);
   }
@@ -104,7 +106,8 @@ test('a chart opened later starts with the recorded readings, then goes on live'
     assert.ok(series[0][0] >= recordedFrom - 1000, 'and no older than the recording');
     assert.equal(series[0][1], 20);
     assert.equal(series[READINGS - 1][1], 20 + (READINGS - 1) / 10);
-    for (let i = 1; i < series.length; i++) assert.ok(series[i][0] > series[i - 1][0], 'times ordered');
+    // (two readings may share a millisecond when the dashboard recorded them on a loaded machine)
+    for (let i = 1; i < series.length; i++) assert.ok(series[i][0] >= series[i - 1][0], 'times ordered');
     // Once per chart: one request per node, whatever the redraws.
     assert.equal(apiCalls.filter((u) => u.includes('/hist-1/temperature/history')).length, 1);
     assert.match(apiCalls.find((u) => u.includes('/hist-1/')), /since=\d+&limit=150$/);

@@ -546,11 +546,15 @@ export function mergeOlderPoints(live, older, seam = SEAM_MS) {
   const firstLive = live.length ? live[0].x : Infinity;
   const kept = [];
   let lastX = -Infinity;
+  let lastY = NaN;
   for (const p of older) {
     if (!(p.x < firstLive - seam) || !Number.isFinite(p.y)) continue;
-    if (p.x <= lastX) continue; // unsorted or repeated input
+    // Unsorted or repeated input is skipped; two readings the dashboard
+    // recorded in the same millisecond (a loaded machine) are both kept.
+    if (p.x < lastX || (p.x === lastX && p.y === lastY)) continue;
     kept.push({ x: p.x, y: p.y });
     lastX = p.x;
+    lastY = p.y;
   }
   if (kept.length === 0) return live;
   const newest = kept[kept.length - 1];
