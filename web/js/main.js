@@ -115,7 +115,7 @@ class Dashboard {
     this.windowDirty = false;
     this.listDirty = false;
     this.rowsDirty = false; // the listed entries to be found again
-    this.listedCount = 0;
+    this.listRender = false; // and drawn
     this.shownCount = 0;
     this.shown = null; // the shown cards in order; null: to be placed again
     this.placeNow = false; // and the cards near the screen found in the same frame
