@@ -18,9 +18,12 @@ test('older points go before the live ones, in order, without duplicates', () =>
   assert.deepEqual(mergeOlderPoints([], pts([1, 2, 3])).map((p) => p.x), [1, 2, 3]);
   // nothing older: the live array itself
   assert.equal(mergeOlderPoints(live, pts([10000, 13000])), live);
-  // unsorted or repeated input and non-numbers are skipped
-  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 4, y: 1 }, { x: 5, y: 2 }, { x: 6, y: NaN }])
+  // unsorted or repeated input and non-numbers are skipped; two readings
+  // recorded in the same millisecond are both kept
+  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 4, y: 1 }, { x: 5, y: 1 }, { x: 6, y: NaN }])
     .map((p) => p.x), [5, 10000, 11000, 12000]);
+  assert.deepEqual(mergeOlderPoints(live, [{ x: 5, y: 1 }, { x: 5, y: 2 }, { x: 6, y: 3 }])
+    .map((p) => [p.x, p.y]), [[5, 1], [5, 2], [6, 3], [10000, 10000], [11000, 11000], [12000, 12000]]);
 });
 
 test('a replayed live value that repeats the newest history point is dropped', () => {
@@ -72,6 +75,24 @@ test('the store merges a history answer into a chart and marks the node changed'
   assert.deepEqual(seen, ['n1', ['temperature']]);
   assert.equal(store.backfill('nobody', 'temperature', values), false);
   assert.equal(store.backfill('n1', 'temperature', 'bad'), false);
+});
+
+test('a chart\'s first value is taken as the replayed one, however late the replay came', () => {
+  // The page connected, its resync window closed (a loaded machine), then
+  // the gateway's replay came: its cached 21.5 is the recorded 21.5 again.
+  const store = new NodeStore();
+  store.beginResync();
+  store.endResync(1000);
+  store.apply({ type: 'new', uid: 'n1' }, 9000);
+  store.apply({ type: 'update', uid: 'n1', endpoint: 'temperature', data: '21.5°C' }, 9000);
+  const values = [{ t: 5000, text: '21.0°C', value: 21 }, { t: 6000, text: '21.5°C', value: 21.5 }];
+  assert.equal(store.backfill('n1', 'temperature', values), true);
+  const h = store.node('n1').history.get('temperature');
+  assert.deepEqual(h.data[0].map((p) => [p.x, p.y]), [[5000, 21], [6000, 21.5]]);
+  // A later reading is a reading, even with the same value.
+  store.apply({ type: 'update', uid: 'n1', endpoint: 'temperature', data: '21.5°C' }, 10000);
+  assert.equal(h.data[0].length, 3);
+  assert.equal(h.data[0][2].replayed, undefined);
 });
 
 test('the store merges IMU history into each sensor chart', () => {

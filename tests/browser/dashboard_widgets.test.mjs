@@ -95,8 +95,11 @@ test('nodes are listed in natural order; MQTT-SN has its chip; no map before a p
   gateway.update('order-1', 'name', 'node 20');
   await eventually(async () => (await page.locator('[data-testid="node-card"]').last().getAttribute('data-uid')) === 'order-1',
     'the renamed node last', WAIT);
+  const listedNow = () => page.locator('#node-list li').evaluateAll((items) => items.map((li) => li.dataset.uid));
+  await eventually(async () => (await listedNow()).join() === 'order-2,order-10,order-1', 'the node list follows the rename', WAIT);
   for (const n of [10, 2, 1]) gateway.removeNode(`order-${n}`);
   await card('order-1').waitFor({ state: 'detached', timeout: WAIT });
+  await eventually(async () => !(await listedNow()).some((uid) => uid.startsWith('order-')), 'the node list without them', WAIT);
 }));
 
 test('the widgets of a node: SUIT, OS icon, labels, IMU orientation, webcam, offline map', async (t) => explain(t, async () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BrokerRotation, NodeStore, backoffDelay, brokerUrl, brokerUrls, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
+  BrokerRotation, NodeEntry, NodeOrder, NodeStore, backoffDelay, brokerUrl, brokerUrls, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
   ledIsOn, naturalCompare, numberWithUnit, parseMessage, parsePosition, protocolName, relativeAge,
   resourceKind, roundTo, sortedIndex, writeMessage, MAX_POINTS, MAX_RESOURCES_PER_NODE, PROTOCOLS,
 } from '../../web/js/model.js';
@@ -267,4 +267,79 @@ test('the store bounds resources per node', () => {
   }
   assert.equal(store.node('a').resources.size, MAX_RESOURCES_PER_NODE);
   assert.equal(store.dropped, 10);
+});
+
+test('a node is listed from its `new`: name, protocol and search text from the store, before any card', () => {
+  const store = new NodeStore();
+  store.apply({ type: 'new', uid: 'abc123456789' }, 1);
+  const node = store.node('abc123456789');
+  const entry = new NodeEntry(node);
+  assert.equal(entry.name, '');
+  assert.equal(entry.card, null);
+  assert.equal(entry.search, 'abc123456789 node abc12345');
+  store.apply({ type: 'update', uid: 'abc123456789', endpoint: 'name', data: 'Kitchen 2' }, 2);
+  assert.deepEqual(entry.note('name'), { renamed: true, protocol: false, info: true });
+  assert.deepEqual(entry.note('name'), { renamed: false, protocol: false, info: true });
+  store.apply({ type: 'update', uid: 'abc123456789', endpoint: 'protocol', data: 'mqtt-sn' }, 3);
+  assert.equal(entry.note('protocol').protocol, true);
+  assert.equal(entry.protocol, 'MQTT-SN');
+  store.apply({ type: 'update', uid: 'abc123456789', endpoint: 'temperature', data: '20°C' }, 4);
+  assert.equal(entry.note('temperature').info, false, 'a reading changes nothing of the entry');
+  assert.equal(entry.search, 'abc123456789 kitchen 2 kitchen 2 mqtt-sn');
+  // A node whose resources came before the entry was made.
+  const late = new NodeEntry(node);
+  assert.equal(late.name, 'Kitchen 2');
+  assert.equal(late.protocol, 'MQTT-SN');
+  // A reset drops the name: noted again, the entry is unnamed.
+  store.apply({ type: 'reset', uid: 'abc123456789' }, 5);
+  assert.equal(entry.note('name').renamed, true);
+  assert.equal(entry.name, '');
+  assert.equal(entry.note('protocol').protocol, false, 'the protocol is kept on reset');
+});
+
+test('the node order: natural, unnamed last, a rename moves one entry, removal by binary search', () => {
+  const make = (uid, name) => {
+    const e = new NodeEntry({ uid, resources: new Map(name ? [['name', name]] : []) });
+    return e;
+  };
+  const order = new NodeOrder();
+  const names = () => order.items.map((e) => e.name || e.uid);
+  const a = make('u1', 'node 10');
+  const b = make('u2', 'node 2');
+  const c = make('u3', '');
+  const d = make('u4', 'Node 2'); // same name apart from case: by uid
+  for (const e of [a, b, c, d]) order.add(e);
+  assert.deepEqual(names(), ['node 2', 'Node 2', 'node 10', 'u3']);
+  assert.equal(order.indexOf(c), 3);
+  // c gets a name: it moves; b renamed to where it is: it stays.
+  c.node.resources.set('name', 'node 1');
+  c.note('name');
+  assert.equal(order.renamed(c), true);
+  assert.deepEqual(names(), ['node 1', 'node 2', 'Node 2', 'node 10']);
+  b.node.resources.set('name', 'node 2');
+  b.note('name');
+  assert.equal(order.renamed(b), false);
+  a.node.resources.delete('name');
+  a.note('name');
+  assert.equal(order.renamed(a), false, 'already last');
+  assert.deepEqual(names(), ['node 1', 'node 2', 'Node 2', 'u1']);
+  assert.equal(order.remove(d), true);
+  assert.equal(order.remove(d), false, 'twice: no harm');
+  assert.deepEqual(names(), ['node 1', 'node 2', 'u1']);
+  // A thousand entries renamed in random order end up sorted, each found.
+  const many = new NodeOrder();
+  const entries = [];
+  for (let i = 0; i < 1000; i++) {
+    const e = make(`x${i}`, '');
+    entries.push(e);
+    many.add(e);
+  }
+  for (let i = 0; i < 1000; i++) {
+    const e = entries[(i * 389) % 1000];
+    e.node.resources.set('name', `node ${(i * 389) % 1000}`);
+    e.note('name');
+    many.renamed(e);
+  }
+  assert.deepEqual(many.items.map((e) => e.name), entries.map((_, i) => `node ${i}`));
+  for (const e of entries) assert.equal(many.items[many.indexOf(e)], e);
 });

@@ -15,6 +15,7 @@ import { chartSummary, monotoneTangents, niceTicks } from '../../web/js/charts.j
 import { tileAttribution } from '../../web/js/map.js';
 import { History, imuGroups } from '../../web/js/model.js';
 import { chunkSize, nearRange, rowRange } from '../../web/js/window.js';
+import { Redraws } from '../../web/js/scheduler.js';
 
 test('SUIT: state codes as text, download as percent', () => {
   assert.deepEqual(suitState('6'), { code: 6, text: 'Downloading', phase: 'busy' });
@@ -218,4 +219,25 @@ test('card chunks: whole rows, about 32 cards', () => {
   assert.equal(chunkSize(40), 80, 'at least two rows');
   assert.equal(chunkSize(0), 32);
   for (let c = 1; c < 20; c++) assert.equal(chunkSize(c) % c, 0, `${c} columns: whole rows`);
+});
+
+test('redraws: a frame the user waits for draws no chart, the next one does', () => {
+  const frames = [];
+  globalThis.requestAnimationFrame = (fn) => frames.push(fn);
+  try {
+    const r = new Redraws(250);
+    const drawn = [];
+    r.dirty.add({ draw: () => drawn.push('a') });
+    r.skipFrame(16);
+    r.run(8, 16); // due in the skipped frame: waits
+    assert.deepEqual(drawn, []);
+    assert.equal(frames.length, 1);
+    frames.shift()(33);
+    assert.deepEqual(drawn, ['a']);
+    r.dirty.add({ draw: () => drawn.push('b') });
+    r.run(8, 50); // another frame: drawn at once
+    assert.deepEqual(drawn, ['a', 'b']);
+  } finally {
+    delete globalThis.requestAnimationFrame;
+  }
 });

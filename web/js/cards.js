@@ -71,8 +71,6 @@ export class NodeCard {
     this.gone = false;
     this.name = '';
     this.protocol = '';
-    this.searchText = null;
-    this.infoVersion = 0; // grows when a field the filter searches changes
     this.releaseTimer = null;
 
     // A copy of one skeleton (cloning is several times cheaper than building
@@ -170,8 +168,8 @@ export class NodeCard {
     if (this.compact) this.compact.root.hidden = this.showsFull;
   }
 
-  // Name, protocol, OS and the search text follow the node at once (they
-  // order and filter the cards, on screen or not).
+  // Name, protocol and OS follow the node at once, on screen or not (the
+  // node list and the filters use the node's NodeEntry, not the card).
   noteInfo(resource) {
     if (!isInfoField(resource)) return;
     const value = this.node.resources.get(resource);
@@ -198,18 +196,6 @@ export class NodeCard {
         this.root.dataset.os = icon.name;
       }
     }
-    this.searchText = null; // made again when the filter next asks
-    this.infoVersion += 1;
-  }
-
-  // What the text filter searches: uid, name and what the node is.
-  get search() {
-    if (this.searchText === null) {
-      this.searchText = [this.uid, displayName(this.uid, this.name),
-        ...INFO_FIELDS.filter((k) => k !== 'uid' && this.node.resources.has(k))
-          .map((k) => displayValue(this.node.resources.get(k)))].join(' ').toLowerCase();
-    }
-    return this.searchText;
   }
 
   renamed() {

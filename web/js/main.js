@@ -9,11 +9,11 @@ import { NodeCard } from './cards.js';
 import { forgetPalette } from './charts.js';
 import { NodeMap } from './map.js';
 import { Sidebar } from './sidebar.js';
-import { FrameTask } from './scheduler.js';
+import { FrameTask, redraws } from './scheduler.js';
 import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
-  NodeStore, brokerUrls, compareNodes, displayName, parseMessage, parsePosition, sortedIndex, writeMessage,
+  NodeEntry, NodeOrder, NodeStore, brokerUrls, displayName, parseMessage, parsePosition, writeMessage,
 } from './model.js';
 import { initTheme } from './theme.js';
 
@@ -80,11 +80,14 @@ class Dashboard {
     this.settings = new Settings(window.localStorage);
     this.store = new NodeStore();
     this.cards = new Map();
-    this.order = []; // cards, sorted as shown
+    // Every node of the store, listed from its `new` on (its card is made
+    // later, between frames): uid -> NodeEntry, and the entries in order.
+    this.entries = new Map();
+    this.order = new NodeOrder();
     this.resourcesSeen = new Set();
     this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
     this.queue = { added: [], removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
-    this.frame = new FrameTask(() => this.flush());
+    this.frame = new FrameTask((time) => this.flush(time));
     this.madeCards = 0; // since the last frame
     this.makeScheduled = false;
     this.makeChannel = new MessageChannel();
@@ -111,6 +114,9 @@ class Dashboard {
     }, () => (this.settings.view === 'compact' ? 182 : 480));
     this.windowDirty = false;
     this.listDirty = false;
+    this.rowsDirty = false; // the listed entries to be found again
+    this.listRender = false; // and drawn
+    this.shownCount = 0;
     this.shown = null; // the shown cards in order; null: to be placed again
     this.placeNow = false; // and the cards near the screen found in the same frame
     this.valuesTimer = null;
@@ -262,8 +268,8 @@ class Dashboard {
     const q = this.queue;
     for (const e of events) {
       switch (e.kind) {
-        case 'added': q.added.push(e.uid); q.removed.delete(e.uid); this.makeCardsSoon(); break;
-        case 'removed': q.removed.add(e.uid); break;
+        case 'added': this.addEntry(e.uid); q.added.push(e.uid); this.makeCardsSoon(); break;
+        case 'removed': this.removeEntry(e.uid); q.removed.add(e.uid); break;
         case 'reset': q.reset.add(e.uid); break;
         case 'gone': q.gone.add(e.uid); q.back.delete(e.uid); break;
         case 'back': q.back.add(e.uid); q.gone.delete(e.uid); break;
@@ -287,7 +293,7 @@ class Dashboard {
     this.frame.request();
   }
 
-  flush() {
+  flush(time) {
     const q = this.queue;
     // Geometry first, while the layout is still clean from the last frame.
     const listMoved = this.listDirty;
@@ -299,13 +305,14 @@ class Dashboard {
       this.windowDirty = false;
       if (this.cardGrid.update()) this.requestWindow();
     }
-    let added = 0;
-    let removed = 0;
     for (const uid of q.removed) {
-      if (this.removeCard(uid)) removed++;
+      // Gone from the store (a node back with the same uid has a new entry).
+      if (this.entries.get(uid)?.card !== this.cards.get(uid)) this.removeCard(uid);
     }
     q.removed.clear();
     for (const uid of q.reset) {
+      const entry = this.entries.get(uid);
+      if (entry) this.resetEntry(entry);
       const card = this.cards.get(uid);
       if (card) {
         card.reset();
@@ -313,25 +320,27 @@ class Dashboard {
       }
     }
     q.reset.clear();
-    added += this.madeCards;
+    const added = this.madeCards;
     this.madeCards = 0;
-    if (this.valuesDue) {
+    // A frame the user waits for (a filter, a layout change): only that
+    // work; readings and charts are drawn in the next frame.
+    const userFrame = this.placeNow;
+    if (userFrame) {
+      redraws.skipFrame(time);
+      if (this.valuesDue) this.frame.request();
+    } else if (this.valuesDue) {
       this.valuesDue = false;
       this.valuesAt = performance.now();
       this.store.takeChanged((node) => {
-        const card = this.cards.get(node.uid);
-        if (card && card.node === node) this.changed(card, node.changed); // else made later, from the store
+        const entry = this.entries.get(node.uid);
+        if (entry && entry.node === node) this.changed(entry, node.changed);
       });
     }
     for (const uid of q.gone) this.cards.get(uid)?.setGone(true);
     for (const uid of q.back) this.cards.get(uid)?.setGone(false);
     q.gone.clear();
     q.back.clear();
-    if (added || removed) {
-      this.announcer.nodes(added, removed);
-      this.shown = null;
-      this.warmSearch();
-    }
+    if (this.rowsDirty) this.placeRows();
     if (this.shown === null) {
       this.placeCards();
       if (this.placeNow) {
@@ -344,7 +353,9 @@ class Dashboard {
       } else {
         this.requestWindow();
       }
-    } else if (listMoved) {
+    }
+    if (listMoved || this.listRender) {
+      this.listRender = false;
       this.sidebar.render();
     }
     if (added && !this.marked50 && this.cards.size >= 50) {
@@ -369,8 +380,9 @@ class Dashboard {
     let made = 0;
     while (q.added.length > 0 && performance.now() - start < SLICE_MS) {
       const uid = q.added.shift();
-      if (!this.cards.has(uid) && this.store.node(uid)) {
-        this.addCard(uid);
+      const entry = this.entries.get(uid);
+      if (entry && !entry.card) {
+        this.addCard(entry);
         made++;
       }
     }
@@ -389,38 +401,95 @@ class Dashboard {
     const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 4 }), 100));
     idle((deadline) => {
       this.warming = false;
-      for (const card of this.order) {
-        if (card.searchText !== null) continue;
+      for (const entry of this.order.items) {
+        if (entry.searchText !== null) continue;
         if (deadline.timeRemaining() < 1) {
           this.warmSearch();
           return;
         }
-        void card.search;
+        void entry.search;
       }
     }, { timeout: 2000 });
   }
 
-  // The shown cards into the grid's chunks, the listed ones into the node
-  // list: out of the DOM what the filters hide.
+  // The shown cards into the grid's chunks: out of the DOM what the filters
+  // hide (and nodes whose card is not made yet).
   placeCards() {
     const shown = [];
-    const listed = [];
-    for (const card of this.order) {
-      if (card.listed) listed.push(card);
-      if (card.shown) shown.push(card);
+    for (const entry of this.order.items) {
+      if (entry.shown && entry.card) shown.push(entry.card);
     }
     this.shown = shown;
     this.cardGrid.place(shown);
-    this.sidebar.setKnown(this.cards.size);
+  }
+
+  // The listed entries into the node list (every node of the store, card
+  // made or not).
+  placeRows() {
+    this.rowsDirty = false;
+    const listed = [];
+    let shown = 0;
+    for (const entry of this.order.items) {
+      if (entry.listed) listed.push(entry);
+      if (entry.shown) shown++;
+    }
+    this.shownCount = shown;
+    this.sidebar.setKnown(this.entries.size);
     this.sidebar.setRows(listed);
-    this.sidebar.render();
+    this.listRender = true;
     this.refreshCount();
+  }
+
+  requestRows() {
+    this.rowsDirty = true;
+    this.frame.request();
+  }
+
+  // --- entries: the node list, from the store at once ---------------------------
+
+  addEntry(uid) {
+    const node = this.store.node(uid);
+    if (!node) return;
+    const old = this.entries.get(uid);
+    if (old) this.order.remove(old); // out and back in one batch: its old card goes in the frame
+    const entry = new NodeEntry(node);
+    this.entries.set(uid, entry);
+    this.order.add(entry);
+    this.filterOne(entry);
+    this.sidebar.update(entry);
+    this.announcer.nodes(1, 0);
+    this.warmSearch();
+    this.requestRows();
+  }
+
+  // A node reset: its name (and what the filter searches) may be gone.
+  resetEntry(entry) {
+    const renamed = entry.note('name').renamed;
+    entry.note('protocol');
+    if (renamed && this.order.renamed(entry)) {
+      this.requestRows();
+      if (entry.card && entry.shown) this.requestWindow(true);
+    }
+    this.sidebar.update(entry);
+    this.filterOne(entry);
+  }
+
+  removeEntry(uid) {
+    const entry = this.entries.get(uid);
+    if (!entry) return;
+    this.entries.delete(uid);
+    this.order.remove(entry);
+    this.sidebar.remove(uid);
+    this.announcer.nodes(0, 1);
+    this.requestRows();
   }
 
   // --- cards ----------------------------------------------------------------
 
-  addCard(uid) {
-    const node = this.store.node(uid);
+  addCard(entry) {
+    const { uid, node } = entry;
+    const old = this.cards.get(uid);
+    if (old) this.removeCard(uid); // of a node that left and came back
     const card = new NodeCard(node, {
       send: (nodeUid, endpoint, payload) => this.send(nodeUid, endpoint, payload),
       hide: (nodeUid) => this.setNodeHidden(nodeUid, true),
@@ -428,53 +497,47 @@ class Dashboard {
       chartShown: (nodeUid, resource) => this.history.want(nodeUid, resource),
     }, this.settings.view);
     card.setHiddenResources(this.settings.hiddenResources);
-    card.sortedName = card.name;
-    card.listed = false;
-    card.shown = false;
-    card.userHidden = false;
-    card.revealed = false; // shown by select() though the filters hide it
+    card.entry = entry;
+    entry.card = card;
     this.cards.set(uid, card);
-    const i = sortedIndex(this.order, card, compareNodes);
-    this.order.splice(i, 0, card);
-    this.sidebar.update(card);
-    this.filterOne(card);
     this.shown = null;
     for (const name of node.resources.keys()) this.noteResource(name);
     const position = parsePosition(node.resources.get('position'));
-    if (position) this.map.set(uid, position, displayName(uid, card.name));
+    if (position) this.map.set(uid, position, displayName(uid, entry.name));
+    return card;
   }
 
-  // A renamed card: out of the sorted list, back in at its binary-searched
+  // Resources of a node changed (drawn by its card, if made; a card made
+  // later reads the store). A rename moves the entry to its binary-searched
   // place (the chunks and the node list follow in the frame).
-  reposition(card) {
-    card.sortedName = card.name;
-    const from = this.order.indexOf(card);
-    if (from >= 0) this.order.splice(from, 1);
-    const i = sortedIndex(this.order, card, compareNodes);
-    this.order.splice(i, 0, card);
-    if (i !== from) this.requestWindow(true);
-  }
-
-  changed(card, set) {
-    const protocolBefore = card.protocol;
-    const infoBefore = card.infoVersion;
-    card.changed(set);
-    for (const name of set) this.noteResource(name);
-    if (card.name !== card.sortedName) {
-      this.reposition(card);
-      this.map.rename(card.uid, displayName(card.uid, card.name));
+  changed(entry, set) {
+    let renamed = false;
+    let protocol = false;
+    let info = false;
+    for (const name of set) {
+      const what = entry.note(name);
+      renamed ||= what.renamed;
+      protocol ||= what.protocol;
+      info ||= what.info;
+      this.noteResource(name);
     }
-    if (set.has('name') || set.has('protocol') || card.protocol !== protocolBefore) {
-      this.sidebar.update(card);
-      this.filterOne(card);
-    } else if (card.infoVersion !== infoBefore) {
-      this.filterOne(card);
+    if (renamed) {
+      if (this.order.renamed(entry)) {
+        this.requestRows();
+        if (entry.card && entry.shown) this.requestWindow(true);
+      }
+      this.map.rename(entry.uid, displayName(entry.uid, entry.name));
     }
-    if (card.infoVersion !== infoBefore) this.warmSearch();
+    if (renamed || protocol) this.sidebar.update(entry);
+    if (info) {
+      this.filterOne(entry);
+      this.warmSearch();
+    }
+    if (entry.card) entry.card.changed(set);
     if (set.has('position')) {
-      const p = parsePosition(card.node.resources.get('position'));
-      if (p) this.map.set(card.uid, p, displayName(card.uid, card.name));
-      else this.map.remove(card.uid);
+      const p = parsePosition(entry.node.resources.get('position'));
+      if (p) this.map.set(entry.uid, p, displayName(entry.uid, entry.name));
+      else this.map.remove(entry.uid);
     }
   }
 
@@ -491,30 +554,29 @@ class Dashboard {
     this.history.forget(uid);
     card.destroy();
     this.cards.delete(uid);
-    const i = this.order.indexOf(card);
-    if (i >= 0) this.order.splice(i, 1);
-    this.sidebar.remove(uid);
-    this.map.remove(uid);
+    if (card.entry.card === card) card.entry.card = null;
+    if (!this.entries.has(uid)) this.map.remove(uid);
     this.shown = null;
     return true;
   }
 
   // --- filters, layout, settings ---------------------------------------------
 
-  // Whether a card is listed and shown; a change places the cards again in
-  // the next frame.
-  filterOne(card) {
-    const listed = this.sidebar.matches(card);
-    const hidden = this.settings.hiddenNodes.has(card.uid);
-    const shown = (listed && !hidden) || card.revealed;
-    if (card.listed !== listed || card.shown !== shown) {
-      card.listed = listed;
-      card.shown = shown;
-      this.requestWindow(true);
+  // Whether a node is listed and its card shown; a change places the rows
+  // (and the cards) again in the next frame.
+  filterOne(entry) {
+    const listed = this.sidebar.matches(entry);
+    const hidden = this.settings.hiddenNodes.has(entry.uid);
+    const shown = (listed && !hidden) || entry.revealed;
+    if (entry.listed !== listed || entry.shown !== shown) {
+      if (entry.shown !== shown && entry.card) this.requestWindow(true);
+      entry.listed = listed;
+      entry.shown = shown;
+      this.requestRows();
     }
-    if (card.userHidden !== hidden) {
-      card.userHidden = hidden;
-      this.sidebar.setUserHidden(card.uid, hidden);
+    if (entry.userHidden !== hidden) {
+      entry.userHidden = hidden;
+      this.sidebar.setUserHidden(entry.uid, hidden);
     }
   }
 
@@ -522,10 +584,10 @@ class Dashboard {
   // filters did, and the cards' contents stay as they are).
   applyFilters(resources = false) {
     this.placeNow = true;
-    for (const card of this.order) {
-      card.revealed = false;
-      this.filterOne(card);
-      if (resources) card.setHiddenResources(this.settings.hiddenResources);
+    for (const entry of this.order.items) {
+      entry.revealed = false;
+      this.filterOne(entry);
+      if (resources && entry.card) entry.card.setHiddenResources(this.settings.hiddenResources);
     }
   }
 
@@ -533,11 +595,11 @@ class Dashboard {
     if (hidden) this.settings.hiddenNodes.add(uid);
     else this.settings.hiddenNodes.delete(uid);
     this.settings.save();
-    const card = this.cards.get(uid);
+    const entry = this.entries.get(uid);
     this.placeNow = true;
-    if (card) {
-      card.revealed = false;
-      this.filterOne(card);
+    if (entry) {
+      entry.revealed = false;
+      this.filterOne(entry);
     }
     if (!hidden) this.select(uid);
   }
@@ -545,7 +607,7 @@ class Dashboard {
   setLayout(layout) {
     this.settings.view = layout;
     this.settings.save();
-    for (const card of this.order) card.setLayout(layout);
+    for (const card of this.cards.values()) card.setLayout(layout);
     this.applyLayoutButton();
     this.placeNow = true;
     this.requestWindow(true); // the chunks' expected sizes too
@@ -575,8 +637,8 @@ class Dashboard {
   }
 
   refreshCount() {
-    const n = this.cards.size;
-    const hidden = n - (this.shown ? this.shown.length : 0);
+    const n = this.entries.size;
+    const hidden = n - this.shownCount;
     const text = `${n} node${n === 1 ? '' : 's'}${hidden ? ` · ${hidden} not shown` : ''}`;
     if (this.count.textContent !== text) this.count.textContent = text;
     this.placeholder.hidden = n > 0;
@@ -584,16 +646,17 @@ class Dashboard {
 
   tick() {
     const now = Date.now();
-    for (const card of this.order) card.tick(now);
+    for (const card of this.cards.values()) card.tick(now);
     this.enqueue(this.store.sweepGone(now, this.goneKeepMs));
   }
 
   select(uid) {
-    const card = this.cards.get(uid);
-    if (!card) return;
-    if (!card.shown) {
-      card.revealed = true;
-      this.filterOne(card);
+    const entry = this.entries.get(uid);
+    if (!entry) return;
+    const card = entry.card || this.addCard(entry); // not made yet: now
+    if (!entry.shown) {
+      entry.revealed = true;
+      this.filterOne(entry);
     }
     if (this.shown === null) this.placeCards(); // now: it is scrolled to
     card.root.scrollIntoView({ block: 'center' });
@@ -605,7 +668,7 @@ class Dashboard {
 
   applyTheme() {
     forgetPalette();
-    for (const card of this.order) card.applyTheme();
+    for (const card of this.cards.values()) card.applyTheme();
     this.map.applyTheme();
   }
 }

@@ -235,8 +235,116 @@ export function displayName(uid, name) {
 
 // Order of nodes: named ones by name, naturally, then unnamed ones; uid last.
 export function compareNodes(a, b) {
-  if (!a.name !== !b.name) return a.name ? -1 : 1;
-  return naturalCompare(a.name, b.name) || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
+  return compareNames(a.name, a.uid, b.name, b.uid);
+}
+
+function compareNames(aName, aUid, bName, bUid) {
+  if (!aName !== !bName) return aName ? -1 : 1;
+  return naturalCompare(aName, bName) || (aUid < bUid ? -1 : aUid > bUid ? 1 : 0);
+}
+
+// What the node list and the filters need of a node, kept from the store
+// from its `new` on (its card comes later): name, protocol, the search text,
+// and whether the filters list and show it. `card` is set once made.
+export class NodeEntry {
+  constructor(node) {
+    this.node = node;
+    this.uid = node.uid;
+    this.name = '';
+    this.protocol = '';
+    this.searchText = null;
+    this.listed = false;
+    this.shown = false;
+    this.userHidden = false;
+    this.revealed = false; // shown by a click in the list though the filters hide it
+    this.card = null;
+    for (const r of node.resources.keys()) this.note(r);
+  }
+
+  // A resource of the node changed: what changed of the entry, as
+  // {renamed, protocol, info} (info: the search text).
+  note(resource) {
+    if (!isInfoField(resource)) return NOTHING_NOTED;
+    const value = this.node.resources.get(resource);
+    let renamed = false;
+    let protocol = false;
+    if (resource === 'name') {
+      const name = displayValue(value);
+      renamed = name !== this.name;
+      this.name = name;
+    } else if (resource === 'protocol') {
+      const p = protocolName(value);
+      protocol = p !== this.protocol;
+      this.protocol = p;
+    }
+    this.searchText = null;
+    return { renamed, protocol, info: true };
+  }
+
+  // What the text filter searches: uid, name and what the node is.
+  get search() {
+    if (this.searchText === null) {
+      const parts = [this.uid, displayName(this.uid, this.name)];
+      for (const k of INFO_FIELDS) {
+        if (k !== 'uid' && this.node.resources.has(k)) parts.push(displayValue(this.node.resources.get(k)));
+      }
+      this.searchText = parts.join(' ').toLowerCase();
+    }
+    return this.searchText;
+  }
+}
+const NOTHING_NOTED = Object.freeze({ renamed: false, protocol: false, info: false });
+
+// Entries in the order of compareNodes; an entry is found by a binary
+// search on the name it was placed by (`placedName`), so a rename moves it
+// with two splices.
+export class NodeOrder {
+  constructor() {
+    this.items = [];
+  }
+
+  get length() { return this.items.length; }
+
+  // Where an entry with this name and uid is or would go (the first place
+  // not before it).
+  place(name, uid) {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.items[mid];
+      if (compareNames(m.placedName, m.uid, name, uid) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  indexOf(entry) {
+    const i = this.place(entry.placedName, entry.uid);
+    if (this.items[i] === entry) return i;
+    return -1;
+  }
+
+  add(entry) {
+    const i = this.place(entry.name, entry.uid);
+    this.items.splice(i, 0, entry);
+    entry.placedName = entry.name;
+    return i;
+  }
+
+  remove(entry) {
+    const i = this.indexOf(entry);
+    if (i >= 0) this.items.splice(i, 1);
+    return i >= 0;
+  }
+
+  // The entry's name changed: true when it moved.
+  renamed(entry) {
+    const from = this.indexOf(entry);
+    if (from >= 0) this.items.splice(from, 1);
+    const to = this.add(entry);
+    return to !== from;
+  }
 }
 
 // "just now", "12 s ago", "2 min ago", "3 h ago", "2 days ago".
@@ -438,11 +546,15 @@ export function mergeOlderPoints(live, older, seam = SEAM_MS) {
   const firstLive = live.length ? live[0].x : Infinity;
   const kept = [];
   let lastX = -Infinity;
+  let lastY = NaN;
   for (const p of older) {
     if (!(p.x < firstLive - seam) || !Number.isFinite(p.y)) continue;
-    if (p.x <= lastX) continue; // unsorted or repeated input
+    // Unsorted or repeated input is skipped; two readings the dashboard
+    // recorded in the same millisecond (a loaded machine) are both kept.
+    if (p.x < lastX || (p.x === lastX && p.y === lastY)) continue;
     kept.push({ x: p.x, y: p.y });
     lastX = p.x;
+    lastY = p.y;
   }
   if (kept.length === 0) return live;
   const newest = kept[kept.length - 1];
@@ -569,7 +681,11 @@ export class NodeStore {
         node.history.set(name, h);
       }
       if (readDecimals > h.decimals) h.decimals = readDecimals;
-      h.push1(time, n, this.resyncing);
+      // The first value of a chart is the gateway's cached one as often as
+      // not (its replay when the page connected; it may come seconds after
+      // the socket opened on a loaded machine, when `resyncing` is over):
+      // marked, the dashboard's copy of that reading replaces it on backfill.
+      h.push1(time, n, this.resyncing || h.data[0].length === 0);
     } else if (kind === 'imu') {
       const groups = imuGroups(value);
       if (!groups) return;

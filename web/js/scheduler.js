@@ -1,7 +1,8 @@
 // Work done at most once per animation frame, and redraws done at most a
 // few times a second, however fast values arrive.
 
-// Calls fn() in the next animation frame, once however often asked.
+// Calls fn(time) in the next animation frame, once however often asked
+// (time: the frame's, as requestAnimationFrame gives it).
 export class FrameTask {
   constructor(fn) {
     this.fn = fn;
@@ -11,9 +12,9 @@ export class FrameTask {
   request() {
     if (this.requested) return;
     this.requested = true;
-    requestAnimationFrame(() => {
+    requestAnimationFrame((time) => {
       this.requested = false;
-      this.fn();
+      this.fn(time);
     });
   }
 }
@@ -26,13 +27,21 @@ export class Redraws {
     this.dirty = new Set();
     this.last = 0;
     this.timer = null;
+    this.skipAt = -1; // a frame (its time) whose drawing waits for the next
+  }
+
+  // Nothing drawn in the animation frame of `time` (one the user waits
+  // for; every callback of a frame gets the same time): a run due in it
+  // goes to the next frame.
+  skipFrame(time) {
+    this.skipAt = time;
   }
 
   mark(item) {
     this.dirty.add(item);
     if (this.timer !== null) return;
     const wait = Math.max(0, this.last + this.periodMs - performance.now());
-    this.timer = setTimeout(() => requestAnimationFrame(() => this.run()), wait);
+    this.timer = setTimeout(() => requestAnimationFrame((t) => this.run(8, t)), wait);
   }
 
   forget(item) {
@@ -41,7 +50,12 @@ export class Redraws {
 
   // Draws the marked items, at most `budgetMs` per frame: the rest go on in
   // the next frames, so that many charts never make one long task.
-  run(budgetMs = 8) {
+  run(budgetMs = 8, time = -2) {
+    if (time === this.skipAt) {
+      this.timer = -1;
+      requestAnimationFrame((t) => this.run(budgetMs, t));
+      return;
+    }
     this.timer = null;
     this.last = performance.now();
     const start = performance.now();
@@ -50,7 +64,7 @@ export class Redraws {
       item.draw();
       if (performance.now() - start > budgetMs && this.dirty.size > 0) {
         this.timer = -1; // a frame is pending; marks wait for it
-        requestAnimationFrame(() => this.run(budgetMs));
+        requestAnimationFrame((t) => this.run(budgetMs, t));
         return;
       }
     }
@@ -58,3 +72,4 @@ export class Redraws {
 }
 
 export const redraws = new Redraws(250);
+
