@@ -113,10 +113,10 @@ struct coap_endpoint::impl {
         add_resource("server", &impl::server_handler);
         // Packets wait in the kernel while the uplink has a backlog (so it
         // is not starved), until it says it drained; and the loop yields
-        // after each packet while messages wait for the uplink, whose
-        // writes go one per turn of the io_context (else 16 packets per
-        // turn outran one write per turn: every value waited behind a
-        // backlog of hundreds).
+        // after each packet while messages wait for the uplink, so that
+        // its write (of everything waiting) goes before the next packet
+        // (16 packets per turn made every value wait behind a backlog of
+        // hundreds when the uplink wrote one message per turn).
         loop = std::make_unique<coap_io_loop>(
             ioc, ctx.get(), [this] { drain(); }, log, [this] { return hold_input(); },
             [this] { return service.broker_backlog() > 0; });

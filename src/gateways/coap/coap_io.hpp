@@ -46,7 +46,7 @@ using session_ptr = std::unique_ptr<coap_session_t, session_deleter>;
 // calling after_io() after each round, outside libcoap (the place to send
 // what the handlers decided). A burst yields to other handlers every few
 // rounds, and after every round while busy() is true (other work of the
-// io_context waits: the broker uplink's writes, one per turn). While
+// io_context waits: the broker uplink's next write). While
 // hold() is true no packet is taken (they wait in the kernel) until
 // resume() is called. No polling.
 class coap_io_loop {

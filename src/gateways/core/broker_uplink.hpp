@@ -9,7 +9,8 @@
 // after a whole round failed. It stays on a broker that works: no return to
 // the first one while it lasts (a return would cut a working connection
 // and make every node be announced again). It
-// sends through a bounded queue (one write in flight) and hands every text
+// sends through a bounded queue (one write in flight, of every message
+// waiting, gathered) and hands every text
 // message to a callback. Runs on the caller's io_context (one thread).
 // No Beast in this header: the connection lives in broker_uplink.cpp.
 #include "common/backoff.hpp"
