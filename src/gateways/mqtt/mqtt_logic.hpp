@@ -24,16 +24,27 @@
 
 namespace aiot::gw::mqtt {
 
-// Actions for the MQTT connection (always QoS 1, never retained).
+// Actions for the MQTT connections (publishes never retained).
+// Subscriptions name their lane: node/check and node/<id>/resources are
+// `discovery`, node/<id>/<resource> are `values`. The MQTT gateway gives
+// each lane its own connection, so that discovery does not queue behind
+// values in the MQTT broker (issue 16); publishes go with discovery, and
+// a publish decided after a values subscription must wait until the
+// broker has acknowledged it (the node answers on the values lane).
+enum class lane { discovery, values };
 struct subscribe_topics {
     std::vector<std::string> topics;
+    int qos = 1;
+    lane on = lane::discovery;
 };
 struct unsubscribe_topics {
     std::vector<std::string> topics;
+    lane on = lane::discovery;
 };
 struct publish_message {
     std::string topic;
     std::string payload;
+    int qos = 1;
 };
 using action = std::variant<subscribe_topics, unsubscribe_topics, publish_message>;
 
@@ -50,6 +61,20 @@ struct logic_config {
     // queued, and asking at every check multiplied the load (25,784
     // requests for 10,000 nodes, issue 16).
     std::chrono::seconds rediscover_interval{5};
+    // QoS of the value subscriptions (node/<id>/<resource>); node/check and
+    // node/<id>/resources are always QoS 1. At 0 the MQTT broker sends
+    // values without waiting for acknowledgements (mosquitto's window is 20
+    // unacknowledged QoS 1 messages per client, and the gateway is one
+    // client receiving every node's values: issue 16).
+    int values_qos = 1;
+    // QoS of the discovery requests (gateway/<id>/discover). At 1 each
+    // waits for the MQTT broker's PUBACK, which under a burst queues behind
+    // the values coming the other way, and the client keeps at most
+    // max_in_flight of them unacknowledged: 10,000 requests for values took
+    // 5 to 11 s (issue 16). An unanswered request for resources is asked
+    // again (rediscover_interval); one for values only hastens the first
+    // value. gateway/check and writes are always QoS 1.
+    int discovery_qos = 0;
 };
 
 // True if `name` can be one level of a topic we subscribe to or publish:
@@ -117,9 +142,11 @@ private:
     void on_resources(const std::string& node_id, node_state& n, std::string_view payload);
     void on_value(const std::string& node_id, node_state& n, std::string_view resource,
                   std::string_view payload);
-    // node/<id>/resources and node/<id>/<res> for each resource.
+    // node/<id>/resources to `discovery`, node/<id>/<res> for each resource
+    // to `values`.
     static void append_topics(const std::string& node_id, const node_state& n,
-                              std::vector<std::string>& topics);
+                              std::vector<std::string>& discovery,
+                              std::vector<std::string>& values);
     void discover(const std::string& node_id, std::string_view what);
     void ask_resources(const std::string& node_id, node_state& n);
     // The table is full: removes the node that has waited longest for its

@@ -74,7 +74,13 @@ std::string describe(const action& a)
             if constexpr (std::is_same_v<T, publish_message>) {
                 return "pub " + x.topic + " '" + x.payload + "'";
             } else {
-                text = std::is_same_v<T, subscribe_topics> ? "sub" : "unsub";
+                // "v": on the values lane (its own MQTT connection).
+                text = x.on == lane::values ? "v" : "";
+                if constexpr (std::is_same_v<T, subscribe_topics>) {
+                    text += x.qos == 1 ? "sub" : "sub(qos " + std::to_string(x.qos) + ")";
+                } else {
+                    text += "unsub";
+                }
                 for (const auto& t : x.topics) {
                     text += " " + t;
                 }
@@ -159,6 +165,17 @@ protected:
     small_limits_test() : mqtt_logic_test(limits()) {}
 };
 
+class values_qos0_test : public mqtt_logic_test {
+protected:
+    static logic_config qos0()
+    {
+        logic_config c;
+        c.values_qos = 0;
+        return c;
+    }
+    values_qos0_test() : mqtt_logic_test(qos0()) {}
+};
+
 } // namespace
 
 TEST_F(mqtt_logic_test, connect_subscribes_node_check_and_asks_nodes_to_check_in)
@@ -179,7 +196,7 @@ TEST_F(mqtt_logic_test, a_new_node_is_announced_subscribed_and_discovered)
     EXPECT_EQ(logic_.find("n1")->uid, "uid-1");
 
     message("node/n1/resources", R"(["name","led","temperature"])");
-    EXPECT_EQ(actions(), (strings{"sub node/n1/name node/n1/led node/n1/temperature",
+    EXPECT_EQ(actions(), (strings{"vsub node/n1/name node/n1/led node/n1/temperature",
                                   "pub gateway/n1/discover 'values'"}));
     EXPECT_TRUE(logic_.find("n1")->discovered);
 
@@ -369,7 +386,7 @@ TEST_F(small_limits_test, resource_lists_are_filtered_and_capped)
     actions();
     message("node/n1/resources",
                    R"(["a", 1, "a", "", "x/y", "+", "protocol", "resources", "b", "c", "d", "e"])");
-    EXPECT_EQ(actions(), (strings{"sub node/n1/a node/n1/b node/n1/c",
+    EXPECT_EQ(actions(), (strings{"vsub node/n1/a node/n1/b node/n1/c",
                                   "pub gateway/n1/discover 'values'"}));
     EXPECT_EQ(logic_.find("n1")->resources, (strings{"a", "b", "c"}));
     EXPECT_NE(log().find("node 'n1': 6 resource names refused"), std::string::npos) << log();
@@ -550,7 +567,7 @@ TEST_F(mqtt_logic_test, an_expired_node_is_unsubscribed_and_forgotten)
     discovered("n1", R"(["led","temperature"])");
     logic_.node_expired("uid-1");
     EXPECT_EQ(actions(),
-              (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
+              (strings{"unsub node/n1/resources", "vunsub node/n1/led node/n1/temperature"}));
     EXPECT_EQ(logic_.find("n1"), nullptr);
     message("node/n1/led", R"({"value":"1"})");
     EXPECT_TRUE(sink_.take().empty());
@@ -575,9 +592,9 @@ TEST_F(mqtt_logic_test, a_new_session_resubscribes_everything)
     EXPECT_EQ(logic_.size(), 3u);
 
     logic_.connected(t0 + 5s);
-    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n1/led "
-                                  "node/n2/resources node/n3/resources",
-                                  "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
+    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources "
+                                  "node/n3/resources",
+                                  "vsub node/n1/led", "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
                                   "pub gateway/n3/discover 'resources'"}));
 }
 
@@ -594,4 +611,47 @@ TEST_F(mqtt_logic_test, rejections_beyond_the_budget_are_summed_up_at_the_tick)
     // A fresh budget.
     message("node/check", "garbage");
     EXPECT_EQ(count_in_log("warning node/check ignored"), 11u);
+}
+
+TEST_F(values_qos0_test, value_topics_are_subscribed_at_their_own_qos_and_discovery_at_qos_1)
+{
+    connect();
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(),
+              (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
+    message("node/n1/resources", R"(["led","temperature"])");
+    EXPECT_EQ(actions(), (strings{"vsub(qos 0) node/n1/led node/n1/temperature",
+                                  "pub gateway/n1/discover 'values'"}));
+    message("node/check", R"({"id":"n2"})");
+    actions();
+
+    // A new session: node/check and the resource lists at QoS 1, values apart.
+    logic_.disconnected();
+    logic_.connected(t0 + 5s);
+    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources",
+                                  "vsub(qos 0) node/n1/led node/n1/temperature",
+                                  "pub gateway/check ''", "pub gateway/n2/discover 'resources'"}));
+
+    // Forgetting a node unsubscribes its topics, each on its lane.
+    logic_.node_expired("uid-1");
+    EXPECT_EQ(actions(),
+              (strings{"unsub node/n1/resources", "vunsub node/n1/led node/n1/temperature"}));
+}
+
+TEST_F(mqtt_logic_test, discovery_requests_go_at_qos_0_and_checks_and_writes_at_qos_1)
+{
+    logic_.connected(t0);
+    message("node/check", R"({"id":"n1"})");
+    message("node/n1/resources", R"(["led"])");
+    logic_.write({"uid-1", "led", "1", "client"});
+    std::vector<std::pair<std::string, int>> published;
+    for (const auto& a : logic_.take_actions()) {
+        if (const auto* p = std::get_if<publish_message>(&a)) {
+            published.emplace_back(p->topic, p->qos);
+        }
+    }
+    EXPECT_EQ(published, (std::vector<std::pair<std::string, int>>{{"gateway/check", 1},
+                                                                   {"gateway/n1/discover", 0},
+                                                                   {"gateway/n1/discover", 0},
+                                                                   {"gateway/n1/led/set", 1}}));
 }
