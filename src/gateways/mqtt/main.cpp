@@ -36,8 +36,7 @@ int main(int argc, char** argv)
                     ->needs(cert);
     cert->needs(key);
     app.add_option("--mqtt-client-id", mqtt.client.client_id,
-                   "MQTT client id (default: aiot-gw-<random>, unique per instance); the "
-                   "connection for the values adds '-values'");
+                   "MQTT client id (default: aiot-gw-<random>, unique per instance)");
     app.add_option("--mqtt-max-inflight", mqtt.client.max_in_flight,
                    "QoS 1 publishes handed to the MQTT library and not yet acknowledged, at most "
                    "(more wait in order)")

@@ -81,14 +81,12 @@ class mqtt_client::impl : public std::enable_shared_from_this<impl> {
                   post([](impl& self) { self.stop_timer_.cancel(); });
               }),
               subscribe_listener([this, tls](const ::mqtt::token& t, bool ok) {
-                  const auto generation = reinterpret_cast<std::uintptr_t>(t.get_user_context());
                   if (!ok) {
                       post([why = failure_text(t, tls)](impl& self) {
                           self.log_->warn("MQTT broker {}: subscribe/unsubscribe failed: {}",
                                           self.shown_uri_, why);
                       });
                   }
-                  post([generation](impl& self) { self.on_subscribed(generation); });
               }),
               publish_listener([this](const ::mqtt::token& t, bool ok) {
                   const auto generation = reinterpret_cast<std::uintptr_t>(t.get_user_context());
@@ -221,7 +219,6 @@ public:
     {
         handlers_ = {};
         batch_end_ = {};
-        after_subscriptions_.clear();
         stop();
     }
 
@@ -239,15 +236,12 @@ public:
                 auto chunk = ::mqtt::string_collection::create(
                     std::vector<std::string>(topics.begin() + static_cast<std::ptrdiff_t>(first),
                                              topics.begin() + static_cast<std::ptrdiff_t>(last)));
-                // The generation tells stale completions apart.
-                auto* context = reinterpret_cast<void*>(generation_);
                 if (unsubscribe) {
-                    client_->unsubscribe(chunk, context, paho_->subscribe_listener);
+                    client_->unsubscribe(chunk, nullptr, paho_->subscribe_listener);
                 } else {
                     client_->subscribe(chunk, ::mqtt::iasync_client::qos_collection(last - first, qos),
-                                       context, paho_->subscribe_listener);
+                                       nullptr, paho_->subscribe_listener);
                 }
-                ++subscribes_sent_;
             }
         } catch (const ::mqtt::exception& e) {
             log_->warn("MQTT broker {}: {} failed: {}", shown_uri_,
@@ -255,39 +249,6 @@ public:
             return false;
         }
         return true;
-    }
-
-    void after_subscriptions(std::function<void()> done)
-    {
-        if (subscribes_answered_ >= subscribes_sent_) {
-            done();
-            return;
-        }
-        after_subscriptions_.push_back({subscribes_sent_, std::move(done)});
-    }
-
-    // A SUBSCRIBE or UNSUBSCRIBE was answered (or failed). The broker
-    // answers them in order, so once n are answered the first n are.
-    void on_subscribed(std::uintptr_t generation)
-    {
-        if (generation != generation_) {
-            return; // from a session that is gone
-        }
-        ++subscribes_answered_;
-        while (!after_subscriptions_.empty() &&
-               after_subscriptions_.front().first <= subscribes_answered_) {
-            auto done = std::move(after_subscriptions_.front().second);
-            after_subscriptions_.pop_front();
-            done();
-        }
-    }
-
-    // A new session or none: what waited for the last one's answers is dropped.
-    void forget_subscriptions()
-    {
-        after_subscriptions_.clear();
-        subscribes_sent_ = 0;
-        subscribes_answered_ = 0;
     }
 
     bool publish(const std::string& topic, std::string_view payload, int qos, bool retained)
@@ -392,7 +353,6 @@ private:
         ++generation_;
         in_flight_ = 0;
         drop_waiting();
-        forget_subscriptions();
         publish_overflow_ = false;
         backoff_.forget_failure();
         connected_at_ = std::chrono::steady_clock::now();
@@ -457,7 +417,6 @@ private:
         log_->warn("lost the MQTT broker {}{}{}; reconnecting", shown_uri_,
                    cause.empty() ? "" : ": ", cause);
         drop_waiting();
-        forget_subscriptions();
         if (std::chrono::steady_clock::now() - connected_at_ >= std::chrono::seconds(10)) {
             backoff_.reset();
         }
@@ -554,11 +513,6 @@ private:
     std::size_t in_flight_ = 0;               // QoS 1 publishes Paho has not completed
     std::deque<waiting_publish> waiting_;     // beyond max_in_flight, in order (bounded)
     std::function<void()> batch_end_;
-    std::uint64_t subscribes_sent_ = 0;     // (UN)SUBSCRIBE packets of this session
-    std::uint64_t subscribes_answered_ = 0;
-    // after_subscriptions(): called once that many are answered, in order
-    // (one per caller's batch: bounded by the SUBSCRIBEs outstanding).
-    std::deque<std::pair<std::uint64_t, std::function<void()>>> after_subscriptions_;
     bool publish_overflow_ = false;
     std::vector<::mqtt::const_message_ptr> batch_; // being handled (io thread)
     std::uint64_t reported_drops_ = 0;
@@ -602,11 +556,6 @@ bool mqtt_client::connected() const
 bool mqtt_client::subscribe(const std::vector<std::string>& topics, int qos)
 {
     return impl_->subscribe(topics, qos, false);
-}
-
-void mqtt_client::after_subscriptions(std::function<void()> done)
-{
-    impl_->after_subscriptions(std::move(done));
 }
 
 bool mqtt_client::unsubscribe(const std::vector<std::string>& topics)

@@ -84,12 +84,6 @@ public:
     // dropped if the session ends first. Failures are logged.
     bool subscribe(const std::vector<std::string>& topics, int qos = 1);
     bool unsubscribe(const std::vector<std::string>& topics);
-    // Calls `done` on the io thread once the broker has answered every
-    // SUBSCRIBE and UNSUBSCRIBE sent so far in this session (or Paho gave
-    // up on them): at once, before returning, if none is outstanding;
-    // never if the session ends first or the client is destroyed. E.g. a
-    // publish on another connection that must not overtake a subscription.
-    void after_subscriptions(std::function<void()> done);
     bool publish(const std::string& topic, std::string_view payload, int qos = 1,
                  bool retained = false);
 

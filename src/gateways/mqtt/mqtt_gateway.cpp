@@ -16,31 +16,25 @@ namespace {
 
 using common::overloaded;
 
-// The client of the values lane: the same broker and TLS, its own id.
-client_config values_lane(client_config c)
-{
-    c.client_id += "-values";
-    return c;
-}
-
 } // namespace
 
-// Two MQTT connections (mqtt_logic.hpp, `lane`): one for node/check, the
-// resource lists and every publish, one for the values. The MQTT broker
-// queues and sends in order per connection, so under a burst the
-// discovery answers no longer wait behind thousands of values. Paho runs
-// both on the same two threads; both hand their messages to this thread.
 struct mqtt_gateway::impl {
     impl(net::io_context& ioc, gateway_service& svc, mqtt_gateway_config config,
          std::shared_ptr<spdlog::logger> logger)
         : log(logger ? std::move(logger) : common::get_logger("gw.mqtt")),
           service(svc),
           logic(config.logic, log),
-          values(ioc, values_lane(config.client), handlers(), log),
-          discovery(ioc, std::move(config.client), handlers(), log)
+          client(ioc, std::move(config.client),
+                 {[this] { run([&] { logic.connected(std::chrono::steady_clock::now()); }); },
+                  [this] { run([&] { logic.disconnected(); }); },
+                  [this](std::string_view topic, std::string_view payload) {
+                      // Actions wait for the batch's end (below).
+                      logic.message(topic, payload);
+                      settle(service, logic);
+                  }},
+                 log)
     {
-        discovery.on_batch_end([this] { carry_out(logic.take_actions()); });
-        values.on_batch_end([this] { carry_out(logic.take_actions()); });
+        client.on_batch_end([this] { carry_out(logic.take_actions()); });
         service.on_write([this](const write_command& w) { run([&] { logic.write(w); }); });
         service.on_node_expired(
             [this](const std::string& uid) { run([&] { logic.node_expired(uid); }); });
@@ -54,28 +48,6 @@ struct mqtt_gateway::impl {
         service.on_tick({});
     }
 
-    mqtt_client::handlers handlers()
-    {
-        return {[this] { session_changed(); }, [this] { session_changed(); },
-                [this](std::string_view topic, std::string_view payload) {
-                    // Actions wait for the batch's end (above).
-                    logic.message(topic, payload);
-                    settle(service, logic);
-                }};
-    }
-
-    // The logic's session is up while both connections are: it subscribes
-    // everything again whenever one of them comes back.
-    void session_changed()
-    {
-        const bool up = discovery.connected() && values.connected();
-        if (up && !logic.is_connected()) {
-            run([&] { logic.connected(std::chrono::steady_clock::now()); });
-        } else if (!up && logic.is_connected()) {
-            run([&] { logic.disconnected(); });
-        }
-    }
-
     // Feeds one event to the logic, then carries out what it decided: the
     // node events first (they may decide more actions), then the actions.
     template <class F>
@@ -86,77 +58,49 @@ struct mqtt_gateway::impl {
         carry_out(logic.take_actions());
     }
 
-    mqtt_client& client_of(lane l) { return l == lane::values ? values : discovery; }
-
     // The actions of one event or of a batch of messages, with the topics
-    // of consecutive subscribes of one lane and QoS in one request (10,000
-    // nodes checking in at once: ~40 SUBSCRIBE packets instead of 10,000),
-    // and every publish after all of them (a discovery request must not
-    // come before its subscription; a later one is harmless). A publish
-    // decided after a values subscription goes out once the values
-    // connection's subscriptions are acknowledged: the node answers
-    // `discover values` there, and the broker would drop the answer for
-    // want of a subscriber. An unsubscribe keeps its place among the
-    // subscribes, so subscribe-unsubscribe-subscribe of one topic ends
-    // subscribed.
+    // of consecutive subscribes of one QoS in one request (10,000 nodes
+    // checking in at once: ~40 SUBSCRIBE packets instead of 10,000), and
+    // every publish after all of them (a discovery request must not come
+    // before its subscription; a later one is harmless). An unsubscribe
+    // keeps its place among the subscribes, so subscribe-unsubscribe-
+    // subscribe of one topic ends subscribed.
     void carry_out(std::vector<action> actions)
     {
-        std::vector<std::string> subscribe[2][2]; // [lane][qos]
-        std::vector<publish_message> now;
-        std::vector<publish_message> after_values; // wait for the values' SUBACKs
-        bool values_subscribed = false;
+        std::vector<std::string> subscribe[2]; // by QoS
+        std::vector<publish_message*> publishes;
         const auto flush_subscribes = [&] {
-            for (const auto l : {lane::discovery, lane::values}) {
-                for (int qos = 0; qos < 2; ++qos) {
-                    auto& topics = subscribe[static_cast<int>(l)][qos];
-                    if (!topics.empty()) {
-                        client_of(l).subscribe(topics, qos);
-                        topics.clear();
-                    }
+            for (int qos = 0; qos < 2; ++qos) {
+                if (!subscribe[qos].empty()) {
+                    client.subscribe(subscribe[qos], qos);
+                    subscribe[qos].clear();
                 }
             }
         };
         for (auto& a : actions) {
             std::visit(overloaded{
                            [&](subscribe_topics& s) {
-                               values_subscribed = values_subscribed || s.on == lane::values;
-                               auto& to = subscribe[static_cast<int>(s.on)][s.qos == 0 ? 0 : 1];
                                std::move(s.topics.begin(), s.topics.end(),
-                                         std::back_inserter(to));
+                                         std::back_inserter(subscribe[s.qos == 0 ? 0 : 1]));
                            },
                            [&](unsubscribe_topics& u) {
                                flush_subscribes();
-                               client_of(u.on).unsubscribe(u.topics);
+                               client.unsubscribe(u.topics);
                            },
-                           [&](publish_message& p) {
-                               (values_subscribed ? after_values : now).push_back(std::move(p));
-                           },
+                           [&](publish_message& p) { publishes.push_back(&p); },
                        },
                        a);
         }
         flush_subscribes();
-        publish(now);
-        if (!after_values.empty()) {
-            // Bounded: one per batch while SUBSCRIBEs are outstanding, and
-            // dropped with the session.
-            values.after_subscriptions(
-                [this, held = std::move(after_values)] { publish(held); });
-        }
-    }
-
-    void publish(const std::vector<publish_message>& messages)
-    {
-        for (const auto& p : messages) {
-            discovery.publish(p.topic, p.payload, p.qos);
+        for (auto* p : publishes) {
+            client.publish(p->topic, p->payload, p->qos);
         }
     }
 
     std::shared_ptr<spdlog::logger> log;
     gateway_service& service;
     mqtt_logic logic;
-    // Last: destroyed first, so no event reaches a dead logic.
-    mqtt_client values;
-    mqtt_client discovery;
+    mqtt_client client; // last: destroyed first, so no event reaches a dead logic
 };
 
 mqtt_gateway::mqtt_gateway(net::io_context& ioc, gateway_service& service,
@@ -169,15 +113,13 @@ mqtt_gateway::~mqtt_gateway() = default;
 
 void mqtt_gateway::start()
 {
-    impl_->discovery.start();
-    impl_->values.start();
+    impl_->client.start();
 }
 
 void mqtt_gateway::stop()
 {
     impl_->service.on_tick({});
-    impl_->discovery.stop();
-    impl_->values.stop();
+    impl_->client.stop();
 }
 
 const mqtt_logic& mqtt_gateway::logic() const

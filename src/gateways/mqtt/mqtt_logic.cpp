@@ -91,7 +91,7 @@ void mqtt_logic::connected(time_point now)
     log_->info("MQTT session up: subscribing for {} known nodes", nodes_.size());
     // One request for everything (the client splits it into packets).
     subscribe_topics all{{std::string(check_topic)}};
-    subscribe_topics values{{}, config_.values_qos, lane::values};
+    subscribe_topics values{{}, config_.values_qos};
     for (const auto& [id, n] : nodes_) {
         append_topics(id, n, all.topics, values.topics);
     }
@@ -296,7 +296,7 @@ void mqtt_logic::on_resources(const std::string& node_id, node_state& n,
         return; // connected() subscribes them all
     }
     if (!added.empty()) {
-        subscribe_topics s{{}, config_.values_qos, lane::values};
+        subscribe_topics s{{}, config_.values_qos};
         for (const auto& name : added) {
             s.topics.push_back(node_topic(node_id, name));
         }
@@ -355,12 +355,8 @@ void mqtt_logic::forget(std::map<std::string, node_state, std::less<>>::iterator
 {
     if (connected_) {
         unsubscribe_topics u;
-        unsubscribe_topics values{{}, lane::values};
-        append_topics(node->first, node->second, u.topics, values.topics);
+        append_topics(node->first, node->second, u.topics, u.topics);
         actions_.emplace_back(std::move(u));
-        if (!values.topics.empty()) {
-            actions_.emplace_back(std::move(values));
-        }
     }
     if (!node->second.discovered) {
         undiscovered_.erase(node->second.admitted);

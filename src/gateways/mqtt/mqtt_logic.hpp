@@ -24,22 +24,15 @@
 
 namespace aiot::gw::mqtt {
 
-// Actions for the MQTT connections (publishes never retained).
-// Subscriptions name their lane: node/check and node/<id>/resources are
-// `discovery`, node/<id>/<resource> are `values`. The MQTT gateway gives
-// each lane its own connection, so that discovery does not queue behind
-// values in the MQTT broker (issue 16); publishes go with discovery, and
-// a publish decided after a values subscription must wait until the
-// broker has acknowledged it (the node answers on the values lane).
-enum class lane { discovery, values };
+// Actions for the MQTT connection (never retained). node/check and the
+// resource lists are subscribed at QoS 1, the values at values_qos, each
+// in its own subscribe_topics.
 struct subscribe_topics {
     std::vector<std::string> topics;
     int qos = 1;
-    lane on = lane::discovery;
 };
 struct unsubscribe_topics {
     std::vector<std::string> topics;
-    lane on = lane::discovery;
 };
 struct publish_message {
     std::string topic;
@@ -143,7 +136,7 @@ private:
     void on_value(const std::string& node_id, node_state& n, std::string_view resource,
                   std::string_view payload);
     // node/<id>/resources to `discovery`, node/<id>/<res> for each resource
-    // to `values`.
+    // to `values` (may be the same vector).
     static void append_topics(const std::string& node_id, const node_state& n,
                               std::vector<std::string>& discovery,
                               std::vector<std::string>& values);

@@ -74,12 +74,10 @@ std::string describe(const action& a)
             if constexpr (std::is_same_v<T, publish_message>) {
                 return "pub " + x.topic + " '" + x.payload + "'";
             } else {
-                // "v": on the values lane (its own MQTT connection).
-                text = x.on == lane::values ? "v" : "";
                 if constexpr (std::is_same_v<T, subscribe_topics>) {
-                    text += x.qos == 1 ? "sub" : "sub(qos " + std::to_string(x.qos) + ")";
+                    text = x.qos == 1 ? "sub" : "sub(qos " + std::to_string(x.qos) + ")";
                 } else {
-                    text += "unsub";
+                    text = "unsub";
                 }
                 for (const auto& t : x.topics) {
                     text += " " + t;
@@ -196,7 +194,7 @@ TEST_F(mqtt_logic_test, a_new_node_is_announced_subscribed_and_discovered)
     EXPECT_EQ(logic_.find("n1")->uid, "uid-1");
 
     message("node/n1/resources", R"(["name","led","temperature"])");
-    EXPECT_EQ(actions(), (strings{"vsub node/n1/name node/n1/led node/n1/temperature",
+    EXPECT_EQ(actions(), (strings{"sub node/n1/name node/n1/led node/n1/temperature",
                                   "pub gateway/n1/discover 'values'"}));
     EXPECT_TRUE(logic_.find("n1")->discovered);
 
@@ -386,7 +384,7 @@ TEST_F(small_limits_test, resource_lists_are_filtered_and_capped)
     actions();
     message("node/n1/resources",
                    R"(["a", 1, "a", "", "x/y", "+", "protocol", "resources", "b", "c", "d", "e"])");
-    EXPECT_EQ(actions(), (strings{"vsub node/n1/a node/n1/b node/n1/c",
+    EXPECT_EQ(actions(), (strings{"sub node/n1/a node/n1/b node/n1/c",
                                   "pub gateway/n1/discover 'values'"}));
     EXPECT_EQ(logic_.find("n1")->resources, (strings{"a", "b", "c"}));
     EXPECT_NE(log().find("node 'n1': 6 resource names refused"), std::string::npos) << log();
@@ -567,7 +565,7 @@ TEST_F(mqtt_logic_test, an_expired_node_is_unsubscribed_and_forgotten)
     discovered("n1", R"(["led","temperature"])");
     logic_.node_expired("uid-1");
     EXPECT_EQ(actions(),
-              (strings{"unsub node/n1/resources", "vunsub node/n1/led node/n1/temperature"}));
+              (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
     EXPECT_EQ(logic_.find("n1"), nullptr);
     message("node/n1/led", R"({"value":"1"})");
     EXPECT_TRUE(sink_.take().empty());
@@ -594,7 +592,7 @@ TEST_F(mqtt_logic_test, a_new_session_resubscribes_everything)
     logic_.connected(t0 + 5s);
     EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources "
                                   "node/n3/resources",
-                                  "vsub node/n1/led", "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
+                                  "sub node/n1/led", "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
                                   "pub gateway/n3/discover 'resources'"}));
 }
 
@@ -620,7 +618,7 @@ TEST_F(values_qos0_test, value_topics_are_subscribed_at_their_own_qos_and_discov
     EXPECT_EQ(actions(),
               (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
     message("node/n1/resources", R"(["led","temperature"])");
-    EXPECT_EQ(actions(), (strings{"vsub(qos 0) node/n1/led node/n1/temperature",
+    EXPECT_EQ(actions(), (strings{"sub(qos 0) node/n1/led node/n1/temperature",
                                   "pub gateway/n1/discover 'values'"}));
     message("node/check", R"({"id":"n2"})");
     actions();
@@ -629,13 +627,13 @@ TEST_F(values_qos0_test, value_topics_are_subscribed_at_their_own_qos_and_discov
     logic_.disconnected();
     logic_.connected(t0 + 5s);
     EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources",
-                                  "vsub(qos 0) node/n1/led node/n1/temperature",
+                                  "sub(qos 0) node/n1/led node/n1/temperature",
                                   "pub gateway/check ''", "pub gateway/n2/discover 'resources'"}));
 
-    // Forgetting a node unsubscribes its topics, each on its lane.
+    // Forgetting a node unsubscribes all its topics at once, whatever their QoS.
     logic_.node_expired("uid-1");
     EXPECT_EQ(actions(),
-              (strings{"unsub node/n1/resources", "vunsub node/n1/led node/n1/temperature"}));
+              (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
 }
 
 TEST_F(mqtt_logic_test, discovery_requests_go_at_qos_0_and_checks_and_writes_at_qos_1)
