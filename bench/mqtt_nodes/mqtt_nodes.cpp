@@ -538,6 +538,14 @@ int run_burst(const options& o, std::uint16_t mqtt_port, test::process& gateway,
                 seconds_text(quantile_time(web.new_s, n, 0.5)).c_str(),
                 seconds_text(quantile_time(web.new_s, n, 0.9)).c_str(),
                 seconds_text(quantile_time(web.new_s, n, 1.0)).c_str(), web.new_s.size(), n);
+    // The chain in between: when the gateway's requests reached the nodes.
+    for (const auto& [what, times] :
+         {std::pair{"resources", &fleet.resources_asked_s}, std::pair{"values", &fleet.values_asked_s}}) {
+        std::printf("  discovery request '%s' at the nodes: 50%% %s, 90%% %s, 100%% %s (%zu)\n",
+                    what, seconds_text(quantile_time(*times, n, 0.5)).c_str(),
+                    seconds_text(quantile_time(*times, n, 0.9)).c_str(),
+                    seconds_text(quantile_time(*times, n, 1.0)).c_str(), times->size());
+    }
     std::printf("  discovered (first value seen): 50%% %s, 90%% %s, 100%% %s (%zu of %zu)\n",
                 seconds_text(quantile_time(web.discovered_s, n, 0.5)).c_str(),
                 seconds_text(quantile_time(web.discovered_s, n, 0.9)).c_str(),

@@ -108,6 +108,8 @@ struct mqtt_fleet::node {
     std::uint16_t next_id = 1;
     int values_sent = 0;
     bool values_started = false;
+    bool asked_resources = false; // a discovery request came (resources_asked_s)
+    bool asked_values = false;
 };
 
 mqtt_fleet::mqtt_fleet(mqtt_fleet_config config) : config_(std::move(config))
@@ -345,9 +347,20 @@ void mqtt_fleet::handle_publish(node& n, std::string_view topic, std::string_vie
     }
     discover_requests.fetch_add(1, std::memory_order_relaxed);
     const auto id = node_id(n.index);
+    const auto since_burst = [this] {
+        return static_cast<double>(steady_ns() - burst_ns.load()) / 1e9;
+    };
     if (payload == "resources") {
+        if (!n.asked_resources) {
+            n.asked_resources = true;
+            resources_asked_s.push_back(since_burst());
+        }
         publish(n, "node/" + id + "/resources", R"(["temperature"])");
     } else if (payload == "values") {
+        if (!n.asked_values) {
+            n.asked_values = true;
+            values_asked_s.push_back(since_burst());
+        }
         publish(n, "node/" + id + "/temperature", R"({"value":"init"})");
         n.values_started = true; // run() schedules the series
     }

@@ -74,6 +74,11 @@ public:
     std::atomic<std::uint64_t> nodes_done{0}; // sent all their values
     std::atomic<std::uint64_t> connections_lost{0};
     std::atomic<std::uint64_t> burst_ns{0}; // when the burst began (steady)
+    // Seconds after the burst at which each node's first request for its
+    // resources and for its values arrived, in arrival order. Written by
+    // the fleet's thread: read them after stop().
+    std::vector<double> resources_asked_s;
+    std::vector<double> values_asked_s;
 
 private:
     struct node;

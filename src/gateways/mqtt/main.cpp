@@ -41,6 +41,12 @@ int main(int argc, char** argv)
                    "QoS 1 publishes handed to the MQTT library and not yet acknowledged, at most "
                    "(more wait in order)")
         ->check(CLI::Range(1, 65535));
+    app.add_option("--mqtt-values-qos", mqtt.logic.values_qos,
+                   "QoS of the value subscriptions (node/check and resource lists: always 1)")
+        ->check(CLI::Range(0, 1));
+    app.add_option("--mqtt-discovery-qos", mqtt.logic.discovery_qos,
+                   "QoS of the discovery requests (gateway/check and writes: always 1)")
+        ->check(CLI::Range(0, 1));
     gw::mqtt::mqttsn_gateway_config mqttsn;
     app.add_option("--mqttsn-port", mqttsn.port,
                    "UDP port of MQTT-SN v1.2 nodes (0: no MQTT-SN; the RIOT node uses 1885)");

@@ -91,10 +91,14 @@ void mqtt_logic::connected(time_point now)
     log_->info("MQTT session up: subscribing for {} known nodes", nodes_.size());
     // One request for everything (the client splits it into packets).
     subscribe_topics all{{std::string(check_topic)}};
+    subscribe_topics values{{}, config_.values_qos};
     for (const auto& [id, n] : nodes_) {
-        append_topics(id, n, all.topics);
+        append_topics(id, n, all.topics, values.topics);
     }
     actions_.emplace_back(std::move(all));
+    if (!values.topics.empty()) {
+        actions_.emplace_back(std::move(values));
+    }
     // Nodes answer gateway/check at once, so a restarted gateway (or one
     // that lost its session) learns its nodes without waiting 30 s.
     if (config_.check_interval.count() > 0) {
@@ -126,11 +130,12 @@ void mqtt_logic::disconnected()
 }
 
 void mqtt_logic::append_topics(const std::string& node_id, const node_state& n,
-                               std::vector<std::string>& topics)
+                               std::vector<std::string>& discovery,
+                               std::vector<std::string>& values)
 {
-    topics.push_back(node_topic(node_id, "resources"));
+    discovery.push_back(node_topic(node_id, "resources"));
     for (const auto& r : n.resources) {
-        topics.push_back(node_topic(node_id, r));
+        values.push_back(node_topic(node_id, r));
     }
 }
 
@@ -138,7 +143,8 @@ void mqtt_logic::discover(const std::string& node_id, std::string_view what)
 {
     if (connected_) {
         actions_.emplace_back(
-            publish_message{fmt::format("gateway/{}/discover", node_id), std::string(what)});
+            publish_message{fmt::format("gateway/{}/discover", node_id), std::string(what),
+                            config_.discovery_qos});
     }
 }
 
@@ -231,9 +237,8 @@ void mqtt_logic::admitted(const std::string& node_id, const std::string& uid,
     node_ids_[uid] = node_id;
     log_->info("node '{}': new MQTT node, uid '{}'", node_id, uid);
     if (connected_) {
-        subscribe_topics s;
-        append_topics(node_id, n, s.topics);
-        actions_.emplace_back(std::move(s));
+        // A new node has no resources yet: its resource list only.
+        actions_.emplace_back(subscribe_topics{{node_topic(node_id, "resources")}});
     }
     ask_resources(node_id, n);
 }
@@ -291,7 +296,7 @@ void mqtt_logic::on_resources(const std::string& node_id, node_state& n,
         return; // connected() subscribes them all
     }
     if (!added.empty()) {
-        subscribe_topics s;
+        subscribe_topics s{{}, config_.values_qos};
         for (const auto& name : added) {
             s.topics.push_back(node_topic(node_id, name));
         }
@@ -350,7 +355,7 @@ void mqtt_logic::forget(std::map<std::string, node_state, std::less<>>::iterator
 {
     if (connected_) {
         unsubscribe_topics u;
-        append_topics(node->first, node->second, u.topics);
+        append_topics(node->first, node->second, u.topics, u.topics);
         actions_.emplace_back(std::move(u));
     }
     if (!node->second.discovered) {

@@ -74,7 +74,11 @@ std::string describe(const action& a)
             if constexpr (std::is_same_v<T, publish_message>) {
                 return "pub " + x.topic + " '" + x.payload + "'";
             } else {
-                text = std::is_same_v<T, subscribe_topics> ? "sub" : "unsub";
+                if constexpr (std::is_same_v<T, subscribe_topics>) {
+                    text = x.qos == 1 ? "sub" : "sub(qos " + std::to_string(x.qos) + ")";
+                } else {
+                    text = "unsub";
+                }
                 for (const auto& t : x.topics) {
                     text += " " + t;
                 }
@@ -157,6 +161,17 @@ protected:
         return c;
     }
     small_limits_test() : mqtt_logic_test(limits()) {}
+};
+
+class values_qos0_test : public mqtt_logic_test {
+protected:
+    static logic_config qos0()
+    {
+        logic_config c;
+        c.values_qos = 0;
+        return c;
+    }
+    values_qos0_test() : mqtt_logic_test(qos0()) {}
 };
 
 } // namespace
@@ -575,9 +590,9 @@ TEST_F(mqtt_logic_test, a_new_session_resubscribes_everything)
     EXPECT_EQ(logic_.size(), 3u);
 
     logic_.connected(t0 + 5s);
-    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n1/led "
-                                  "node/n2/resources node/n3/resources",
-                                  "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
+    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources "
+                                  "node/n3/resources",
+                                  "sub node/n1/led", "pub gateway/check ''", "pub gateway/n2/discover 'resources'",
                                   "pub gateway/n3/discover 'resources'"}));
 }
 
@@ -594,4 +609,47 @@ TEST_F(mqtt_logic_test, rejections_beyond_the_budget_are_summed_up_at_the_tick)
     // A fresh budget.
     message("node/check", "garbage");
     EXPECT_EQ(count_in_log("warning node/check ignored"), 11u);
+}
+
+TEST_F(values_qos0_test, value_topics_are_subscribed_at_their_own_qos_and_discovery_at_qos_1)
+{
+    connect();
+    message("node/check", R"({"id":"n1"})");
+    EXPECT_EQ(actions(),
+              (strings{"sub node/n1/resources", "pub gateway/n1/discover 'resources'"}));
+    message("node/n1/resources", R"(["led","temperature"])");
+    EXPECT_EQ(actions(), (strings{"sub(qos 0) node/n1/led node/n1/temperature",
+                                  "pub gateway/n1/discover 'values'"}));
+    message("node/check", R"({"id":"n2"})");
+    actions();
+
+    // A new session: node/check and the resource lists at QoS 1, values apart.
+    logic_.disconnected();
+    logic_.connected(t0 + 5s);
+    EXPECT_EQ(actions(), (strings{"sub node/check node/n1/resources node/n2/resources",
+                                  "sub(qos 0) node/n1/led node/n1/temperature",
+                                  "pub gateway/check ''", "pub gateway/n2/discover 'resources'"}));
+
+    // Forgetting a node unsubscribes all its topics at once, whatever their QoS.
+    logic_.node_expired("uid-1");
+    EXPECT_EQ(actions(),
+              (strings{"unsub node/n1/resources node/n1/led node/n1/temperature"}));
+}
+
+TEST_F(mqtt_logic_test, discovery_requests_go_at_qos_0_and_checks_and_writes_at_qos_1)
+{
+    logic_.connected(t0);
+    message("node/check", R"({"id":"n1"})");
+    message("node/n1/resources", R"(["led"])");
+    logic_.write({"uid-1", "led", "1", "client"});
+    std::vector<std::pair<std::string, int>> published;
+    for (const auto& a : logic_.take_actions()) {
+        if (const auto* p = std::get_if<publish_message>(&a)) {
+            published.emplace_back(p->topic, p->qos);
+        }
+    }
+    EXPECT_EQ(published, (std::vector<std::pair<std::string, int>>{{"gateway/check", 1},
+                                                                   {"gateway/n1/discover", 0},
+                                                                   {"gateway/n1/discover", 0},
+                                                                   {"gateway/n1/led/set", 1}}));
 }
