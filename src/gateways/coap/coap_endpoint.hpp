@@ -45,7 +45,7 @@ struct coap_config {
     // While the nodes' datagrams waiting in the kernel hold more than
     // yield_bytes (about 800 a datagram; 0: never), each round of packets
     // starts at most reads_per_round_behind discovery reads.
-    std::size_t yield_bytes = 64 << 10;
+    std::size_t yield_bytes = 1024; // more than one small datagram
     std::size_t reads_per_round_behind = 1;
 };
 
