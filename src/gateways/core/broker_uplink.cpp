@@ -47,6 +47,7 @@ struct connection {
         : decoder(ws::role::client, config.max_incoming_bytes),
           queue(config.max_queued_messages, config.max_queued_bytes),
           timer(ioc),
+          close_timer(ioc),
           masks(std::random_device{}())
     {
         if (tls) {
@@ -101,7 +102,8 @@ struct connection {
     // Keep-alive: the last input and whether a ping has been sent since.
     std::chrono::steady_clock::time_point last_input{};
     bool pinged = false;
-    net::steady_timer timer; // keep-alive ticks; the closing handshake's bound
+    net::steady_timer timer;       // keep-alive ticks
+    net::steady_timer close_timer; // the closing handshake's bound (touched by nothing else)
     std::mt19937 masks;
 };
 
@@ -478,12 +480,12 @@ private:
         if (c->closing && c != conn_) {
             // stop(): everything is dropped until the broker's close.
             if (ec || c->peer_closed) {
-                c->timer.cancel();
+                c->close_timer.cancel();
                 return c->tcp().close();
             }
             take_input(c, std::span<char>(c->input.data(), n));
             if (c->peer_closed) {
-                c->timer.cancel();
+                c->close_timer.cancel();
                 return c->tcp().close();
             }
             return do_read(c);
@@ -580,8 +582,9 @@ private:
         const auto mask = c->next_mask();
         c->control += ws::encode_close(code, {}, &mask);
         do_write(c);
-        c->timer.expires_after(config_.close_timeout);
-        c->timer.async_wait([c](beast::error_code ec) {
+        c->timer.cancel(); // no keep-alive any more
+        c->close_timer.expires_after(config_.close_timeout);
+        c->close_timer.async_wait([c](beast::error_code ec) {
             if (!ec) {
                 c->tcp().close();
             }
@@ -703,6 +706,7 @@ private:
             conn_.reset();
         }
         c->timer.cancel();
+        c->close_timer.cancel();
         beast::error_code ignored;
         c->tcp().socket().close(ignored);
     }
