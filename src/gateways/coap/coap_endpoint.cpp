@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <map>
 #include <stdexcept>
 
@@ -483,13 +484,23 @@ struct coap_endpoint::impl {
         for (const auto& sum : dtls_refusals.take_summaries(steady::now())) {
             log->warn("DTLS from {}: {} more refusals", sum.address, sum.count);
         }
+        // Whether the gateway is behind on its nodes: a system call, made
+        // at most once per drain and only when discovery reads wait.
+        std::optional<bool> behind;
         while (true) {
             for (auto& [id, r] : std::exchange(finished, {})) {
                 logic.on_result(id, r);
                 gw::settle(service, logic);
             }
-            const auto reads = behind_on_nodes() ? config.reads_per_round_behind
-                                                 : std::numeric_limits<std::size_t>::max();
+            auto reads = std::numeric_limits<std::size_t>::max();
+            if (logic.reads_waiting()) {
+                if (!behind) {
+                    behind = behind_on_nodes();
+                }
+                if (*behind) {
+                    reads = config.reads_per_round_behind;
+                }
+            }
             for (const auto& r : logic.take_requests(reads)) {
                 send(r);
             }

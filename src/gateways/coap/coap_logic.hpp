@@ -103,6 +103,8 @@ public:
     // Starts the failed discoveries that are due (then take_requests()).
     void on_retry_timer();
 
+    // True if discovery reads wait to be sent.
+    bool reads_waiting() const { return queue_.queued() > queue_.writes_queued(); }
     // Requests to send now (ids set), of them at most max_reads discovery
     // reads (writes are not counted).
     std::vector<coap_request> take_requests(

@@ -1,6 +1,8 @@
 #include "request_queue.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 namespace aiot::gw::coap {
 
@@ -16,7 +18,8 @@ void request_queue::offer_turn(const std::string& uid, node_queue& q)
 
 void request_queue::erase_if_idle(std::map<std::string, node_queue, std::less<>>::iterator it)
 {
-    if (it->second.waiting.empty() && it->second.in_flight == 0 && !it->second.listed) {
+    if (it->second.waiting.empty() && it->second.in_flight == 0 && !it->second.listed &&
+        !it->second.write_listed) {
         nodes_.erase(it);
     }
 }
@@ -32,7 +35,13 @@ bool request_queue::push(coap_request r)
         erase_if_idle(it);
         return false;
     }
-    writes_queued_ += r.kind == request_kind::write ? 1 : 0;
+    if (r.kind == request_kind::write) {
+        ++writes_queued_;
+        if (!q.write_listed) {
+            q.write_listed = true;
+            write_turns_.push_back(it->first);
+        }
+    }
     q.waiting.push_back(std::move(r));
     ++queued_;
     offer_turn(it->first, q);
@@ -103,40 +112,44 @@ std::vector<coap_request> request_queue::take_ready(std::size_t max_reads)
     return ready;
 }
 
-// Writes are few (a person's clicks) and discovery reads many: the walk
-// over the turns is made only when a write waits. The turns' order stays.
+// Each node with a write waiting sends the writes at its front that its
+// caps allow; those that sent go behind those that could not, so nodes
+// alternate. A write behind a read of its node waits for that read.
 std::vector<coap_request> request_queue::take_writes()
 {
     std::vector<coap_request> ready;
-    if (writes_queued_ == 0) {
-        return ready;
+    if (write_turns_.empty()) {
+        return ready; // the common case: no deque made (each allocates)
     }
-    for (auto turn = turns_.begin();
-         turn != turns_.end() && flying_.size() < limits_.max_in_flight;) {
-        const auto it = nodes_.find(*turn);
+    std::deque<std::string> waited;
+    std::deque<std::string> served;
+    const auto can_send = [this](const node_queue& q) {
+        return flying_.size() < limits_.max_in_flight && !q.waiting.empty() &&
+               q.waiting.front().kind == request_kind::write &&
+               q.in_flight < limits_.max_in_flight_per_node;
+    };
+    for (auto& uid : std::exchange(write_turns_, {})) {
+        const auto it = nodes_.find(uid);
         if (it == nodes_.end()) {
-            turn = turns_.erase(turn);
             continue;
         }
         auto& q = it->second;
-        if (q.waiting.empty() || q.waiting.front().kind != request_kind::write ||
-            q.in_flight >= limits_.max_in_flight_per_node) {
-            ++turn;
+        const bool sent = can_send(q);
+        while (can_send(q)) {
+            launch(q, ready);
+        }
+        if (std::none_of(q.waiting.begin(), q.waiting.end(), [](const coap_request& r) {
+                return r.kind == request_kind::write;
+            })) {
+            q.write_listed = false;
+            erase_if_idle(it);
             continue;
         }
-        launch(q, ready);
-        if (!q.waiting.empty() && q.waiting.front().kind == request_kind::write &&
-            q.in_flight < limits_.max_in_flight_per_node) {
-            continue; // its next write may go too
-        }
-        if (q.waiting.empty() || q.in_flight >= limits_.max_in_flight_per_node) {
-            q.listed = false;
-            turn = turns_.erase(turn);
-            erase_if_idle(it);
-        } else {
-            ++turn; // a discovery read waits at its front: it keeps its turn
-        }
+        (sent ? served : waited).push_back(std::move(uid));
     }
+    write_turns_ = std::move(waited);
+    write_turns_.insert(write_turns_.end(), std::make_move_iterator(served.begin()),
+                        std::make_move_iterator(served.end()));
     return ready;
 }
 

@@ -75,7 +75,8 @@ private:
     struct node_queue {
         std::deque<coap_request> waiting;
         std::size_t in_flight = 0;
-        bool listed = false; // in turns_
+        bool listed = false;       // in turns_
+        bool write_listed = false; // in write_turns_
     };
 
     void offer_turn(const std::string& uid, node_queue& q);
@@ -90,6 +91,10 @@ private:
     std::size_t writes_queued_ = 0;
     std::map<std::string, node_queue, std::less<>> nodes_;
     std::deque<std::string> turns_; // nodes that can send once there is room
+    // Nodes with a write waiting, which go before the turns: a few (a
+    // person's clicks), so a write stuck behind its node's read costs a
+    // visit of this list, not a walk over every node's turn.
+    std::deque<std::string> write_turns_;
     std::map<std::uint64_t, coap_request> flying_;
 };
 
