@@ -99,6 +99,7 @@ struct connection {
     bool writing = false;
     bool closing = false;     // our close frame is queued or sent: data stops
     bool peer_closed = false; // the broker's close came (answered)
+    std::string end_reason;   // why, once the broker's close is answered
     // Keep-alive: the last input and whether a ping has been sent since.
     std::chrono::steady_clock::time_point last_input{};
     bool pinged = false;
@@ -543,7 +544,7 @@ private:
                 c->closing = true;
                 c->queue.drop_waiting();
                 add_reply(c, e);
-                closed_by_broker_ = e.reason.empty()
+                c->end_reason = e.reason.empty()
                                         ? fmt::format("closed by the broker (code {})", e.code)
                                         : fmt::format("closed by the broker (code {}: {})",
                                                       e.code, e.reason);
@@ -551,12 +552,15 @@ private:
                 return;
             case ws::event::kind::error:
                 c->peer_closed = true;
-                log_->warn("protocol error from the broker: {} (closing with {})", e.reason,
-                           e.code);
+                log_->warn("protocol error from the broker: {}{}", e.reason,
+                           c->closing ? "" : fmt::format(" (closing with {})", e.code));
+                if (c->closing) {
+                    return; // our close is sent already: one is all there may be
+                }
                 c->closing = true;
                 c->queue.drop_waiting();
                 add_reply(c, e); // our close, with the error's code
-                closed_by_broker_ = fmt::format("protocol error: {}", e.reason);
+                c->end_reason = fmt::format("protocol error: {}", e.reason);
                 do_write(c);
                 return;
             }
@@ -577,11 +581,13 @@ private:
     // comes, or after close_timeout.
     void close_gracefully(const connection_ptr& c, std::uint16_t code)
     {
-        c->closing = true;
-        c->queue.drop_waiting();
-        const auto mask = c->next_mask();
-        c->control += ws::encode_close(code, {}, &mask);
-        do_write(c);
+        if (!c->closing) { // else the broker's close is being answered
+            c->closing = true;
+            c->queue.drop_waiting();
+            const auto mask = c->next_mask();
+            c->control += ws::encode_close(code, {}, &mask);
+            do_write(c);
+        }
         c->timer.cancel(); // no keep-alive any more
         c->close_timer.expires_after(config_.close_timeout);
         c->close_timer.async_wait([c](beast::error_code ec) {
@@ -625,8 +631,11 @@ private:
         if (c->out.capacity() > batch_bytes * 2) {
             std::string().swap(c->out);
         }
-        if (c != conn_) {
-            if (c->closing && !ec) {
+        if (c != conn_) { // stopped
+            if (c->closing && !ec && c->peer_closed && c->control.empty()) {
+                c->close_timer.cancel(); // the broker's close is answered: done
+                c->tcp().close();
+            } else if (c->closing && !ec) {
                 do_write(c); // the close frame, if it came after a write
             }
             return;
@@ -635,7 +644,7 @@ private:
             return lost(c, "write: " + ec.message());
         }
         if (c->peer_closed && c->control.empty()) {
-            return lost(c, std::exchange(closed_by_broker_, {}));
+            return lost(c, c->end_reason);
         }
         if (c->queue.empty() && c->control.empty()) {
             if (handlers_.drained) {
@@ -741,7 +750,6 @@ private:
     // none), so that a repeated one is logged at debug level only.
     std::vector<std::string> last_failure_;
     std::chrono::steady_clock::time_point connected_at_{};
-    std::string closed_by_broker_; // why, once the broker's close is answered
     std::unique_ptr<ssl::context> tls_; // wss:// only
 };
 
