@@ -308,15 +308,9 @@ export class NodeOrder {
   // Where an entry with this name and uid is or would go (the first place
   // not before it).
   place(name, uid) {
-    let lo = 0;
-    let hi = this.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = this.items[mid];
-      if (compareNames(m.placedName, m.uid, name, uid) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    // Never "equal": the first place after every entry that goes before.
+    return sortedIndex(this.items, null,
+      (m) => (compareNames(m.placedName, m.uid, name, uid) < 0 ? -1 : 1));
   }
 
   indexOf(entry) {
