@@ -19,7 +19,7 @@
 #include "common/net_http.hpp"
 #include "common/system.hpp"
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 #include "support/test_pki.hpp"
@@ -408,7 +408,7 @@ void peer::on_read(const beast::error_code& ec, std::size_t n)
         }
         const std::size_t used = end + 4 - before;
         head_.resize(end + 4);
-        if (!aiot::test::client_handshake_accepted(head_, key_)) {
+        if (!aiot::broker::ws::client_handshake_accepted(head_, key_)) {
             fail("handshake refused: " + head_.substr(0, head_.find("\r\n")));
             return;
         }
@@ -543,9 +543,9 @@ bool fanout::start_broker()
     }
     const std::string host = o_.host + ":" + std::to_string(o_.port);
     const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-    gateway_request_ = aiot::test::client_handshake_request(host, "/gw", key,
+    gateway_request_ = aiot::broker::ws::client_handshake_request(host, "/gw", key,
                                                     "token, " + common::make_gateway_token(keys));
-    client_request_ = aiot::test::client_handshake_request(host, "/ws", key);
+    client_request_ = aiot::broker::ws::client_handshake_request(host, "/ws", key);
     return true;
 }
 

@@ -13,7 +13,7 @@
 
 #include "common/system.hpp"
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 
@@ -150,7 +150,7 @@ public:
             return false;
         }
         const std::string key = "YWlvdCBiZW5jaCBrZXkgMQ==";
-        if (!send_all(aiot::test::client_handshake_request("127.0.0.1", "/ws", key))) {
+        if (!send_all(aiot::broker::ws::client_handshake_request("127.0.0.1", "/ws", key))) {
             return false;
         }
         std::string head;
@@ -158,7 +158,7 @@ public:
         while (!head.ends_with("\r\n\r\n") && head.size() < 8192 && ::recv(fd_, &c, 1, 0) == 1) {
             head.push_back(c);
         }
-        if (!aiot::test::client_handshake_accepted(head, key)) {
+        if (!aiot::broker::ws::client_handshake_accepted(head, key)) {
             return false;
         }
         const timeval tv{0, 100000}; // recv returns every 100 ms to check for the end

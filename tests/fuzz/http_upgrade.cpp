@@ -7,7 +7,7 @@
 #include "common/net_http.hpp"
 #include "broker/ws/frame.hpp"
 #include "fuzz_check.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -99,6 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     std::string::npos);
     AIOT_FUZZ_CHECK(well_formed_head(answer));
     // A client checking that answer with its own key accepts it.
-    AIOT_FUZZ_CHECK(test::client_handshake_accepted(answer, key));
+    AIOT_FUZZ_CHECK(broker::ws::client_handshake_accepted(answer, key));
     return 0;
 }

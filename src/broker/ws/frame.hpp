@@ -3,7 +3,7 @@
 // keys, frame encoding, and an incremental decoder that reports complete
 // messages, control frames and protocol errors. No extensions are
 // supported. The decoder and the masking also serve the test and bench
-// clients (tests/support/ws_handshake.hpp has the client's handshake).
+// clients (client_handshake.hpp has the client's handshake).
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 #include "common/keys.hpp"
 #include "common/message.hpp"
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 #include "support/ws_client.hpp"
@@ -86,8 +86,8 @@ public:
     bool upgrade(const std::string& target)
     {
         const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-        return write(aiot::test::client_handshake_request("127.0.0.1", target, key)) &&
-               aiot::test::client_handshake_accepted(read_head(), key);
+        return write(aiot::broker::ws::client_handshake_request("127.0.0.1", target, key)) &&
+               aiot::broker::ws::client_handshake_accepted(read_head(), key);
     }
 
     // Reads and discards until the broker closes the connection.
@@ -832,7 +832,7 @@ TEST_F(broker_test, allowed_origins_refuse_other_pages_with_403)
     const auto request = [&](const std::string& origin) {
         raw_socket s(port_);
         const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-        auto req = aiot::test::client_handshake_request("127.0.0.1", "/ws", key);
+        auto req = aiot::broker::ws::client_handshake_request("127.0.0.1", "/ws", key);
         if (!origin.empty()) {
             req.insert(req.size() - 2, "Origin: " + origin + "\r\n");
         }

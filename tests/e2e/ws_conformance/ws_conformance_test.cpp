@@ -17,7 +17,7 @@
 #include "common/fernet.hpp"
 #include "common/keys.hpp"
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 #include "support/process.hpp"
 #include "support/system_helpers.hpp"
 
@@ -157,7 +157,7 @@ public:
     {
         const std::string key = "x3JJHMbDL1EzLkh9GBhXDw==";
         if (!connected_ ||
-            !write(aiot::test::client_handshake_request("127.0.0.1", target, key, protocol))) {
+            !write(aiot::broker::ws::client_handshake_request("127.0.0.1", target, key, protocol))) {
             return false;
         }
         // One byte at a time: nothing after the head may be taken from the socket.
@@ -170,7 +170,7 @@ public:
             }
             head.push_back(c);
         }
-        return aiot::test::client_handshake_accepted(head, key);
+        return aiot::broker::ws::client_handshake_accepted(head, key);
     }
 
     bool write(std::string_view bytes)

@@ -1,7 +1,7 @@
 #include "broker/ws/handshake.hpp"
 
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,7 +38,7 @@ TEST(handshake, switching_protocols_answer)
     EXPECT_TRUE(r.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     EXPECT_NE(r.find("Sec-WebSocket-Protocol: token\r\n"), std::string::npos);
     EXPECT_TRUE(r.ends_with("\r\n\r\n"));
-    EXPECT_TRUE(aiot::test::client_handshake_accepted(r, "dGhlIHNhbXBsZSBub25jZQ=="));
+    EXPECT_TRUE(aiot::broker::ws::client_handshake_accepted(r, "dGhlIHNhbXBsZSBub25jZQ=="));
 
     const auto plain = switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", "");
     EXPECT_EQ(plain.find("Sec-WebSocket-Protocol"), std::string::npos);

@@ -1,5 +1,5 @@
 #include "broker/ws/frame.hpp"
-#include "support/ws_handshake.hpp"
+#include "broker/ws/client_handshake.hpp"
 
 #include <gtest/gtest.h>
 
@@ -59,19 +59,19 @@ TEST(ws_frame, client_keys_must_be_16_bytes_of_base64)
 
 TEST(ws_frame, client_handshake_round_trip)
 {
-    const auto req = aiot::test::client_handshake_request("h:1", "/gw", "dGhlIHNhbXBsZSBub25jZQ==",
+    const auto req = aiot::broker::ws::client_handshake_request("h:1", "/gw", "dGhlIHNhbXBsZSBub25jZQ==",
                                                   "token, abc");
     EXPECT_TRUE(req.starts_with("GET /gw HTTP/1.1\r\nHost: h:1\r\n"));
     EXPECT_NE(req.find("Sec-WebSocket-Protocol: token, abc\r\n"), std::string::npos);
     EXPECT_TRUE(req.ends_with("\r\n\r\n"));
-    EXPECT_TRUE(aiot::test::client_handshake_accepted(
+    EXPECT_TRUE(aiot::broker::ws::client_handshake_accepted(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
         "sec-websocket-accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
         "dGhlIHNhbXBsZSBub25jZQ=="));
-    EXPECT_FALSE(aiot::test::client_handshake_accepted(
+    EXPECT_FALSE(aiot::broker::ws::client_handshake_accepted(
         "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: wrong=\r\n\r\n",
         "dGhlIHNhbXBsZSBub25jZQ=="));
-    EXPECT_FALSE(aiot::test::client_handshake_accepted("HTTP/1.1 401 Unauthorized\r\n\r\n", "x"));
+    EXPECT_FALSE(aiot::broker::ws::client_handshake_accepted("HTTP/1.1 401 Unauthorized\r\n\r\n", "x"));
 }
 
 TEST(ws_frame, encodes_the_three_length_forms)
