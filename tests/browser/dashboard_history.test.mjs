@@ -131,9 +131,13 @@ test('a chart opened later starts with the recorded readings, then goes on live'
 test('a replay that comes late still is no duplicate of the recorded readings', async () => {
   const replay = gateway.replay.bind(gateway);
   const held = [];
+  let replayed = 0;
   gateway.replay = (uid, dst) => {
     if (dst === 'all') return replay(uid, dst);
-    held.push(setTimeout(() => replay(uid, dst), 3500));
+    held.push(setTimeout(() => {
+      replay(uid, dst);
+      replayed += 1;
+    }, 3500));
     return undefined;
   };
   const page = await newPage(browser);
@@ -142,11 +146,16 @@ test('a replay that comes late still is no duplicate of the recorded readings', 
       await page.goto(`http://127.0.0.1:${webPort}/`);
       await chart(page, 'hist-2').waitFor({ timeout: WAIT });
       assert.ok(held.length > 0, 'the replay was held back');
-      await eventually(async () => (await points(page, 'hist-2')) === READINGS, `${READINGS} points in the chart`, WAIT);
+      await eventually(async () => replayed === held.length, 'the held replay sent', WAIT);
+      // A live reading after it, on the same connection: once the chart
+      // shows it, the page has handled the late replay too.
+      gateway.update('hist-2', 'temperature', '35.5°C');
+      await eventually(async () => (await points(page, 'hist-2')) >= READINGS + 1, 'the live reading after the replay', WAIT);
       const series = await page.evaluate(() => window.aiotDashboard.store.node('hist-2').history.get('temperature').data[0]
         .map((p) => p.y));
-      assert.equal(series.length, READINGS);
+      assert.equal(series.length, READINGS + 1, 'the recorded readings, no duplicate of the replayed one, the live one');
       assert.equal(series[READINGS - 1], 30 + (READINGS - 1) / 10);
+      assert.equal(series[READINGS], 35.5);
     });
   } finally {
     gateway.replay = replay;
