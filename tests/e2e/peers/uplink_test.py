@@ -19,7 +19,7 @@ import peerlib as p
 REQUESTS = 300  # `new` requests sent at once: each answered with the node's messages
 
 
-async def next_connection(conns, what):
+async def next_connection(conns):
     return await asyncio.wait_for(conns.get(), p.DEADLINE)
 
 
@@ -46,7 +46,7 @@ async def scenario(run):
                                       f"127.0.0.1:{port}", "--key-file", run.key_file,
                                       "--debug"])
         gw_port = await run.wait_bound_port("aiot-ws-gateway", "listening for websocket nodes")
-        ws, path = await run.step("the gateway connects", next_connection(conns, "first"))
+        ws, path = await run.step("the gateway connects", next_connection(conns))
         assert path == "/gw", path
         protocol = ws.request_headers.get("Sec-WebSocket-Protocol", "")
         assert protocol.startswith("token, ") and len(protocol) > 50, protocol
@@ -92,14 +92,14 @@ async def scenario(run):
             assert ws.close_code == 1009, ws.close_code
             await run.wait_log_line("aiot-ws-gateway", "protocol error from the broker")
 
-            ws, _ = await run.step("the gateway comes back", next_connection(conns, "second"))
+            ws, _ = await run.step("the gateway comes back", next_connection(conns))
             m = await receive_json(ws)  # its node announced again
             assert m["type"] == "new" and m["uid"] == uid, m
             await ws.close(1001, "bye")
             assert ws.close_code == 1001, ws.close_code  # echoed
             line = await run.wait_log_line("aiot-ws-gateway", "closed by the broker (code 1001")
             assert "bye" in line, line
-            await run.step("and again after the server's close", next_connection(conns, "third"))
+            await run.step("and again after the server's close", next_connection(conns))
             node.check()
         finally:
             node.stop()
