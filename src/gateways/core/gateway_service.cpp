@@ -107,8 +107,11 @@ struct gateway_service::impl {
         timer.expires_at(next_tick);
         timer.async_wait([this, alive = std::weak_ptr<int>(alive)](
                              const boost::system::error_code& ec) {
-            if (ec || alive.expired()) {
-                return; // cancelled, or the service is gone
+            // stopped: a tick already due when stop() cancelled the timer
+            // still runs, with no error; it must not arm the timer again
+            // (run() would never return).
+            if (ec || alive.expired() || stopped) {
+                return; // cancelled, stopped, or the service is gone
             }
             const auto now = steady::now();
             if (next_tick + tick_interval < now) {
@@ -145,6 +148,7 @@ struct gateway_service::impl {
     std::function<void()> on_drained;
     std::function<void(steady::time_point)> on_tick;
     std::shared_ptr<int> alive = std::make_shared<int>(0); // watched by the tick handler
+    bool stopped = false;
     broker_uplink uplink; // last: destroyed first, so no callback reaches a dead core
 };
 
@@ -188,6 +192,7 @@ void gateway_service::on_tick(std::function<void(time_point)> handler)
 
 void gateway_service::start()
 {
+    impl_->stopped = false;
     impl_->next_tick = steady::now();
     impl_->schedule_tick();
     impl_->uplink.start();
@@ -196,6 +201,7 @@ void gateway_service::start()
 void gateway_service::stop()
 {
     impl_->log->info("stopping ({} nodes)", impl_->core.registry().size());
+    impl_->stopped = true;
     impl_->timer.cancel();
     impl_->uplink.stop();
     impl_->core.broker_disconnected();

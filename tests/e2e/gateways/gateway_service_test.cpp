@@ -379,6 +379,35 @@ TEST_F(gateway_service_test, stop_lets_run_return)
     EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << log();
 }
 
+// A tick already due when stop() comes (the loop was busy past it) runs
+// with no error despite the cancel; it must not arm the timer again, or
+// run() never returns (seen as a gateway that did not exit after SIGTERM
+// under load).
+TEST_F(gateway_service_test, a_tick_due_at_stop_does_not_keep_run_going)
+{
+    make_service();
+    service_->start();
+    ASSERT_TRUE(run_until([&] { return service_->broker_connected(); }));
+    broker_.stop_listening();
+    net::post(ioc_, [&] {
+        // Busy past the next tick: the timer expires meanwhile, and its
+        // completion is queued behind the stop posted here.
+        std::this_thread::sleep_for(config_.tick_interval + 30ms);
+        net::post(ioc_, [&] { service_->stop(); });
+    });
+    std::atomic<bool> returned = false;
+    std::thread guard([&] {
+        if (!test::eventually([&] { return returned.load(); }, 5s)) {
+            ioc_.stop();
+        }
+    });
+    const auto start = std::chrono::steady_clock::now();
+    ioc_.run();
+    returned = true;
+    guard.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s) << log();
+}
+
 TEST(gateway_service, missing_key_file_is_a_clear_startup_error)
 {
     net::io_context ioc;
