@@ -102,6 +102,7 @@ public:
     node_connection(std::shared_ptr<detail::node_hub> server, tcp::socket socket)
         : server_(std::move(server)),
           ws_(std::move(socket)),
+          close_timer_(ws_.get_executor()),
           queue_(server_->config().max_queued_messages, server_->config().max_queued_bytes)
     {
         beast::error_code ec;
@@ -149,7 +150,8 @@ public:
     void shut_down()
     {
         if (open_) {
-            close_with(websocket::close_code::going_away, "Gateway shutting down.");
+            close_with(websocket::close_code::going_away, "Gateway shutting down.",
+                       server_->config().shutdown_close_timeout);
         } else {
             beast::error_code ec;
             beast::get_lowest_layer(ws_).socket().close(ec);
@@ -312,6 +314,7 @@ private:
             server_->log().debug("node '{}': write failed: {}", uid_, ec.message());
             beast::error_code ignored;
             beast::get_lowest_layer(ws_).socket().close(ignored); // ends a pending read
+            close_timer_.cancel();
             if (closing_) {
                 finish(); // no read is pending after an invalid message
             }
@@ -325,10 +328,30 @@ private:
 
     void close_with(websocket::close_code code, std::string reason)
     {
+        close_with(code, std::move(reason), server_->config().close_timeout);
+    }
+
+    void close_with(websocket::close_code code, std::string reason,
+                    std::chrono::milliseconds deadline)
+    {
         if (closing_) {
             return;
         }
         closing_ = true;
+        // Bounds the whole close: the write in flight may never end if the
+        // node stopped reading (its TCP window is full), and nothing else
+        // would time it out.
+        close_timer_.expires_after(deadline);
+        close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                return; // the close ended in time
+            }
+            self->server_->log().info("node '{}' ({}): close not done after {} ms; socket closed",
+                                      self->uid_, self->peer_, self->close_deadline_ms_);
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        });
+        close_deadline_ms_ = deadline.count();
         close_reason_ = websocket::close_reason(code, common::truncate_close_reason(reason));
         // Drop what waits; the message being written must live until it completes.
         queue_.drop_waiting();
@@ -340,6 +363,7 @@ private:
     void do_close()
     {
         ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
+            self->close_timer_.cancel();
             if (ec && ec != net::error::operation_aborted) {
                 self->server_->log().debug("node '{}': close: {}", self->uid_, ec.message());
             }
@@ -361,6 +385,8 @@ private:
 
     std::shared_ptr<detail::node_hub> server_;
     websocket::stream<beast::tcp_stream> ws_;
+    net::steady_timer close_timer_; // bounds close_with()
+    long long close_deadline_ms_ = 0;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::string peer_;

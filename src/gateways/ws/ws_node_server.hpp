@@ -35,6 +35,12 @@ struct server_config {
     std::size_t max_queued_bytes = 1u << 20;
     std::size_t max_updates_per_message = 64;
     std::chrono::seconds handshake_timeout{10}; // HTTP request and upgrade
+    // A close (queue full, bad message...) waits for the write in flight
+    // and the node's answer at most this long; then the socket is closed.
+    // A node that stopped reading would otherwise hold its connection,
+    // and a stopping gateway, forever.
+    std::chrono::milliseconds close_timeout{2000};
+    std::chrono::milliseconds shutdown_close_timeout{200}; // the same, on stop()
 };
 
 class ws_node_server final : public gateway_adapter {

@@ -182,6 +182,60 @@ TEST_F(ws_gateway_e2e, bad_frames_are_refused_and_the_gateway_keeps_serving)
     EXPECT_TRUE(gateway_->running());
 }
 
+// A node that stops reading while writes pour in: its queue fills and the
+// gateway closes it (1013), but the close waits behind a write the kernel
+// cannot take (the node's TCP window is full). The close is bounded: the
+// socket goes after 2 s (close_timeout), the node is out, and a
+// SIGTERM later still ends the gateway at once.
+TEST_F(ws_gateway_e2e, a_node_that_stops_reading_is_closed_within_a_bound)
+{
+    start_broker();
+    client_ = open_client();
+    start_gateway();
+    auto deaf = raw_node();
+    ASSERT_TRUE(deaf->send(R"({"type":"update","data":{"name":"deaf","led":"0"}})"));
+    std::string uid;
+    ASSERT_TRUE(view_.watch(*client_, [&](const test::node_view& v) {
+        const auto u = v.find("name", "deaf");
+        if (u) {
+            uid = *u;
+        }
+        return u.has_value();
+    })) << diagnostics();
+
+    // 30 KB writes until the gateway gives up on the node (at most 16 MB,
+    // well past the kernel's loopback buffers and the 1 MiB queue).
+    const std::string big(30000, '1');
+    int sent = 0;
+    const auto full = [&] {
+        return gateway_->log().find("queued (") != std::string::npos;
+    };
+    while (sent < 540 && (sent % 20 != 0 || !full())) {
+        ASSERT_TRUE(client_->send_json(test::write_request(uid, "led", big)));
+        ++sent;
+        while (client_->receive(0ms)) { // the broadcasts are not needed
+        }
+    }
+    ASSERT_TRUE(gateway_->wait_for_log("not read); closing (1013)", 10s))
+        << sent << " writes\n" << diagnostics();
+    const auto refused = std::chrono::steady_clock::now();
+    ASSERT_TRUE(gateway_->wait_for_log("close not done after 2000 ms; socket closed", 10s))
+        << gateway_->log().substr(0, 4000);
+    EXPECT_TRUE(view_.watch(*client_, [&](const test::node_view& v) { return v.is_out(uid); }))
+        << diagnostics();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - refused)
+                          .count();
+    std::printf("[ figure ] deaf node: out %lld ms after its queue was full (%d writes)\n",
+                static_cast<long long>(took), sent);
+    EXPECT_LT(took, 6000);
+
+    const auto t = std::chrono::steady_clock::now();
+    gateway_->signal(SIGTERM);
+    EXPECT_TRUE(gateway_->wait(5s)) << "still running after SIGTERM";
+    EXPECT_LT(std::chrono::steady_clock::now() - t, 5s);
+}
+
 TEST_F(ws_gateway_e2e, a_broker_restart_is_survived)
 {
     const auto uid = start_all();
