@@ -202,13 +202,15 @@ public:
         connected_ = false;
         log_->info("disconnecting from MQTT broker {}", shown_uri_);
         try {
-            // Paho waits up to this long for messages in flight.
-            client_->disconnect(250, nullptr, paho_->disconnect_listener);
-            // Keeps run() going until Paho reports the end, or at most
-            // 300 ms: under a burst of publishes Paho's disconnect waits
-            // behind its queue and took 2 s and more, and a daemon must exit
-            // within 1 s of SIGTERM (the session then ends with the socket).
-            stop_timer_.expires_after(std::chrono::milliseconds(300));
+            // No grace for messages in flight: they are writes to nodes and
+            // discovery requests, which a stopping gateway has no use for.
+            client_->disconnect(0, nullptr, paho_->disconnect_listener);
+            // Keeps run() going until Paho has sent DISCONNECT, or at most
+            // 100 ms: under a burst of publishes the DISCONNECT waits behind
+            // Paho's queue (2 s and more were seen), and a daemon must exit
+            // within 1 s of SIGTERM (the session then ends with the socket,
+            // which mosquitto logs as a closed connection).
+            stop_timer_.expires_after(std::chrono::milliseconds(100));
             stop_timer_.async_wait([](const boost::system::error_code&) {});
         } catch (const ::mqtt::exception& e) {
             log_->debug("MQTT disconnect: {}", e.what());
