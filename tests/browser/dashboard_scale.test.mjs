@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, testEnv, writeKeyFile,
+  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, testEnv, traceMainThreadTasks,
+  writeKeyFile,
 } from './lib/harness.mjs';
 
 const env = testEnv(['AIOT_BROKER', 'AIOT_DASHBOARD', 'AIOT_WEB_DIR', 'AIOT_ARTIFACTS', 'AIOT_COAP_GATEWAY',
@@ -102,6 +103,7 @@ test('with every node sending, the page stays interactive', async () => {
   });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
+  const trace = await traceMainThreadTasks(cdp);
   const metric = async (name) => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name).value;
   // ThreadTime: the main thread's CPU time (unlike task wall time, not
   // inflated when the machine is busy with other work).
@@ -117,14 +119,23 @@ test('with every node sending, the page stays interactive', async () => {
   }
   const busy = (await metric('ThreadTime')) - cpu0;
   const wall = (Date.now() - t0) / 1000;
+  const tasks = await trace.stop();
   const longTasks = await page.evaluate(() => window.aiotLongTasks);
   const heap = await metric('JSHeapUsedSize');
-  console.log(`# main thread CPU ${(100 * busy / wall).toFixed(1)} %, long tasks ${JSON.stringify(longTasks)}, ` +
-    `frame wait max ${Math.max(...latencies)} ms, JS heap ${(heap / 1e6).toFixed(1)} MB`);
+  const maxCpu = Math.max(0, ...tasks.map((t) => t.cpu));
+  const heavy = tasks.filter((t) => t.cpu > 50).map((t) => `${t.cpu.toFixed(0)} (wall ${t.wall.toFixed(0)})`);
+  console.log(`# main thread CPU ${(100 * busy / wall).toFixed(1)} %, ${tasks.length} tasks, longest ` +
+    `${maxCpu.toFixed(1)} ms of CPU, tasks over 50 ms of CPU [${heavy}], long tasks (wall) ` +
+    `${JSON.stringify(longTasks)}, frame wait max ${Math.max(...latencies)} ms, JS heap ${(heap / 1e6).toFixed(1)} MB`);
   assert.ok(busy / wall < 0.6, `main thread CPU ${(100 * busy / wall).toFixed(1)} %`);
-  // Interactive: no task near half a second (bench/dashboard_page measures
-  // the 100 ms target on a quiet machine; a test shares the machine).
-  assert.ok(longTasks.every((d) => d < 500), `long tasks ${longTasks}`);
+  assert.ok(tasks.length > 50, `${tasks.length} main-thread tasks traced`);
+  // Interactive: no task does more than 200 ms of the page's own work. Its
+  // CPU time is asserted, not its wall time: the test shares two cores with
+  // the sanitized daemons and other tests, and a long task's wall time then
+  // counts the time the renderer waited for a core (a CI run saw a 558 ms
+  // long task while the main thread used 8.5 % of a core). bench/dashboard_page
+  // measures the 100 ms wall-time target on a quiet machine.
+  assert.ok(maxCpu < 200, `a main-thread task used ${maxCpu.toFixed(0)} ms of CPU: [${heavy}]`);
   assert.ok(heap < 150e6, `JS heap ${heap}`);
   await input.focus();
 });
