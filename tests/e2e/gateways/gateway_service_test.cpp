@@ -184,6 +184,23 @@ protected:
         return aiot::test::run_until(ioc_, pred, timeout, 10ms);
     }
 
+    // Runs the io_context until run() returns by itself (nothing pending),
+    // or stops it after `limit`; returns how long it ran.
+    std::chrono::steady_clock::duration run_to_the_end(std::chrono::seconds limit)
+    {
+        std::atomic<bool> returned = false;
+        std::thread guard([&] {
+            if (!test::eventually([&] { return returned.load(); }, limit)) {
+                ioc_.stop();
+            }
+        });
+        const auto start = std::chrono::steady_clock::now();
+        ioc_.run();
+        returned = true;
+        guard.join();
+        return std::chrono::steady_clock::now() - start;
+    }
+
     // Index of the first received message equal to m, or -1.
     long find(const json& m, std::size_t from = 0) const
     {
@@ -366,17 +383,7 @@ TEST_F(gateway_service_test, stop_lets_run_return)
     service_->stop();
     broker_.stop_listening(); // the session stays: the close handshake runs
     // Nothing is left pending: run() returns by itself.
-    std::atomic<bool> returned = false;
-    std::thread guard([&] {
-        if (!test::eventually([&] { return returned.load(); }, 8s)) {
-            ioc_.stop();
-        }
-    });
-    const auto start = std::chrono::steady_clock::now();
-    ioc_.run();
-    returned = true;
-    guard.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s) << log();
+    EXPECT_LT(run_to_the_end(8s), 4s) << log();
 }
 
 // A tick already due when stop() comes (the loop was busy past it) runs
@@ -395,17 +402,7 @@ TEST_F(gateway_service_test, a_tick_due_at_stop_does_not_keep_run_going)
         std::this_thread::sleep_for(config_.tick_interval + 30ms);
         net::post(ioc_, [&] { service_->stop(); });
     });
-    std::atomic<bool> returned = false;
-    std::thread guard([&] {
-        if (!test::eventually([&] { return returned.load(); }, 5s)) {
-            ioc_.stop();
-        }
-    });
-    const auto start = std::chrono::steady_clock::now();
-    ioc_.run();
-    returned = true;
-    guard.join();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s) << log();
+    EXPECT_LT(run_to_the_end(5s), 3s) << log();
 }
 
 TEST(gateway_service, missing_key_file_is_a_clear_startup_error)
