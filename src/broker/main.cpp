@@ -135,20 +135,25 @@ int main(int argc, char** argv)
     log->info("open file limit: {} before, {} now", fds.before, fds.after);
 
     aiot::net::io_context ioc{1};
-    aiot::broker::server srv(ioc, cfg);
-    try {
-        srv.start();
-    } catch (const std::exception& e) {
-        log->error("{}", e.what());
-        return 1;
-    }
-    // A second signal ends the process at once.
-    common::stop_signals signals(ioc, [&](int sig) {
-        log->info("signal {} received, shutting down", sig);
-        srv.stop();
-    });
-    ioc.run();
+    {
+        aiot::broker::server srv(ioc, cfg);
+        try {
+            srv.start();
+        } catch (const std::exception& e) {
+            log->error("{}", e.what());
+            return 1;
+        }
+        // A second signal ends the process at once.
+        common::stop_signals signals(ioc, [&](int sig) {
+            log->info("signal {} received, shutting down", sig);
+            srv.stop();
+        });
+        ioc.run();
+    } // the server, and with it its NATS connection and subscriptions, is gone
     if (!cfg.nats_servers.empty()) {
+        // Only once every NATS object is destroyed: with the connection
+        // still alive this waited its whole 2 s, and libnats could drop
+        // messages still queued for delivery without freeing them.
         aiot::broker::nats_link::shutdown_library();
     }
     log->info("stopped");
