@@ -334,30 +334,40 @@ private:
     void close_with(websocket::close_code code, std::string reason,
                     std::chrono::milliseconds deadline)
     {
+        bound_close(deadline);
         if (closing_) {
             return;
         }
         closing_ = true;
-        // Bounds the whole close: the write in flight may never end if the
-        // node stopped reading (its TCP window is full), and nothing else
-        // would time it out.
-        close_timer_.expires_after(deadline);
-        close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-            if (ec) {
-                return; // the close ended in time
-            }
-            self->server_->log().info("node '{}' ({}): close not done after {} ms; socket closed",
-                                      self->uid_, self->peer_, self->close_deadline_ms_);
-            beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
-        });
-        close_deadline_ms_ = deadline.count();
         close_reason_ = websocket::close_reason(code, common::truncate_close_reason(reason));
         // Drop what waits; the message being written must live until it completes.
         queue_.drop_waiting();
         if (!queue_.writing()) {
             do_close(); // else on_write() does, once the message is out
         }
+    }
+
+    // Bounds the whole close: the write in flight may never end if the
+    // node stopped reading (its TCP window is full), and nothing else would
+    // time it out. A later, shorter bound (stop() during a close) wins.
+    void bound_close(std::chrono::milliseconds deadline)
+    {
+        auto& socket = beast::get_lowest_layer(ws_).socket();
+        const auto at = std::chrono::steady_clock::now() + deadline;
+        if (!socket.is_open() || (closing_ && close_timer_.expiry() <= at)) {
+            return;
+        }
+        close_timer_.expires_at(at);
+        close_timer_.async_wait([self = shared_from_this(), ms = deadline.count()](
+                                    beast::error_code ec) {
+            if (ec) {
+                return; // the close ended in time, or the bound moved
+            }
+            self->server_->log().info("node '{}' ({}): close not done after {} ms; socket closed",
+                                      self->uid_, self->peer_, ms);
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        });
     }
 
     void do_close()
@@ -386,7 +396,6 @@ private:
     std::shared_ptr<detail::node_hub> server_;
     websocket::stream<beast::tcp_stream> ws_;
     net::steady_timer close_timer_; // bounds close_with()
-    long long close_deadline_ms_ = 0;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::string peer_;
