@@ -27,7 +27,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, writeKeyFile,
+  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, mainThreadEvents, newPage, startTrace, tempDir,
+  writeKeyFile,
 } from '../../tests/browser/lib/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -192,7 +193,7 @@ async function main() {
   // Steady state.
   await page.evaluate(() => { window.aiotLongTasks = []; });
   const cdp = await page.context().newCDPSession(page);
-  const tracing = args.trace ? await startTrace(cdp) : null;
+  const tracing = args.trace ? await startTrace(cdp, ['v8.execute']) : null;
   await cdp.send('Performance.enable');
   const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
   if (args.profile) {
@@ -240,7 +241,7 @@ async function main() {
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - startAt)));
   }), text);
   if (steadyTrace) summariseTrace(steadyTrace, 'steady state');
-  const filterTracing = args.trace ? await startTrace(cdp) : null;
+  const filterTracing = args.trace ? await startTrace(cdp, ['v8.execute']) : null;
   const f0 = await metrics();
   const fw0 = Date.now();
   const filterMs = await typeFilter('node 42');
@@ -276,32 +277,11 @@ function listedCount() {
   return list.dataset.count !== undefined ? Number(list.dataset.count) : list.querySelectorAll('li').length;
 }
 
-// A devtools timeline trace (started now; stop() returns its events).
-async function startTrace(cdp) {
-  const events = [];
-  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
-  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
-  await cdp.send('Tracing.start', {
-    transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] },
-  });
-  return {
-    stop: async () => {
-      await cdp.send('Tracing.end');
-      await done;
-      return events;
-    },
-  };
-}
-
 // The main thread's tasks over 50 ms, each with the self time of the events
 // inside it by name (complete events only; good enough to see where a long
 // task goes).
 function summariseTrace(events, what) {
-  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
-  if (!main) return;
-  const mine = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined)
-    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const mine = mainThreadEvents(events).sort((a, b) => a.ts - b.ts || b.dur - a.dur);
   const tasks = mine.filter((e) => e.name === 'RunTask' && e.dur > 50000);
   const totals = new Map();
   log(`trace of the ${what}: ${tasks.length} task(s) over 50 ms`);

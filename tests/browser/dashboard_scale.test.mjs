@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, newPage, tempDir, testEnv, traceMainThreadTasks,
+  Daemon, eventually, freeTcpPort, freeUdpPort, launchBrowser, mainThreadTasks, newPage, startTrace, tempDir, testEnv,
   writeKeyFile,
 } from './lib/harness.mjs';
 
@@ -103,7 +103,7 @@ test('with every node sending, the page stays interactive', async () => {
   });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  const trace = await traceMainThreadTasks(cdp);
+  const trace = await startTrace(cdp);
   const metric = async (name) => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name).value;
   // ThreadTime: the main thread's CPU time (unlike task wall time, not
   // inflated when the machine is busy with other work).
@@ -119,7 +119,7 @@ test('with every node sending, the page stays interactive', async () => {
   }
   const busy = (await metric('ThreadTime')) - cpu0;
   const wall = (Date.now() - t0) / 1000;
-  const tasks = await trace.stop();
+  const tasks = mainThreadTasks(await trace.stop());
   const longTasks = await page.evaluate(() => window.aiotLongTasks);
   const heap = await metric('JSHeapUsedSize');
   const maxCpu = Math.max(0, ...tasks.map((t) => t.cpu));

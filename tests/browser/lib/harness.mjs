@@ -302,29 +302,41 @@ export function testEnv(names) {
   return env;
 }
 
-// Records the renderer main thread's tasks through a devtools trace on a
-// CDP session: stop() returns each task's wall time and its CPU time (ms).
-// On a shared machine a task's wall time grows with everyone else's load;
-// its CPU time is the page's own work.
-export async function traceMainThreadTasks(cdp) {
+// A devtools timeline trace on a CDP session, started now: stop() returns
+// its events. `categories` beyond the timeline's own may be added (e.g.
+// 'v8.execute').
+export async function startTrace(cdp, categories = []) {
   const events = [];
   const collect = (e) => events.push(...e.value);
   cdp.on('Tracing.dataCollected', collect);
   const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await cdp.send('Tracing.start', {
     transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['disabled-by-default-devtools.timeline', 'devtools.timeline'] },
+    traceConfig: {
+      includedCategories: ['disabled-by-default-devtools.timeline', 'devtools.timeline', ...categories],
+    },
   });
   return {
     stop: async () => {
       await cdp.send('Tracing.end');
       await done;
       cdp.off('Tracing.dataCollected', collect);
-      const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
-      if (!main) throw new Error('no renderer main thread in the trace');
-      return events
-        .filter((e) => e.pid === main.pid && e.tid === main.tid && e.name === 'RunTask' && e.ph === 'X')
-        .map((e) => ({ wall: e.dur / 1000, cpu: (e.tdur ?? e.dur) / 1000 }));
+      return events;
     },
   };
+}
+
+// The complete events ('X') of the renderer main thread in a trace.
+export function mainThreadEvents(events) {
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  if (!main) throw new Error('no renderer main thread in the trace');
+  return events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined);
+}
+
+// The renderer main thread's tasks over a trace, each with its wall time and
+// its CPU time (ms). On a shared machine a task's wall time grows with
+// everyone else's load; its CPU time is the page's own work.
+export function mainThreadTasks(events) {
+  return mainThreadEvents(events).filter((e) => e.name === 'RunTask')
+    .map((e) => ({ wall: e.dur / 1000, cpu: (e.tdur ?? e.dur) / 1000 }));
 }
