@@ -176,7 +176,8 @@ void http_session::on_read(beast::error_code ec)
                 return;
             }
         }
-        upgrade(peer_role::client, first_subprotocol(protocols), common::make_uuid());
+        upgrade(peer_role::client, first_subprotocol(protocols), common::make_uuid(),
+                client_batch_window(target));
         return;
     }
     const auto token = gateway_token(protocols);
@@ -198,7 +199,8 @@ void http_session::on_read(beast::error_code ec)
     upgrade(peer_role::gateway, "token");
 }
 
-void http_session::upgrade(peer_role role, std::string_view subprotocol, std::string uuid)
+void http_session::upgrade(peer_role role, std::string_view subprotocol, std::string uuid,
+                           std::chrono::milliseconds batch_window)
 {
     const auto& req = parser_->get();
     auto response = switching_protocols(sv(req[http::field::sec_websocket_key]), subprotocol);
@@ -208,6 +210,7 @@ void http_session::upgrade(peer_role role, std::string_view subprotocol, std::st
     auto session = std::make_shared<ws_session>(server_, server_.next_id(), role,
                                                 std::move(stream_), peer_name_,
                                                 peer_address_, std::move(uuid));
+    session->set_batch_window(batch_window);
     session->start(std::move(response), std::move(early));
 }
 

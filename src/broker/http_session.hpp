@@ -43,7 +43,8 @@ private:
     void serve_metrics(bool allowed, bool head);
     void on_refused(beast::error_code ec);
     void drain();
-    void upgrade(peer_role role, std::string_view subprotocol, std::string uuid = {});
+    void upgrade(peer_role role, std::string_view subprotocol, std::string uuid = {},
+                 std::chrono::milliseconds batch_window = {});
     // The connection is cut when `limit` has passed (and timed_out_ set),
     // unless the deadline is moved or cleared first.
     void set_deadline(std::chrono::milliseconds limit);

@@ -23,6 +23,9 @@ constexpr std::size_t copy_below = 4096;
 // Memory kept between writes; anything larger is given back when idle.
 constexpr std::size_t keep_entries = 64;
 constexpr std::size_t keep_bytes = 16 * 1024;
+// The largest frame of merged messages for a client that asked for
+// batches (a larger message still goes, alone).
+constexpr std::size_t max_batch_payload = 64 * 1024;
 
 template <class T>
 void trim(std::vector<T>& v)
@@ -45,7 +48,8 @@ ws_session::ws_session(server& srv, peer_id id, peer_role role, transport stream
       stream_(std::move(stream)),
       socket_(stream_.socket()),
       decoder_(ws::role::server, srv.config().max_message_size),
-      close_timer_(socket_.get_executor())
+      close_timer_(socket_.get_executor()),
+      batch_timer_(socket_.get_executor())
 {
 }
 
@@ -306,9 +310,28 @@ void ws_session::schedule_write()
         return;
     }
     write_pending_ = true;
+    if (batch_window_.count() > 0) {
+        write_when_due();
+        return;
+    }
     // Deferred, so every message routed in this turn of the loop goes out
     // in the same gathered write.
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+void ws_session::write_when_due()
+{
+    const auto due = last_write_ + batch_window_;
+    if (due <= std::chrono::steady_clock::now()) {
+        net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+        return;
+    }
+    batch_timer_.expires_at(due);
+    batch_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (!ec) {
+            self->do_write();
+        }
+    });
 }
 
 void ws_session::do_write()
@@ -325,6 +348,24 @@ void ws_session::do_write()
     }
     writing_.swap(queue_);
     pong_slot_ = no_pong;
+    buffers_.clear();
+    copied_.clear();
+    if (batch_window_.count() > 0) {
+        // Every message merged into as few frames as the size limit allows.
+        last_write_ = std::chrono::steady_clock::now();
+        ws::append_coalesced(copied_, writing_, max_batch_payload);
+        buffers_.emplace_back(copied_.data(), copied_.size());
+    } else {
+        gather_frames();
+    }
+    net::async_write(stream_, buffers_,
+                     [self = shared_from_this()](const error_code& ec, std::size_t) {
+                         self->on_write(ec);
+                     });
+}
+
+void ws_session::gather_frames()
+{
     // Small frames are copied into copied_ (its size is known first, so it
     // is never reallocated while buffers point into it); large ones are
     // written from the shared frame itself.
@@ -332,9 +373,7 @@ void ws_session::do_write()
     for (const auto& f : writing_) {
         small_bytes += f->size() < copy_below ? f->size() : 0;
     }
-    copied_.clear();
     copied_.reserve(small_bytes);
-    buffers_.clear();
     std::size_t run_start = 0;
     for (const auto& f : writing_) {
         if (f->size() < copy_below) {
@@ -350,10 +389,6 @@ void ws_session::do_write()
     if (copied_.size() > run_start) {
         buffers_.emplace_back(copied_.data() + run_start, copied_.size() - run_start);
     }
-    net::async_write(stream_, buffers_,
-                     [self = shared_from_this()](const error_code& ec, std::size_t) {
-                         self->on_write(ec);
-                     });
 }
 
 void ws_session::on_write(const error_code& ec)
@@ -378,6 +413,10 @@ void ws_session::on_write(const error_code& ec)
     trim(buffers_);
     if (copied_.capacity() > keep_bytes) {
         std::string().swap(copied_);
+    }
+    if (batch_window_.count() > 0 && !queue_.empty()) {
+        write_when_due();
+        return;
     }
     do_write();
 }
@@ -487,6 +526,7 @@ void ws_session::finish(std::string_view why)
     server_.log().debug("{}: connection ends ({})", describe(), why);
     stream_.close();
     close_timer_.cancel();
+    batch_timer_.cancel();
     queue_.clear();
     pong_slot_ = no_pong;
     shrink_queue(queued_bytes_); // the write under way is abandoned too

@@ -52,6 +52,12 @@ public:
     // request, then reads.
     void start(std::string handshake_response, std::string early_bytes);
 
+    // A web client that asked for batches (/ws?batch=MS): its messages
+    // go out at most once every `window`, those queued meanwhile merged
+    // into one frame, one per line (ws::append_coalesced). A message after
+    // a quiet spell still goes at once. Called before start().
+    void set_batch_window(std::chrono::milliseconds window) { batch_window_ = window; }
+
     // Queues a framed message (nothing once closing).
     void send(const frame_ptr& frame);
 
@@ -125,7 +131,12 @@ private:
     // cannot grow it.
     void send_pong(std::string frame);
     void schedule_write();
+    // With a batch window: do_write now if the last write started a window
+    // ago, else when it has (write_pending_ is set either way).
+    void write_when_due();
     void do_write();
+    // Fills buffers_ with writing_'s frames as they are (no batching).
+    void gather_frames();
     void on_write(const error_code& ec);
     void arm_close_timer(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
     void drop_queue();
@@ -147,6 +158,9 @@ private:
     std::unique_ptr<char[]> tls_buffer_; // TLS reads only
     ws::decoder decoder_;
     net::steady_timer close_timer_;
+    net::steady_timer batch_timer_;
+    std::chrono::milliseconds batch_window_{0};
+    std::chrono::steady_clock::time_point last_write_; // when the last write started
 
     std::vector<frame_ptr> queue_;    // waiting for the next write
     std::vector<frame_ptr> writing_;  // in the write under way

@@ -106,7 +106,7 @@ test('the page loads over https with the test CA trusted, not with checks off', 
 test('the node appears live over wss and its LED toggle reaches it', { skip }, () => explain(async () => {
   await page.locator('[data-testid="connection-state"][data-state="open"]').waitFor({ timeout: WAIT });
   assert.ok(sockets.length >= 1, 'the page opened a websocket');
-  for (const url of sockets) assert.match(url, /^wss:\/\/localhost:[0-9]+\/ws$/);
+  for (const url of sockets) assert.match(url, /^wss:\/\/localhost:[0-9]+\/ws\?batch=[0-9]+$/); // batches asked (model.js, BATCH_MS)
 
   await card().and(page.locator('[data-protocol="CoAP"]')).waitFor({ timeout: WAIT });
   await resource('temperature').locator('canvas').waitFor({ timeout: WAIT });

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BrokerRotation, NodeEntry, NodeOrder, NodeStore, backoffDelay, brokerUrl, brokerUrls, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
-  ledIsOn, naturalCompare, numberWithUnit, parseMessage, parsePosition, protocolName, relativeAge,
+  BATCH_MS, BrokerRotation, NodeEntry, NodeOrder, NodeStore, backoffDelay, batchedUrl, brokerUrl, brokerUrls, compareNodes, decimalsOf, imuGroups, isStale, label, leadingNumber,
+  ledIsOn, naturalCompare, numberWithUnit, messagesOf, parseMessage, parsePosition, protocolName, relativeAge,
   resourceKind, roundTo, sortedIndex, writeMessage, MAX_POINTS, MAX_RESOURCES_PER_NODE, PROTOCOLS,
 } from '../../web/js/model.js';
 
@@ -224,6 +224,15 @@ test('reconnect delays grow to 10 s', () => {
   assert.equal(backoffDelay(3, () => 0), 4000);
   assert.equal(backoffDelay(50, () => 0), 10000);
   assert.equal(backoffDelay(50, () => 1), 8000);
+});
+
+test('asks the broker for batches, reads one message per line or per frame', () => {
+  assert.equal(batchedUrl('ws://h:8000/ws'), `ws://h:8000/ws?batch=${BATCH_MS}`);
+  assert.equal(batchedUrl('wss://h/ws?x=1&batch=3'), `wss://h/ws?x=1&batch=${BATCH_MS}`);
+  assert.equal(batchedUrl('not a url'), 'not a url');
+  // aiot-broker's batches and pyaiot's single frames, mixed.
+  assert.deepEqual(messagesOf(['{"a": 1}\n{"b": "x\\ny"}', '{"c": 3}', '']), ['{"a": 1}', '{"b": "x\\ny"}', '{"c": 3}', '']);
+  assert.deepEqual(messagesOf([]), []);
 });
 
 test('accepts broker messages only', () => {

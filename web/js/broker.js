@@ -6,7 +6,7 @@
 // dozen a second however many nodes send: receiving 2,500 messages a second
 // one task each cost the main thread 16-21 % before the page did anything.
 // Without workers the socket is the page's own, one batch per message.
-import { BrokerRotation, HELLO, backoffDelay } from './model.js';
+import { BrokerRotation, HELLO, backoffDelay, batchedUrl, messagesOf } from './model.js';
 
 export class BrokerConnection {
   // urls: the broker URLs in order (one, or brokerUrls' list).
@@ -48,12 +48,12 @@ export class BrokerConnection {
     this.handlers.onState('connecting', {});
     if (this.worker) {
       this.id += 1;
-      this.worker.postMessage({ op: 'open', id: this.id, url: this.url, hello: HELLO });
+      this.worker.postMessage({ op: 'open', id: this.id, url: batchedUrl(this.url), hello: HELLO });
       return;
     }
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(batchedUrl(this.url));
     } catch (e) {
       this.closed({ error: String(e) });
       return;
@@ -61,7 +61,7 @@ export class BrokerConnection {
     this.ws = ws;
     ws.addEventListener('open', () => this.opened());
     ws.addEventListener('message', (event) => {
-      if (typeof event.data === 'string') this.handlers.onMessages([event.data]);
+      if (typeof event.data === 'string') this.handlers.onMessages(messagesOf([event.data]));
     });
     ws.addEventListener('close', (event) => {
       if (this.ws !== ws) return;
@@ -77,7 +77,7 @@ export class BrokerConnection {
       // When the last `new` reached the socket, on the page's clock (for
       // bench/dashboard_page: the replay's arrival, before the page's work).
       if (m.newAt) this.lastNewReceived = m.newAt - performance.timeOrigin;
-      this.handlers.onMessages(m.texts);
+      this.handlers.onMessages(messagesOf(m.texts));
     }
     else if (m.ev === 'open') this.opened();
     else if (m.ev === 'close') this.closed({ code: m.code, reason: m.reason });

@@ -1,5 +1,6 @@
 // The broker's websocket, held in a worker (broker.js starts it): the
-// messages reach the page in batches, at most one batch every BATCH_MS, so
+// frames (each one message, or several, one per line: model.js, BATCH_MS)
+// reach the page in batches, at most one batch every BATCH_MS, so
 // that the page's main thread gets a few dozen tasks a second instead of one
 // per message (with a thousand nodes, about 2,500 a second). A message that
 // comes after a quiet spell is passed on at once.
@@ -7,7 +8,7 @@
 // From the page: {op: 'open', id, url, hello} | {op: 'send', id, text} | {op: 'close', id}
 // (hello: said as soon as the socket opens, as the page did itself: the
 // broker's replay then comes before any live message of the same node)
-// To the page:   {ev: 'open', id} | {ev: 'batch', id, texts, newAt} |
+// To the page:   {ev: 'open', id} | {ev: 'batch', id, texts (the frames), newAt} |
 //                {ev: 'close', id, code, reason} | {ev: 'error', id, error}
 const BATCH_MS = 16;
 // A `new` in either spacing: the broker writes pyaiot's bytes
@@ -81,7 +82,10 @@ function open(newId, url, hello) {
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') return;
     texts.push(event.data);
-    if (NEW_TYPE.test(event.data)) noteNew(event.data);
+    if (NEW_TYPE.test(event.data)) {
+      // A frame may hold several messages, one per line (/ws?batch=MS).
+      for (const line of event.data.split('\n')) if (NEW_TYPE.test(line)) noteNew(line);
+    }
     if (timer !== null) return;
     const wait = last + BATCH_MS - performance.now();
     if (wait <= 0) flush();

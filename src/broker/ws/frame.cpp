@@ -72,36 +72,96 @@ std::size_t frame_header_size(std::size_t payload_size, bool masked)
     return 2 + length_bytes + (masked ? 4 : 0);
 }
 
+namespace {
+
+// Appends the header of a final frame of n payload bytes (without the
+// masking key).
+void append_header(std::string& out, opcode op, std::size_t n, bool masked)
+{
+    const std::uint8_t mask_bit = masked ? 0x80 : 0x00;
+    out.push_back(static_cast<char>(0x80 | static_cast<std::uint8_t>(op)));
+    if (n < 126) {
+        out.push_back(static_cast<char>(mask_bit | n));
+    } else if (n <= 0xFFFF) {
+        out.push_back(static_cast<char>(mask_bit | 126));
+        out.push_back(static_cast<char>(n >> 8));
+        out.push_back(static_cast<char>(n & 0xFF));
+    } else {
+        out.push_back(static_cast<char>(mask_bit | 127));
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            out.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF));
+        }
+    }
+}
+
+// The payload of a final, unmasked text frame; std::nullopt for any other
+// frame.
+std::optional<std::string_view> text_payload(std::string_view frame)
+{
+    if (frame.size() < 2 || static_cast<std::uint8_t>(frame[0]) != (0x80 | static_cast<std::uint8_t>(opcode::text)) ||
+        (static_cast<std::uint8_t>(frame[1]) & 0x80) != 0) {
+        return std::nullopt;
+    }
+    const auto len7 = static_cast<std::uint8_t>(frame[1]) & 0x7F;
+    const std::size_t offset = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+    if (frame.size() < offset) {
+        return std::nullopt;
+    }
+    return frame.substr(offset);
+}
+
+} // namespace
+
 void append_frame(std::string& out, opcode op, std::string_view payload, const mask_key* mask)
 {
     const std::size_t n = payload.size();
+    out.reserve(out.size() + frame_header_size(n, mask != nullptr) + n);
+    append_header(out, op, n, mask != nullptr);
+    if (mask) {
+        out.append(reinterpret_cast<const char*>(mask->data()), 4);
+    }
     const std::size_t start = out.size();
-    out.resize(start + frame_header_size(n, mask != nullptr) + n);
-    auto* p = reinterpret_cast<std::uint8_t*>(out.data() + start);
-    *p++ = static_cast<std::uint8_t>(0x80 | static_cast<std::uint8_t>(op));
-    const std::uint8_t mask_bit = mask ? 0x80 : 0x00;
-    if (n < 126) {
-        *p++ = static_cast<std::uint8_t>(mask_bit | n);
-    } else if (n <= 0xFFFF) {
-        *p++ = mask_bit | 126;
-        *p++ = static_cast<std::uint8_t>(n >> 8);
-        *p++ = static_cast<std::uint8_t>(n);
-    } else {
-        *p++ = mask_bit | 127;
-        for (int shift = 56; shift >= 0; shift -= 8) {
-            *p++ = static_cast<std::uint8_t>(static_cast<std::uint64_t>(n) >> shift);
+    out.append(payload);
+    if (mask) {
+        unmask(out.data() + start, n, mask->data());
+    }
+}
+
+std::size_t append_coalesced(std::string& out, std::span<const std::shared_ptr<const std::string>> frames,
+                             std::size_t max_payload)
+{
+    std::size_t appended = 0;
+    std::size_t i = 0;
+    while (i < frames.size()) {
+        const auto first = text_payload(*frames[i]);
+        if (!first) {
+            out.append(*frames[i]);
+            ++appended;
+            ++i;
+            continue;
         }
+        // The run of text frames from i whose payloads, joined, fit.
+        std::size_t n = first->size();
+        std::size_t end = i + 1;
+        for (; end < frames.size(); ++end) {
+            const auto next = text_payload(*frames[end]);
+            if (!next || n + 1 + next->size() > max_payload) {
+                break;
+            }
+            n += 1 + next->size();
+        }
+        append_header(out, opcode::text, n, false);
+        out.reserve(out.size() + n);
+        for (std::size_t k = i; k < end; ++k) {
+            if (k != i) {
+                out.push_back('\n');
+            }
+            out.append(*text_payload(*frames[k]));
+        }
+        ++appended;
+        i = end;
     }
-    if (mask) {
-        std::memcpy(p, mask->data(), 4);
-        p += 4;
-    }
-    if (n != 0) { // an empty view may hold a null pointer, which memcpy must not get
-        std::memcpy(p, payload.data(), n);
-    }
-    if (mask) {
-        unmask(reinterpret_cast<char*>(p), n, mask->data());
-    }
+    return appended;
 }
 
 std::string encode_frame(opcode op, std::string_view payload, const mask_key* mask)

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -50,6 +51,17 @@ std::size_t frame_header_size(std::size_t payload_size, bool masked);
 void append_frame(std::string& out, opcode op, std::string_view payload,
                   const mask_key* mask = nullptr);
 std::string encode_frame(opcode op, std::string_view payload, const mask_key* mask = nullptr);
+
+// Appends `frames` (each one complete frame as a server writes it:
+// unmasked, final) to out, each run of text frames merged into one text
+// frame whose payload is their payloads joined by '\n', at most
+// max_payload bytes (a single larger message stays alone); other frames
+// (close, ping, pong) are appended as they are, in order. For the clients
+// that ask for batches (/ws?batch=MS): JSON texts as the broker writes
+// them never hold a raw newline, so the lines are the messages. Returns
+// the number of frames appended.
+std::size_t append_coalesced(std::string& out, std::span<const std::shared_ptr<const std::string>> frames,
+                             std::size_t max_payload);
 
 // A close frame: code, then the reason cut to fit 125 bytes (at a UTF-8
 // boundary).

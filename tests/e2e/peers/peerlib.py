@@ -362,14 +362,18 @@ def main(name, scenario):
 
 class Peer:
     """A websocket peer (python3-websockets) on the broker that collects
-    every text frame it receives, each checked against the byte rule."""
+    every text frame it receives, each checked against the byte rule. A
+    peer that asked aiot-broker for batches (lines=True) takes every line
+    of a frame for one message; `texts` keeps the frames as received."""
 
-    def __init__(self, run, name, ws, where):
+    def __init__(self, run, name, ws, where, lines=False):
         self.run = run
         self.name = name
         self.ws = ws
         self.where = where
-        self.frames = []  # (text, value)
+        self.lines = lines
+        self.texts = []  # the frames as received
+        self.frames = []  # (text, value), one per message
         self.errors = []
         self.closed = None
         self._event = asyncio.Event()
@@ -381,13 +385,15 @@ class Peer:
                 if not isinstance(msg, str):
                     self.errors.append(f"{self.where}: binary frame {msg!r}")
                     continue
-                try:
-                    value = check_byte_rule(msg, self.where)
-                except AssertionError as e:
-                    self.errors.append(str(e))
-                    value = None
-                self.frames.append((msg, value))
-                await self.on_frame(msg, value)
+                self.texts.append(msg)
+                for text in msg.split("\n") if self.lines else [msg]:
+                    try:
+                        value = check_byte_rule(text, self.where)
+                    except AssertionError as e:
+                        self.errors.append(str(e))
+                        value = None
+                    self.frames.append((text, value))
+                    await self.on_frame(text, value)
                 self._event.set()
         except websockets.exceptions.ConnectionClosed as e:
             self.closed = e
@@ -445,13 +451,15 @@ class Peer:
 
 class WebClient(Peer):
     @classmethod
-    async def connect(cls, run, name, ssl_context=None, host="127.0.0.1", port=None):
+    async def connect(cls, run, name, ssl_context=None, host="127.0.0.1", port=None, batch_ms=None):
         """ssl_context: wss:// verified with it (tls_client_context); port:
-        another broker than run.broker_port."""
+        another broker than run.broker_port; batch_ms: asks for batches
+        (/ws?batch=MS, one message per line), as aiot's dashboard does."""
         scheme = "wss" if ssl_context is not None else "ws"
-        ws = await websockets.connect(f"{scheme}://{host}:{port or run.broker_port}/ws", open_timeout=DEADLINE, close_timeout=1,
-                                      ping_interval=None, max_size=None, ssl=ssl_context)
-        return cls(run, name, ws, f"broker -> web client {name}")
+        query = f"?batch={batch_ms}" if batch_ms is not None else ""
+        ws = await websockets.connect(f"{scheme}://{host}:{port or run.broker_port}/ws{query}", open_timeout=DEADLINE,
+                                      close_timeout=1, ping_interval=None, max_size=None, ssl=ssl_context)
+        return cls(run, name, ws, f"broker -> web client {name}", lines=batch_ms is not None)
 
     async def new(self):
         await self.send('{"type": "new", "data": "client"}')

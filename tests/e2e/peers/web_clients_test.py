@@ -3,8 +3,9 @@
 aiot-broker, with a gateway written here in Python holding a real Fernet
 token (python3-cryptography): client registration (late `new`, never
 `new`, repeated `new`), fragmented text frames with pings between the
-fragments, and the byte rule on every frame (non-ASCII, escapes, numbers,
-key order re-serialized as Python does)."""
+fragments, the byte rule on every frame (non-ASCII, escapes, numbers,
+key order re-serialized as Python does), and batches (/ws?batch=MS) for
+the clients that ask, one message per frame for the others."""
 import asyncio
 
 import peerlib as p
@@ -115,13 +116,35 @@ async def scenario(run):
     p.expect_bytes(fwd[-1], {"type": "update", "data": {"uid": UID, "endpoint": "name", "payload": "ä°€😀"},
                              "src": frag_id}, "broker -> gateway (F's fragmented write)")
 
+    # Batches: B asks for them, A does not. A burst the gateway sends
+    # without waiting reaches B in a few frames, one message per line, each
+    # line the bytes A gets in a frame of its own, in the same order.
+    b = await p.WebClient.connect(run, "B (batches of 50 ms)", batch_ms=50)
+    await b.new()
+    await run.step("B gets the cache", b.wait_for(lambda v: v.get("endpoint") == "imu", "B's cache"))
+    a_start, b_start, b_texts = len(a.frames), len(b.frames), len(b.texts)
+    burst = 400
+    for i in range(burst):
+        await gw.send(gw.compact(p.gw_update(UID, "count", str(i))))
+    await run.step("A and B get the burst", asyncio.gather(
+        a.wait_for(lambda v: v.get("data") == str(burst - 1), "A: end of burst", a_start),
+        b.wait_for(lambda v: v.get("data") == str(burst - 1), "B: end of burst", b_start)))
+    a_burst = [t for t, _ in a.frames[a_start:]]
+    b_burst = [t for t, _ in b.frames[b_start:]]
+    assert len(a_burst) == burst, f"A: {len(a_burst)} messages for {burst}"
+    assert b_burst == a_burst, "B's lines are not A's frames, in order"
+    b_frames = len(b.texts) - b_texts
+    run.log(f"burst of {burst}: A got {len(a_burst)} frames, B {b_frames}")
+    assert b_frames <= burst // 4, f"B: {b_frames} frames for a burst of {burst} (not batched)"
+    assert all("\n" not in t for t in a.texts), "A (no batch asked) got a frame of several lines"
+
     # A last broadcast, then N still has nothing.
     start = len(a.frames)
     await gw.send(gw.compact(p.gw_update(UID, "marker", "m2")))
     await a.wait_for(lambda v: v.get("data") == "m2", "marker m2", start)
     await never.barrier()
     assert not never.frames, f"N received {never.frames!r} without `new`"
-    for c in (a, never, late, frag, gw):
+    for c in (a, b, never, late, frag, gw):
         c.assert_clean()
 
 

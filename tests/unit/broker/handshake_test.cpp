@@ -43,3 +43,21 @@ TEST(handshake, switching_protocols_answer)
     const auto plain = switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", "");
     EXPECT_EQ(plain.find("Sec-WebSocket-Protocol"), std::string::npos);
 }
+
+TEST(handshake, a_client_asks_for_batches_in_the_query)
+{
+    using std::chrono::milliseconds;
+    using aiot::broker::client_batch_window;
+    EXPECT_EQ(client_batch_window("/ws"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?batch=16"), milliseconds(16));
+    EXPECT_EQ(client_batch_window("/ws?x=1&batch=25&y"), milliseconds(25));
+    EXPECT_EQ(client_batch_window("/ws?batch=0"), milliseconds(0));
+    // Bounded, and only a whole number counts.
+    EXPECT_EQ(client_batch_window("/ws?batch=5000"), aiot::broker::max_batch_window);
+    EXPECT_EQ(client_batch_window("/ws?batch=99999999999"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?batch=-5"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?batch=16ms"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?batch="), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?nobatch=16"), milliseconds(0));
+}

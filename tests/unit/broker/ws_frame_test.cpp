@@ -359,3 +359,82 @@ TEST(ws_frame, large_buffer_memory_is_released_after_use)
     EXPECT_EQ(got, 1u);
     EXPECT_EQ(d.buffered(), 0u);
 }
+
+namespace {
+
+std::vector<std::shared_ptr<const std::string>> server_frames(
+    std::initializer_list<std::pair<opcode, std::string>> frames)
+{
+    std::vector<std::shared_ptr<const std::string>> out;
+    for (const auto& [op, payload] : frames) {
+        out.push_back(std::make_shared<const std::string>(ws::encode_frame(op, payload)));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST(ws_frame, coalesced_text_frames_are_one_frame_of_lines)
+{
+    const auto frames = server_frames({{opcode::text, R"({"type": "new", "uid": "a"})"},
+                                       {opcode::text, R"({"type": "out", "uid": "b"})"},
+                                       {opcode::text, "23.4°C"}});
+    std::string out;
+    EXPECT_EQ(ws::append_coalesced(out, frames, 64 * 1024), 1u);
+    ws::decoder d(ws::role::client, 1024);
+    const auto events = decode(d, out);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].type, event::kind::message);
+    EXPECT_EQ(events[0].op, opcode::text);
+    EXPECT_EQ(events[0].payload, "{\"type\": \"new\", \"uid\": \"a\"}\n{\"type\": \"out\", \"uid\": \"b\"}\n23.4°C");
+}
+
+TEST(ws_frame, coalescing_keeps_control_frames_in_place)
+{
+    const auto frames = server_frames({{opcode::text, "m1"},
+                                       {opcode::text, "m2"},
+                                       {opcode::pong, "p"},
+                                       {opcode::text, "m3"}});
+    std::string out = "already";
+    EXPECT_EQ(ws::append_coalesced(out, frames, 64 * 1024), 3u);
+    ASSERT_EQ(out.substr(0, 7), "already");
+    ws::decoder d(ws::role::client, 1024);
+    const auto events = decode(d, out.substr(7));
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0].payload, "m1\nm2");
+    EXPECT_EQ(events[1].type, event::kind::pong);
+    EXPECT_EQ(events[1].payload, "p");
+    EXPECT_EQ(events[2].payload, "m3");
+}
+
+TEST(ws_frame, coalescing_starts_a_new_frame_at_the_size_limit)
+{
+    const std::string a(100, 'a');
+    const std::string b(100, 'b');
+    const std::string big(300, 'c'); // alone, even over the limit
+    const auto frames = server_frames({{opcode::text, a}, {opcode::text, b}, {opcode::text, a},
+                                       {opcode::text, big}, {opcode::text, b}});
+    std::string out;
+    // a\nb is 201 bytes; with the next a it would be 302 > 250.
+    EXPECT_EQ(ws::append_coalesced(out, frames, 250), 4u);
+    ws::decoder d(ws::role::client, 1024);
+    const auto events = decode(d, out);
+    ASSERT_EQ(events.size(), 4u);
+    EXPECT_EQ(events[0].payload, a + "\n" + b);
+    EXPECT_EQ(events[1].payload, a);
+    EXPECT_EQ(events[2].payload, big);
+    EXPECT_EQ(events[3].payload, b);
+}
+
+TEST(ws_frame, coalesced_headers_use_every_length_form)
+{
+    // 100 + 1 + 100 = 201 bytes: the 16-bit length; 40,000 x 2 + 1: the
+    // 64-bit one.
+    for (const std::size_t n : {std::size_t{10}, std::size_t{100}, std::size_t{40000}}) {
+        const std::string part(n, 'x');
+        const auto frames = server_frames({{opcode::text, part}, {opcode::text, part}});
+        std::string out;
+        ws::append_coalesced(out, frames, 1 << 20);
+        EXPECT_EQ(out, ws::encode_frame(opcode::text, part + "\n" + part)) << n;
+    }
+}
