@@ -7,7 +7,7 @@
 //
 //   node bench/dashboard_page/run.mjs [--build build-rel] [--nodes 1000]
 //        [--imu-nodes 100] [--seconds 30] [--layout full|compact] [--profile 1]
-//        [--baseline 0] [--trace 1] [--web DIR]
+//        [--baseline 0] [--trace 1] [--threads 1] [--web DIR]
 //
 // Reports, for a page opened once every node is known (the gateways' replay
 // is the snapshot): time from the first message to 50 cards and to every
@@ -17,7 +17,12 @@
 // the wall time of its tasks, which a loaded machine inflates), long tasks
 // (PerformanceObserver), JS heap;
 // then the time from typing "node 42" in the filter to the next paint (six
-// times, with the time back to every node between).
+// times, with the time back to every node between); then the LED round trip
+// (a click on a card's switch to the node's answer on the page, ten times).
+// --threads 1 then traces 10 s more and prints the CPU time of every
+// thread of the browser (renderer, browser, GPU process) and what it spent
+// it on, and the page's compositor layers: where the load goes outside the
+// page's main thread.
 // --web serves another copy of the page (to compare two versions back to
 // back). --trace 1 records a devtools timeline trace of the steady state and
 // another of the filter, and prints for each the tasks over 50 ms with what
@@ -34,7 +39,7 @@ import {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = {
   build: 'build-rel', nodes: 1000, 'imu-nodes': 100, seconds: 30, layout: 'full', profile: 0, baseline: 1, trace: 0,
-  web: '',
+  threads: 0, web: '',
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '');
@@ -100,24 +105,26 @@ async function main() {
   await warm.context().close();
 
   // The floor: a bare websocket client of the broker in the same browser,
-  // doing nothing with the messages (what receiving them costs).
+  // doing nothing with the messages (what receiving them costs). It asks
+  // for batches as the page does (web/js/model.js, BATCH_MS).
   if (args.baseline) {
     const bare = await newPage(browser);
     await bare.goto(`http://127.0.0.1:${webPort}/favicon.svg`);
     const bcdp = await bare.context().newCDPSession(bare);
     await bcdp.send('Performance.enable');
     await bare.evaluate((port) => new Promise((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?batch=16`);
       window.received = 0;
       // The replay as a bare client gets it: first message to the last node
       // announced for the first time (what the page's socket cannot beat).
       window.announced = new Set();
       ws.onopen = () => { ws.send(JSON.stringify({ type: 'new', data: 'client' })); resolve(); };
       ws.onmessage = (e) => {
-        window.received += 1;
         if (!window.firstAt) window.firstAt = performance.now();
-        if (/"type":\s*"new"/.test(e.data)) {
-          const { uid } = JSON.parse(e.data);
+        for (const text of e.data.split('\n')) {
+          window.received += 1;
+          if (!/"type":\s*"new"/.test(text)) continue;
+          const { uid } = JSON.parse(text);
           if (!window.announced.has(uid)) {
             window.announced.add(uid);
             window.lastNewAt = performance.now();
@@ -158,6 +165,26 @@ async function main() {
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) window.aiotLongTasks.push({ at: e.startTime, ms: e.duration });
     }).observe({ type: 'longtask', buffered: true });
+    // Frames that took over 100 ms (Long Animation Frames): where the time
+    // went (the scripts by name, then the rendering), for the steady state.
+    window.aiotLongFrames = [];
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.duration <= 100) continue;
+          window.aiotLongFrames.push({
+            ms: Math.round(e.duration),
+            blocking: Math.round(e.blockingDuration),
+            render: Math.round(e.renderStart ? e.startTime + e.duration - e.renderStart : 0),
+            layout: Math.round(e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0),
+            scripts: e.scripts.map((x) => `${x.invoker || x.sourceFunctionName || '?'} ${Math.round(x.duration)}` +
+              `${x.forcedStyleAndLayoutDuration ? ` (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)})` : ''}`),
+          });
+        }
+      }).observe({ type: 'long-animation-frame', buffered: true });
+    } catch {
+      // no Long Animation Frames in this browser
+    }
   }, [args.layout, total]);
   await page.goto(`http://127.0.0.1:${webPort}/`);
   const at = (name) => page.evaluate((n) => performance.getEntriesByName(n)[0]?.startTime ?? null, name);
@@ -191,7 +218,7 @@ async function main() {
   log(`long tasks while loading: ${snapshotLong.length} (longest ${Math.max(0, ...snapshotLong)} ms)`);
 
   // Steady state.
-  await page.evaluate(() => { window.aiotLongTasks = []; });
+  await page.evaluate(() => { window.aiotLongTasks = []; window.aiotLongFrames = []; });
   const cdp = await page.context().newCDPSession(page);
   const tracing = args.trace ? await startTrace(cdp, ['v8.execute']) : null;
   await cdp.send('Performance.enable');
@@ -220,6 +247,7 @@ async function main() {
   const wall = (Date.now() - w0) / 1000;
   const steadyTrace = tracing ? await tracing.stop() : null;
   const steadyLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
+  const longFrames = await page.evaluate(() => window.aiotLongFrames);
   const busy = (m1.TaskDuration - m0.TaskDuration) / wall;
   const script = (m1.ScriptDuration - m0.ScriptDuration) / wall;
   const layout = (m1.LayoutDuration - m0.LayoutDuration) / wall;
@@ -231,6 +259,12 @@ async function main() {
     `style ${(style * 100).toFixed(1)} %, layout ${(layout * 100).toFixed(1)} %); long tasks ${steadyLong.length}` +
     `${steadyLong.length ? ` (longest ${Math.max(...steadyLong)} ms)` : ''}; JS heap ${(m1.JSHeapUsedSize / 1e6).toFixed(1)} MB; ` +
     `DOM nodes ${m1.Nodes}`);
+  for (const f of longFrames) {
+    log(`  frame of ${f.ms} ms (blocking ${f.blocking}; rendering ${f.render}, of which style and layout ${f.layout}): ` +
+      `${f.scripts.join(', ') || 'no script'}`);
+  }
+
+  if (args.threads) await threadsReport(cdp);
 
   // Filtering: "node 42", then back to every node, five times (a loaded
   // machine makes single figures noisy); the first time is reported apart.
@@ -266,8 +300,74 @@ async function main() {
     `(${filters.map((x) => x.toFixed(0)).join(', ')}); back to every node: median ${median(clears).toFixed(0)} ms, ` +
     `max ${Math.max(...clears).toFixed(0)} ms`);
   if (filterTracing) summariseTrace(await filterTracing.stop(), 'filter');
+
+  // The LED round trip under the load: a click on the first shown card's
+  // switch (the filter left "node 42" and its kin) to its answer on the
+  // page (the switch's aria-checked), through the broker, the gateway and
+  // the CoAP node; ten times.
+  const trips = [];
+  for (let i = 0; i < 10; i++) {
+    trips.push(await page.locator('[data-testid="led-toggle"]').first().evaluate((button) => new Promise((resolve, reject) => {
+      const before = button.getAttribute('aria-checked');
+      const startAt = performance.now();
+      const timer = setTimeout(() => reject(new Error('no LED answer within 5 s')), 5000);
+      new MutationObserver((_, observer) => {
+        if (button.getAttribute('aria-checked') === before) return;
+        observer.disconnect();
+        clearTimeout(timer);
+        resolve(performance.now() - startAt);
+      }).observe(button, { attributes: true, attributeFilter: ['aria-checked'] });
+      button.click();
+    })));
+  }
+  log(`LED round trip x${trips.length}: median ${median(trips).toFixed(1)} ms, max ${Math.max(...trips).toFixed(1)} ms ` +
+    `(${trips.map((x) => x.toFixed(0)).join(', ')})`);
   await page.screenshot({ path: path.join(dir, 'page.png') });
   log(`logs and a screenshot in ${dir}`);
+}
+
+// --threads: the page's layers, then 10 s of every browser thread's CPU
+// time (top-level events' thread time) and the events it went to.
+async function threadsReport(cdp) {
+  await cdp.send('LayerTree.enable');
+  const layers = await new Promise((resolve) => cdp.once('LayerTree.layerTreeDidChange', (e) => resolve(e.layers || [])));
+  await cdp.send('LayerTree.disable');
+  log(`layers: ${layers.length}, ${layers.filter((l) => l.drawsContent).length} drawing content`);
+  const tracing = await startTrace(cdp, ['cc', 'viz', 'toplevel', 'gpu', 'blink', 'renderer.scheduler']);
+  await new Promise((r) => setTimeout(r, 10000));
+  const events = await tracing.stop();
+  const names = new Map();
+  const processes = new Map();
+  const byThread = new Map();
+  for (const e of events) {
+    const key = `${e.pid}/${e.tid}`;
+    if (e.name === 'thread_name') names.set(key, e.args.name);
+    if (e.name === 'process_name') processes.set(e.pid, e.args.name);
+    if (e.ph !== 'X' || e.dur === undefined) continue;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key).push(e);
+  }
+  const rows = [];
+  for (const [key, list] of byThread) {
+    list.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    let end = -Infinity;
+    let cpu = 0;
+    const spent = new Map();
+    for (const e of list) {
+      if (e.ts >= end) { // top level: not inside the previous top-level event
+        end = e.ts + e.dur;
+        cpu += e.tdur ?? 0;
+      }
+      spent.set(e.name, (spent.get(e.name) || 0) + (e.tdur ?? 0));
+    }
+    const top = [...spent.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
+      .map(([n, us]) => `${n} ${(us / 1000).toFixed(0)}`).join(', ');
+    const pid = Number(key.split('/')[0]);
+    rows.push([cpu, `${processes.get(pid) || pid} ${names.get(key) || key}: ${(cpu / 1e5).toFixed(1)} % of a core | ${top}`]);
+  }
+  rows.sort((a, b) => b[0] - a[0]);
+  log('threads over 10 s (CPU; then the events, nested ones counted in their parents too, in ms):');
+  for (const [, row] of rows.slice(0, 10)) log(`  ${row}`);
 }
 
 // How many nodes the page lists (in the page): the windowed list says it in
