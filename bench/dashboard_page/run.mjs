@@ -227,10 +227,12 @@ async function main() {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.start');
   }
+  const c0 = daemonCpu();
   const m0 = await metrics();
   const w0 = Date.now();
   await new Promise((r) => setTimeout(r, args.seconds * 1000)); // the measurement window itself
   const m1 = await metrics();
+  const c1 = daemonCpu();
   if (args.profile) {
     const { profile } = await cdp.send('Profiler.stop');
     const self = new Map();
@@ -259,6 +261,8 @@ async function main() {
     `style ${(style * 100).toFixed(1)} %, layout ${(layout * 100).toFixed(1)} %); long tasks ${steadyLong.length}` +
     `${steadyLong.length ? ` (longest ${Math.max(...steadyLong)} ms)` : ''}; JS heap ${(m1.JSHeapUsedSize / 1e6).toFixed(1)} MB; ` +
     `DOM nodes ${m1.Nodes}`);
+  log(`daemons' CPU over the steady state: ${[...c1.keys()].map((name) =>
+    `${name} ${((c1.get(name) - (c0.get(name) ?? 0)) / wall).toFixed(1)} %`).join(', ')} (of a core)`);
   for (const f of longFrames) {
     log(`  frame of ${f.ms} ms (blocking ${f.blocking}; rendering ${f.render}, of which style and layout ${f.layout}): ` +
       `${f.scripts.join(', ') || 'no script'}`);
@@ -324,6 +328,21 @@ async function main() {
     `(${trips.map((x) => x.toFixed(0)).join(', ')})`);
   await page.screenshot({ path: path.join(dir, 'page.png') });
   log(`logs and a screenshot in ${dir}`);
+}
+
+// CPU time (user + system, in hundredths of a second: percent of a core
+// over a second) of each daemon the bench started, by name.
+function daemonCpu() {
+  const out = new Map();
+  for (const d of daemons) {
+    try {
+      const fields = fs.readFileSync(`/proc/${d.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(d.name, Number(fields[11]) + Number(fields[12])); // utime, stime (fields 14 and 15)
+    } catch {
+      // exited
+    }
+  }
+  return out;
 }
 
 // --threads: the page's layers, then 10 s of every browser thread's CPU

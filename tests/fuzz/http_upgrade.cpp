@@ -89,6 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (path == "/ws") {
         subprotocol = aiot::broker::first_subprotocol(protocols);
         AIOT_FUZZ_CHECK(subprotocol.size() <= protocols.size());
+        const auto window = aiot::broker::client_batch_window(target);
+        AIOT_FUZZ_CHECK(window.count() >= 0 && window <= aiot::broker::max_batch_window);
     } else if (const auto token = aiot::broker::gateway_token(protocols)) {
         AIOT_FUZZ_CHECK(!token->empty() && token->find(',') == std::string_view::npos);
         AIOT_FUZZ_CHECK(token->front() != ' ' && token->back() != ' ');
