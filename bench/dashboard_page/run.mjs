@@ -173,6 +173,7 @@ async function main() {
         for (const e of list.getEntries()) {
           if (e.duration <= 100) continue;
           window.aiotLongFrames.push({
+            at: e.startTime,
             ms: Math.round(e.duration),
             blocking: Math.round(e.blockingDuration),
             render: Math.round(e.renderStart ? e.startTime + e.duration - e.renderStart : 0),
@@ -199,6 +200,17 @@ async function main() {
     return (list.dataset.count !== undefined ? Number(list.dataset.count) : list.querySelectorAll('li').length) >= n;
   }, total, { timeout: 60000, polling: 'raf' });
   const [listedAt, polledAt] = await page.evaluate(() => [window.aiotListedAt ?? NaN, performance.now()]);
+  // When every card is made (the page makes them in slices between frames,
+  // after the list), noted by the page without waiting for it here: the
+  // steady state is measured from the list on.
+  await page.evaluate((n) => {
+    const check = () => {
+      const d = window.aiotDashboard;
+      if (d.cards.size >= n && d.queue.added.length === 0) window.aiotMadeAt = performance.now();
+      else requestAnimationFrame(check);
+    };
+    check();
+  }, total);
   const first = await at('aiot:first-message');
   const fifty = await at('aiot:50-cards');
   // Upstream: the replay reaching the page (first to last `new` received);
@@ -218,7 +230,11 @@ async function main() {
   log(`long tasks while loading: ${snapshotLong.length} (longest ${Math.max(0, ...snapshotLong)} ms)`);
 
   // Steady state.
-  await page.evaluate(() => { window.aiotLongTasks = []; window.aiotLongFrames = []; });
+  const steadyFrom = await page.evaluate(() => {
+    window.aiotLongTasks = [];
+    window.aiotLongFrames = [];
+    return performance.now();
+  });
   const cdp = await page.context().newCDPSession(page);
   const tracing = args.trace ? await startTrace(cdp, ['v8.execute']) : null;
   await cdp.send('Performance.enable');
@@ -248,7 +264,8 @@ async function main() {
   }
   const wall = (Date.now() - w0) / 1000;
   const steadyTrace = tracing ? await tracing.stop() : null;
-  const steadyLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
+  const steadyTasks = await page.evaluate(() => window.aiotLongTasks);
+  const steadyLong = steadyTasks.map((t) => Math.round(t.ms));
   const longFrames = await page.evaluate(() => window.aiotLongFrames);
   const busy = (m1.TaskDuration - m0.TaskDuration) / wall;
   const script = (m1.ScriptDuration - m0.ScriptDuration) / wall;
@@ -263,8 +280,14 @@ async function main() {
     `DOM nodes ${m1.Nodes}`);
   log(`daemons' CPU over the steady state: ${[...c1.keys()].map((name) =>
     `${name} ${((c1.get(name) - (c0.get(name) ?? 0)) / wall).toFixed(1)} %`).join(', ')} (of a core)`);
+  const madeAt = await page.evaluate(() => window.aiotMadeAt ?? NaN);
+  log(`  every card made ${((madeAt - steadyFrom) / 1000).toFixed(1)} s after the steady state began`);
+  if (steadyTasks.length) {
+    log(`  long tasks (ms at s after the steady state began): ${steadyTasks.map((t) =>
+      `${Math.round(t.ms)} at ${((t.at - steadyFrom) / 1000).toFixed(1)}`).join(', ')}`);
+  }
   for (const f of longFrames) {
-    log(`  frame of ${f.ms} ms (blocking ${f.blocking}; rendering ${f.render}, of which style and layout ${f.layout}): ` +
+    log(`  frame of ${f.ms} ms at ${((f.at - steadyFrom) / 1000).toFixed(1)} s (blocking ${f.blocking}; rendering ${f.render}, of which style and layout ${f.layout}): ` +
       `${f.scripts.join(', ') || 'no script'}`);
   }
 
