@@ -178,7 +178,9 @@ async function main() {
             blocking: Math.round(e.blockingDuration),
             render: Math.round(e.renderStart ? e.startTime + e.duration - e.renderStart : 0),
             layout: Math.round(e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0),
-            scripts: e.scripts.map((x) => `${x.invoker || x.sourceFunctionName || '?'} ${Math.round(x.duration)}` +
+            scripts: e.scripts.map((x) => `${x.invoker || '?'}` +
+              `${x.sourceFunctionName ? ` ${x.sourceFunctionName}@${(x.sourceURL || '').split('/').pop()}:${x.sourceCharPosition}` : ''}` +
+              ` ${Math.round(x.duration)}` +
               `${x.forcedStyleAndLayoutDuration ? ` (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)})` : ''}`),
           });
         }
@@ -228,6 +230,10 @@ async function main() {
     `${(polledAt - first).toFixed(0)} ms after the first message)`);
   const snapshotLong = await page.evaluate(() => window.aiotLongTasks.map((t) => Math.round(t.ms)));
   log(`long tasks while loading: ${snapshotLong.length} (longest ${Math.max(0, ...snapshotLong)} ms)`);
+  for (const f of await page.evaluate(() => window.aiotLongFrames)) {
+    log(`  loading: frame of ${f.ms} ms (blocking ${f.blocking}; rendering ${f.render}, of which style and layout ` +
+      `${f.layout}): ${f.scripts.join(', ') || 'no script'}`);
+  }
 
   // Steady state.
   const steadyFrom = await page.evaluate(() => {

@@ -18,6 +18,7 @@ import {
 import { initTheme } from './theme.js';
 
 const SLICE_MS = 20; // card making per task (well under a 50 ms long task)
+const MESSAGES_MS = 20; // message handling per task, the same
 const NEAR_PX = 300; // cards this close to the viewport draw as if on screen
 // New readings are drawn at most this often (each drawing is a layout, a
 // paint and a commit of the page); changes of state at the next frame.
@@ -92,6 +93,16 @@ class Dashboard {
     this.makeScheduled = false;
     this.makeChannel = new MessageChannel();
     this.makeChannel.port1.onmessage = () => this.makeCards();
+    // Messages received and not handled yet (a snapshot comes in batches of
+    // hundreds): handled in tasks of at most MESSAGES_MS, in order.
+    this.inbox = [];
+    this.inboxAt = 0;
+    this.inboxScheduled = false;
+    this.inboxChannel = new MessageChannel();
+    this.inboxChannel.port1.onmessage = () => {
+      this.inboxScheduled = false;
+      this.handleInbox();
+    };
     this.grid = document.getElementById('nodes');
     this.placeholder = document.getElementById('placeholder');
     this.count = document.getElementById('node-count');
@@ -209,15 +220,27 @@ class Dashboard {
   // A batch of broker messages (the socket's worker hands them over a few
   // dozen times a second): each only updates the store; the frame draws.
   onMessages(texts) {
-    const now = Date.now();
     if (!this.heard) {
       this.heard = true;
       performance.mark('aiot:first-message'); // for bench/dashboard_page
     }
-    for (let i = 0; i < texts.length; i++) {
-      const msg = parseMessage(texts[i]);
+    for (const text of texts) this.inbox.push(text);
+    if (!this.inboxScheduled) this.handleInbox();
+  }
+
+  // Handles the inbox for at most MESSAGES_MS, then yields (to frames,
+  // input and card making) and goes on in the next task: a batch of a
+  // snapshot's thousand messages handled at once was a 100 ms task.
+  handleInbox() {
+    const start = performance.now();
+    const now = Date.now();
+    const box = this.inbox;
+    let i = this.inboxAt;
+    while (i < box.length) {
+      const text = box[i++];
+      const msg = parseMessage(text);
       if (!msg) {
-        console.warn('aiot: ignoring a message that is not a node message:', texts[i].slice(0, 200));
+        console.warn('aiot: ignoring a message that is not a node message:', text.slice(0, 200));
         continue;
       }
       if (msg.type === 'new') this.lastNew = now;
@@ -227,6 +250,15 @@ class Dashboard {
         if (events[0].kind === 'added') this.lastNewAt = performance.now();
         this.enqueue(events);
       }
+      if ((i & 15) === 0 && performance.now() - start >= MESSAGES_MS) break;
+    }
+    if (i >= box.length) {
+      this.inbox = [];
+      this.inboxAt = 0;
+    } else {
+      this.inboxAt = i;
+      this.inboxScheduled = true;
+      this.inboxChannel.port2.postMessage(null);
     }
     if (this.store.changed.size) this.scheduleValues();
   }
