@@ -192,4 +192,27 @@ std::string host_port(std::string_view host, std::uint16_t port)
     return out;
 }
 
+std::vector<std::pair<std::string_view, std::string_view>> query_items(std::string_view target)
+{
+    std::vector<std::pair<std::string_view, std::string_view>> items;
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) {
+        return items;
+    }
+    auto query = target.substr(q + 1);
+    query = query.substr(0, query.find('#'));
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (item.empty()) {
+            continue;
+        }
+        const auto eq = item.find('=');
+        items.emplace_back(item.substr(0, eq),
+                           eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1));
+    }
+    return items;
+}
+
 } // namespace aiot::common

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace aiot::common {
 
@@ -48,5 +50,10 @@ std::string printable(std::string_view text, std::size_t max_bytes = 80);
 // "host:port", or "[v6]:port" for an IPv6 address (one already in brackets
 // is left as it is): the authority of a URL, and how logs show an endpoint.
 std::string host_port(std::string_view host, std::uint16_t port);
+
+// The name=value items of a request target's query (after '?', up to
+// '#'), in order, as they are written (not percent-decoded); empty items
+// are skipped, an item without '=' has an empty value.
+std::vector<std::pair<std::string_view, std::string_view>> query_items(std::string_view target);
 
 } // namespace aiot::common

@@ -1,6 +1,7 @@
 #include "dashboard/api.hpp"
 
 #include "dashboard/url_path.hpp"
+#include "common/text.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -248,21 +249,7 @@ route parse(std::string_view method, std::string_view target, std::string_view b
     r.since = 0;
     r.until = now;
     r.limit = default_limit;
-    const auto q = target.find('?');
-    std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-    if (const auto hash = query.find('#'); hash != std::string_view::npos) {
-        query = query.substr(0, hash);
-    }
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) {
-            continue;
-        }
-        const auto eq = pair.find('=');
-        const auto name = pair.substr(0, eq);
-        const auto raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    for (const auto& [name, raw] : common::query_items(target)) {
         const auto value = decode_query_value(raw);
         if (!value) {
             return fail(400, "bad escape in the value of " + std::string(name));

@@ -3,8 +3,8 @@
 #include "broker/ws/frame.hpp"
 #include "common/text.hpp"
 
-#include <algorithm>
-#include <string>
+#include <charconv>
+#include <cstdint>
 
 namespace aiot::broker {
 
@@ -29,26 +29,19 @@ std::string_view first_subprotocol(std::string_view header)
 
 std::chrono::milliseconds client_batch_window(std::string_view target)
 {
-    const auto q = target.find('?');
-    if (q == std::string_view::npos) {
-        return {};
-    }
-    auto query = target.substr(q + 1);
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto item = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        constexpr std::string_view key = "batch=";
-        if (!item.starts_with(key)) {
+    for (const auto& [name, value] : common::query_items(target)) {
+        if (name != "batch") {
             continue;
         }
-        const auto value = item.substr(key.size());
-        if (value.empty() || value.size() > 6 ||
-            value.find_first_not_of("0123456789") != std::string_view::npos) {
-            return {};
+        std::uint64_t ms = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+        if (end != value.data() + value.size() || value.empty()) {
+            return {}; // not a whole number
         }
-        const std::chrono::milliseconds ms{std::stoi(std::string(value))};
-        return std::min(ms, max_batch_window);
+        if (ec == std::errc::result_out_of_range || ms > static_cast<std::uint64_t>(max_batch_window.count())) {
+            return max_batch_window;
+        }
+        return std::chrono::milliseconds(ms);
     }
     return {};
 }

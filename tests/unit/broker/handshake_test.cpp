@@ -53,9 +53,11 @@ TEST(handshake, a_client_asks_for_batches_in_the_query)
     EXPECT_EQ(client_batch_window("/ws?batch=16"), milliseconds(16));
     EXPECT_EQ(client_batch_window("/ws?x=1&batch=25&y"), milliseconds(25));
     EXPECT_EQ(client_batch_window("/ws?batch=0"), milliseconds(0));
-    // Bounded, and only a whole number counts.
+    // Bounded (however large), and only a whole number counts.
     EXPECT_EQ(client_batch_window("/ws?batch=5000"), aiot::broker::max_batch_window);
-    EXPECT_EQ(client_batch_window("/ws?batch=99999999999"), milliseconds(0));
+    EXPECT_EQ(client_batch_window("/ws?batch=99999999999"), aiot::broker::max_batch_window);
+    EXPECT_EQ(client_batch_window("/ws?batch=999999999999999999999999"), aiot::broker::max_batch_window);
+    EXPECT_EQ(client_batch_window("/ws?batch=16#frag"), milliseconds(16));
     EXPECT_EQ(client_batch_window("/ws?batch=-5"), milliseconds(0));
     EXPECT_EQ(client_batch_window("/ws?batch=16ms"), milliseconds(0));
     EXPECT_EQ(client_batch_window("/ws?batch="), milliseconds(0));

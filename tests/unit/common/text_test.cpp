@@ -67,3 +67,13 @@ TEST(text, host_port_puts_an_ipv6_address_in_brackets_once)
     EXPECT_EQ(aiot::common::host_port("::1", 8000), "[::1]:8000");
     EXPECT_EQ(aiot::common::host_port("[fd00::1]", 1883), "[fd00::1]:1883");
 }
+
+TEST(text, query_items_in_order_raw)
+{
+    using item = std::pair<std::string_view, std::string_view>;
+    EXPECT_TRUE(query_items("/ws").empty());
+    EXPECT_TRUE(query_items("/ws?").empty());
+    EXPECT_EQ(query_items("/a?x=1&&y&z=a%20b=c#frag&w=2"),
+              (std::vector<item>{{"x", "1"}, {"y", ""}, {"z", "a%20b=c"}}));
+    EXPECT_EQ(query_items("/a?batch=16"), (std::vector<item>{{"batch", "16"}}));
+}
