@@ -208,7 +208,7 @@ async function main() {
   await page.evaluate((n) => {
     const check = () => {
       const d = window.aiotDashboard;
-      if (d.cards.size >= n && d.queue.added.length === 0) window.aiotMadeAt = performance.now();
+      if (d.cards.size >= n && !d.makeScheduled) window.aiotMadeAt = performance.now();
       else requestAnimationFrame(check);
     };
     check();

@@ -233,6 +233,9 @@ test('asks the broker for batches, reads one message per line or per frame', () 
   // aiot-broker's batches and pyaiot's single frames, mixed.
   assert.deepEqual(messagesOf(['{"a": 1}\n{"b": "x\\ny"}', '{"c": 3}', '']), ['{"a": 1}', '{"b": "x\\ny"}', '{"c": 3}', '']);
   assert.deepEqual(messagesOf([]), []);
+  const inbox = ['waiting'];
+  assert.equal(messagesOf(['a\nb'], inbox), inbox, 'appended to the given array');
+  assert.deepEqual(inbox, ['waiting', 'a', 'b']);
 });
 
 test('accepts broker messages only', () => {

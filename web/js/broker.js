@@ -6,11 +6,11 @@
 // dozen a second however many nodes send: receiving 2,500 messages a second
 // one task each cost the main thread 16-21 % before the page did anything.
 // Without workers the socket is the page's own, one batch per message.
-import { BrokerRotation, HELLO, backoffDelay, batchedUrl, messagesOf } from './model.js';
+import { BrokerRotation, HELLO, backoffDelay, batchedUrl } from './model.js';
 
 export class BrokerConnection {
   // urls: the broker URLs in order (one, or brokerUrls' list).
-  // handlers: {onState(state, detail), onOpen(), onMessages(texts)}
+  // handlers: {onState(state, detail), onOpen(), onFrames(texts)} (a frame: one message, or several, one per line)
   // state: 'connecting' | 'open' | 'closed'
   constructor(urls, handlers) {
     this.rotation = new BrokerRotation(Array.isArray(urls) ? urls : [urls]);
@@ -61,7 +61,7 @@ export class BrokerConnection {
     this.ws = ws;
     ws.addEventListener('open', () => this.opened());
     ws.addEventListener('message', (event) => {
-      if (typeof event.data === 'string') this.handlers.onMessages(messagesOf([event.data]));
+      if (typeof event.data === 'string') this.handlers.onFrames([event.data]);
     });
     ws.addEventListener('close', (event) => {
       if (this.ws !== ws) return;
@@ -77,7 +77,7 @@ export class BrokerConnection {
       // When the last `new` reached the socket, on the page's clock (for
       // bench/dashboard_page: the replay's arrival, before the page's work).
       if (m.newAt) this.lastNewReceived = m.newAt - performance.timeOrigin;
-      this.handlers.onMessages(messagesOf(m.texts));
+      this.handlers.onFrames(m.texts);
     }
     else if (m.ev === 'open') this.opened();
     else if (m.ev === 'close') this.closed({ code: m.code, reason: m.reason });

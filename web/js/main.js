@@ -13,7 +13,7 @@ import { FrameTask, redraws } from './scheduler.js';
 import { CardGrid } from './grid.js';
 import { Settings } from './settings.js';
 import {
-  NodeEntry, NodeOrder, NodeStore, brokerUrls, displayName, parseMessage, parsePosition, writeMessage,
+  NodeEntry, NodeOrder, NodeStore, brokerUrls, displayName, messagesOf, parseMessage, parsePosition, writeMessage,
 } from './model.js';
 import { initTheme } from './theme.js';
 
@@ -87,7 +87,7 @@ class Dashboard {
     this.order = new NodeOrder();
     this.resourcesSeen = new Set();
     this.goneKeepMs = 20000; // a node gone after a reconnection stays (dimmed) this long
-    this.queue = { added: [], removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
+    this.queue = { removed: new Set(), reset: new Set(), gone: new Set(), back: new Set() };
     this.frame = new FrameTask((time) => this.flush(time));
     this.madeCards = 0; // since the last frame
     this.makeScheduled = false;
@@ -96,7 +96,6 @@ class Dashboard {
     // Messages received and not handled yet (a snapshot comes in batches of
     // hundreds): handled in tasks of at most MESSAGES_MS, in order.
     this.inbox = [];
-    this.inboxAt = 0;
     this.inboxScheduled = false;
     this.inboxChannel = new MessageChannel();
     this.inboxChannel.port1.onmessage = () => {
@@ -149,7 +148,7 @@ class Dashboard {
     this.connection = new BrokerConnection(brokerUrls(cfg, window.location), {
       onState: (state, detail) => this.showState(state, detail),
       onOpen: () => this.resync(),
-      onMessages: (texts) => this.onMessages(texts),
+      onFrames: (frames) => this.onFrames(frames),
     });
     this.showAbout();
     document.getElementById('connection').addEventListener('click', () => this.connection.retryNow());
@@ -217,14 +216,16 @@ class Dashboard {
     }, 250);
   }
 
-  // A batch of broker messages (the socket's worker hands them over a few
-  // dozen times a second): each only updates the store; the frame draws.
-  onMessages(texts) {
+  // Frames from the broker (the socket's worker hands them over a few
+  // dozen times a second; each holds one message, or several, one per
+  // line): their messages join the inbox; each only updates the store, the
+  // frame draws.
+  onFrames(frames) {
     if (!this.heard) {
       this.heard = true;
       performance.mark('aiot:first-message'); // for bench/dashboard_page
     }
-    for (const text of texts) this.inbox.push(text);
+    messagesOf(frames, this.inbox);
     if (!this.inboxScheduled) this.handleInbox();
   }
 
@@ -235,7 +236,7 @@ class Dashboard {
     const start = performance.now();
     const now = Date.now();
     const box = this.inbox;
-    let i = this.inboxAt;
+    let i = 0;
     while (i < box.length) {
       const text = box[i++];
       const msg = parseMessage(text);
@@ -252,11 +253,9 @@ class Dashboard {
       }
       if ((i & 15) === 0 && performance.now() - start >= MESSAGES_MS) break;
     }
-    if (i >= box.length) {
-      this.inbox = [];
-      this.inboxAt = 0;
-    } else {
-      this.inboxAt = i;
+    // What is handled goes: the inbox holds only what waits.
+    this.inbox = i >= box.length ? [] : box.slice(i);
+    if (this.inbox.length > 0) {
       this.inboxScheduled = true;
       this.inboxChannel.port2.postMessage(null);
     }
@@ -300,7 +299,7 @@ class Dashboard {
     const q = this.queue;
     for (const e of events) {
       switch (e.kind) {
-        case 'added': this.addEntry(e.uid); q.added.push(e.uid); this.makeCardsSoon(); break;
+        case 'added': this.addEntry(e.uid); this.makeCardsSoon(); break;
         case 'removed': this.removeEntry(e.uid); q.removed.add(e.uid); break;
         case 'reset': q.reset.add(e.uid); break;
         case 'gone': q.gone.add(e.uid); q.back.delete(e.uid); break;
@@ -405,8 +404,8 @@ class Dashboard {
     this.makeChannel.port2.postMessage(null);
   }
 
-  // The cards are made in the page's order, top first (q.added only says
-  // that some are waiting): each slice's cards then go after those made
+  // The cards are made in the page's order, top first (the entries
+  // without a card are the ones waiting): each slice's cards then go after those made
   // before, and a frame moves the cards of the last chunks only. Made in
   // the order the nodes arrived, they landed all over the list and the
   // frame that placed the last of a thousand spent 100 ms on style and
@@ -414,7 +413,6 @@ class Dashboard {
   makeCards() {
     this.makeScheduled = false;
     const start = performance.now();
-    const q = this.queue;
     const items = this.order.items;
     let made = 0;
     let done = true;
@@ -427,7 +425,6 @@ class Dashboard {
       this.addCard(entry);
       made++;
     }
-    if (done) q.added.length = 0;
     if (made) {
       this.madeCards += made;
       this.frame.request();

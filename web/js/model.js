@@ -480,9 +480,8 @@ export function batchedUrl(url, ms = BATCH_MS) {
 }
 
 // The messages of received frames (each one message, or several, one per
-// line), in order.
-export function messagesOf(frames) {
-  const out = [];
+// line), in order, appended to `out`.
+export function messagesOf(frames, out = []) {
   for (const frame of frames) {
     if (!frame.includes('\n')) {
       out.push(frame);
